@@ -1,0 +1,165 @@
+"""The ``riskmodels`` command.
+
+Exit codes: 0 success; 1 the command ran and found a problem (data quality errors, a failed
+report); 2 bad usage or configuration; 3 data not found or a download failed.
+
+Subcommands::
+
+    riskmodels data check [--symbols BTC ETH ...] [--freq 1d] [--market spot] [--mirror PATH]
+    riskmodels data fetch BTC ETH --freq 1d --market spot --start 2024-01 [--end 2024-06]
+    riskmodels report data|calibration|validation|all [--config configs/default.toml] [--quick]
+
+The command holds no logic of its own: it parses arguments and calls the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from riskmodels.exceptions import (
+    ConfigError,
+    DataNotFoundError,
+    DownloadError,
+    RiskModelsError,
+)
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="riskmodels",
+        description="Risk models for cross-margined crypto derivatives portfolios.",
+    )
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command")
+
+    data = sub.add_parser("data", help="load, check and fetch market data")
+    dsub = data.add_subparsers(dest="data_command")
+    chk = dsub.add_parser("check", help="quality report for a universe")
+    chk.add_argument(
+        "--symbols", nargs="+", default=None, help="base symbols (default: ten majors)"
+    )
+    chk.add_argument("--freq", default="1d", help="1d, 4h or 1h (default 1d)")
+    chk.add_argument("--market", default="spot", help="spot or perp (default spot)")
+    chk.add_argument("--mirror", default=None, help="mirror folder (default: RISKMODELS_MIRROR)")
+    chk.add_argument(
+        "--source", choices=("mirror", "archive"), default="mirror", help="where bars come from"
+    )
+    chk.add_argument("--cache-dir", default=None, help="archive cache (with --source archive)")
+    chk.add_argument("--html", default=None, help="also write the report as HTML to this path")
+
+    fetch = dsub.add_parser("fetch", help="download klines from Binance's public archive")
+    fetch.add_argument("symbols", nargs="+", help="base symbols, e.g. BTC ETH")
+    fetch.add_argument("--freq", default="1d")
+    fetch.add_argument("--market", default="spot")
+    fetch.add_argument("--start", required=True, help="first month or day, e.g. 2024-01")
+    fetch.add_argument("--end", default=None, help="last month or day (default: today)")
+    fetch.add_argument("--cache-dir", default=None, help="cache folder (default data/cache)")
+    fetch.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="execute notebooks and render HTML reports")
+    rep.add_argument("name", choices=("data", "calibration", "validation", "all"))
+    rep.add_argument(
+        "--config", default=None, help="run config TOML (default configs/default.toml)"
+    )
+    rep.add_argument("--out", default="reports", help="output root (default reports/)")
+    rep.add_argument("--quick", action="store_true", help="small, fast profile (tests)")
+    return p
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from riskmodels.data import MirrorSource, check_quality
+    from riskmodels.data._frames import DEFAULT_UNIVERSE, parse_symbol
+
+    if args.source == "archive":
+        from riskmodels.data.archive import BinanceArchive
+
+        src = BinanceArchive(args.cache_dir)
+    else:
+        src = MirrorSource(args.mirror)
+    symbols = [parse_symbol(s) for s in (args.symbols or DEFAULT_UNIVERSE)]
+    reports = []
+    for sym in symbols:
+        bars = src.bars(sym, args.freq, args.market)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rep = check_quality(
+                bars, freq=args.freq, as_of=bars.attrs.get("as_of"), policy="warn", symbol=sym
+            )
+        reports.append(rep)
+    from riskmodels.data.quality import combine_reports
+
+    report = combine_reports(reports)
+    print(report)
+    if args.html:
+        from riskmodels.reporting.io import atomic_write_text
+
+        atomic_write_text(Path(args.html), report._repr_html_())
+        print(f"wrote {args.html}")
+    n_err = len(report.errors)
+    if n_err:
+        print(f"{n_err} error finding(s) in {len(symbols)} symbol(s).", file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from riskmodels.data.archive import fetch_many
+
+    kwargs = {"cache_dir": args.cache_dir, "progress": not args.no_progress}
+    if args.base_url:
+        kwargs["base_url"] = args.base_url
+    got = fetch_many(args.symbols, args.freq, args.market, args.start, args.end, **kwargs)
+    for sym, recs in got.items():
+        print(f"{sym}: {len(recs)} file(s) cached")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from riskmodels.reporting import build_reports
+
+    paths = build_reports(args.name, config=args.config, out_root=Path(args.out), quick=args.quick)
+    for p in paths:
+        print(f"wrote {p}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``riskmodels`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from riskmodels import __version__
+
+        print(f"riskmodels {__version__}")
+        return EXIT_OK
+    try:
+        if args.command == "data" and args.data_command == "check":
+            return _data_check(args)
+        if args.command == "data" and args.data_command == "fetch":
+            return _data_fetch(args)
+        if args.command == "report":
+            return _report(args)
+    except ConfigError as exc:
+        print(f"riskmodels: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DataNotFoundError, DownloadError) as exc:
+        print(f"riskmodels: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    except RiskModelsError as exc:
+        print(f"riskmodels: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

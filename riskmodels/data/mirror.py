@@ -1,0 +1,477 @@
+"""Read the local data mirror (a folder laid out like ``../shared/data``).
+
+The mirror holds byte-identical copies of public repositories' crypto market files plus a tidy
+daily panel derived from them; ``PROVENANCE.md`` in the mirror documents each file. This module
+knows which file serves which (market, frequency, symbol), stitches sources that cover different
+periods, and records every file it read with its SHA-256 so reports can state their inputs.
+
+The files are never copied into the project: the mirror is read in place. Its location comes from
+``RISKMODELS_MIRROR``, else ``../shared/data`` beside the repository.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskmodels.data._frames import (
+    DEFAULT_UNIVERSE,
+    empty_bars,
+    normalize_bars,
+    parse_freq,
+    parse_market,
+    parse_symbol,
+)
+from riskmodels.data.base import FileRecord, Source, sha256_file
+from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError
+
+__all__ = ["MirrorSource", "default_mirror_path"]
+
+_ENV = "RISKMODELS_MIRROR"
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def default_mirror_path() -> Path | None:
+    """The mirror folder: ``$RISKMODELS_MIRROR``, else ``../shared/data`` beside the repository.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder, or ``None`` when neither exists.
+    """
+    env = os.environ.get(_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    for cand in (_repo_root().parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if cand.is_dir():
+            return cand.resolve()
+    return None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One file serving one (market, freq, symbol); earlier entries take precedence."""
+
+    path: str
+    description: str
+    as_of: str | None = None  # fetch time when documented (bars closing later are in progress)
+    symbol_filter: bool = False  # the file is long with a `symbol` column
+
+
+_SPOT = "Binance spot"
+_PERP = "Binance USDⓈ-M perpetual"
+# Documented fetch time of gravestone-data (manifest.json "last_updated").
+_GRAVESTONE_AS_OF = "2026-03-19 19:49:00+00:00"
+_MARKETTREND = {"BTC", "ETH", "SOL", "BNB", "DOGE", "LINK", "AVAX"}
+_RIVER = {"ETH", "BNB", "XRP"}
+
+
+def _catalog(market: str, freq: str, sym: str) -> list[_Entry]:
+    """Files for one series, in order of precedence (see PROVENANCE.md §1-2)."""
+    s = sym
+    out: list[_Entry] = []
+    if market == "spot" and freq == "1d":
+        if s in DEFAULT_UNIVERSE:
+            out.append(
+                _Entry(
+                    "tidy/binance_spot_1d_long.csv",
+                    f"{_SPOT} 1d, tidy panel (wave-structure-engine + v3-trading-system), "
+                    "truncated at 2026-03-12",
+                    symbol_filter=True,
+                )
+            )
+    elif market == "spot" and freq == "4h":
+        if s in DEFAULT_UNIVERSE:
+            out.append(_Entry(f"wave-structure-engine/data/{s}USDT_4h.csv", f"{_SPOT} 4h"))
+        if s in {"BTC", "ETH"}:
+            out.append(_Entry(f"v3-trading-system/data/{s}USDT_4h.csv", f"{_SPOT} 4h from listing"))
+    elif market == "spot" and freq == "1h":
+        if s == "BTC":
+            out += [
+                _Entry("alphamind/data/BTCUSDT_cached.csv", f"{_SPOT} 1h 2022-04..2025-04"),
+                _Entry("alphamind/BTCUSDT_cached.csv", f"{_SPOT} 1h 2022-07..2025-07"),
+                _Entry("quant-lab/data/BTCUSDT_1h.csv", f"{_SPOT} 1h 2024-11..2025-11 (gappy)"),
+            ]
+        elif s == "ETH":
+            out.append(_Entry("alphamind/data/ethereum.csv", f"{_SPOT} 1h 2022-04..2025-04"))
+    elif market == "perp" and freq in ("1d", "4h"):
+        if s in DEFAULT_UNIVERSE:
+            out.append(
+                _Entry(
+                    f"gravestone-data/data/{freq}/{s}USDT.csv",
+                    f"{_PERP} {freq} (rolling window)",
+                    as_of=_GRAVESTONE_AS_OF,
+                )
+            )
+    elif market == "perp" and freq == "1h":
+        if s in _RIVER:
+            out.append(
+                _Entry(
+                    f"quant-strategy-river/data/1h/{s}USDT_1h.csv", f"{_PERP} 1h 2020-03..2026-03"
+                )
+            )
+        if s in _MARKETTREND:
+            out.append(
+                _Entry(f"markettrend/data/crypto/{s}USDT_1h.csv", f"{_PERP} 1h 2020..2024-04")
+            )
+        if s in DEFAULT_UNIVERSE:
+            out.append(
+                _Entry(
+                    f"gravestone-data/data/1h/{s}USDT.csv",
+                    f"{_PERP} 1h 2025-09..2026-03",
+                    as_of=_GRAVESTONE_AS_OF,
+                )
+            )
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _read_csv_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha_cached(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_file(path)
+
+
+class MirrorSource(Source):
+    """Market data from a local mirror folder laid out like ``../shared/data``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The mirror folder. Default: :func:`default_mirror_path`.
+
+    Notes
+    -----
+    Which file serves what (precedence in this order; later files only fill timestamps the
+    earlier ones lack; overlaps are compared and the largest close difference is recorded in
+    ``attrs["stitch"]``):
+
+    ========  =====  ==========================================================================
+    market    freq   files
+    ========  =====  ==========================================================================
+    spot      1d     ``tidy/binance_spot_1d_long.csv`` (10 majors, to 2026-03-12)
+    spot      4h     ``wave-structure-engine`` (10 majors), ``v3-trading-system`` (BTC/ETH 2017-)
+    spot      1h     ``alphamind`` (BTC, ETH 2022-2025), ``quant-lab`` (BTC 2024-11..2025-11)
+    perp      1d/4h  ``gravestone-data`` (10 majors, 2024-2026)
+    perp      1h     ``quant-strategy-river`` (ETH/BNB/XRP), ``markettrend`` (7 assets, 2020-2024),
+                     ``gravestone-data`` (10 majors, 2025-09..2026-03)
+    ========  =====  ==========================================================================
+
+    Raw files keep their quirks (in-progress last candles, LINK's 0.0001 low on 2020-03-12):
+    :func:`riskmodels.data.check_quality` finds them; nothing is repaired here.
+
+    Examples
+    --------
+    >>> src = MirrorSource()                          # doctest: +SKIP
+    >>> src.bars("BTC", "4h").close.tail()            # doctest: +SKIP
+    """
+
+    name = "mirror"
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        p = Path(path).expanduser().resolve() if path is not None else default_mirror_path()
+        if p is None:
+            raise DataNotFoundError(
+                "No data mirror found: set RISKMODELS_MIRROR to a folder laid out like "
+                "shared/data, or place it at ../shared/data beside the repository. "
+                "Users with internet access can download with `riskmodels data fetch`."
+            )
+        if not p.is_dir():
+            raise DataNotFoundError(f"Mirror folder {str(p)!r} does not exist or is not a folder.")
+        self.path = p
+
+    def describe(self) -> str:
+        return f"local mirror at {self.path}"
+
+    # -- files -------------------------------------------------------------------------------
+    def _abs(self, rel: str) -> Path:
+        return self.path / rel
+
+    def file_record(self, rel: str, description: str = "", as_of: str | None = None) -> FileRecord:
+        """A :class:`FileRecord` (with SHA-256) for a file relative to the mirror root."""
+        p = self._abs(rel)
+        st = p.stat()
+        return FileRecord(
+            path=rel,
+            sha256=_sha_cached(str(p), st.st_mtime_ns, st.st_size),
+            description=description,
+            as_of=pd.Timestamp(as_of) if as_of else None,
+        )
+
+    def _table(self, rel: str) -> pd.DataFrame:
+        p = self._abs(rel)
+        if not p.is_file():
+            raise DataNotFoundError(f"Mirror file {rel!r} is missing under {self.path}.")
+        st = p.stat()
+        try:
+            return _read_csv_cached(str(p), st.st_mtime_ns, st.st_size)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise DataError(f"Mirror file {rel!r} could not be parsed as CSV: {exc}") from exc
+
+    def read_file(self, rel: str, symbol: str | None = None) -> pd.DataFrame:
+        """Read any kline CSV of the mirror as a bar frame, exactly as stored.
+
+        Parameters
+        ----------
+        rel : str
+            Path relative to the mirror root, e.g. ``"wave-structure-engine/data/BTCUSDT_1d.csv"``.
+        symbol : str, optional
+            For long files with a ``symbol`` column, the symbol to keep.
+
+        Returns
+        -------
+        DataFrame
+            A bar frame, rows in file order (duplicates and disorder kept for the checks).
+        """
+        raw = self._table(rel)
+        if symbol is not None:
+            if "symbol" not in raw.columns:
+                raise DataError(f"{rel!r} has no 'symbol' column to filter on.")
+            raw = raw[raw["symbol"].astype(str).str.upper() == parse_symbol(symbol)]
+        bars = normalize_bars(raw, what=rel)
+        bars.attrs["files"] = [self.file_record(rel)]
+        return bars
+
+    # -- Source interface ----------------------------------------------------------------------
+    def symbols(self, freq: str = "1d", market: str = "spot") -> list[str]:
+        f, m = parse_freq(freq), parse_market(market)
+        return [
+            s
+            for s in (*DEFAULT_UNIVERSE,)
+            if any(self._abs(e.path).is_file() for e in _catalog(m, f, s))
+        ]
+
+    def bars(self, symbol: str, freq: str = "1d", market: str = "spot") -> pd.DataFrame:
+        """Raw bars of ``symbol`` at ``freq`` on ``market``, stitched over the mirror's files.
+
+        Returns
+        -------
+        DataFrame
+            A bar frame sorted by time, with ``attrs["files"]`` (FileRecords read),
+            ``attrs["as_of"]`` (documented fetch time of the latest file, or None) and
+            ``attrs["stitch"]`` (per extra file: bars added, bars overlapping, largest relative
+            close difference on the overlap).
+
+        Raises
+        ------
+        DataNotFoundError
+            If the mirror holds nothing for this series (the message lists what it holds).
+        """
+        f, m, s = parse_freq(freq), parse_market(market), parse_symbol(symbol)
+        entries = [e for e in _catalog(m, f, s) if self._abs(e.path).is_file()]
+        if not entries:
+            held = self.symbols(f, m)
+            raise DataNotFoundError(
+                f"The mirror has no {m} {f} bars for {s!r}. At {m} {f} it holds: "
+                f"{', '.join(held) if held else 'nothing'}. "
+                "Use BinanceArchive (`riskmodels data fetch`) for other series."
+            )
+        frames: list[pd.DataFrame] = []
+        records: list[FileRecord] = []
+        stitch: list[dict[str, object]] = []
+        as_of: pd.Timestamp | None = None
+        weak: list[pd.Timestamp] = []
+        combined = empty_bars()
+        for e in entries:
+            part = self.read_file(e.path, symbol=s if e.symbol_filter else None)
+            records.append(self.file_record(e.path, e.description, e.as_of))
+            if e.as_of is not None:
+                ts = pd.Timestamp(e.as_of)
+                as_of = ts if as_of is None else max(as_of, ts)
+            if not frames:
+                combined = part
+            else:
+                # A file's final row may have been captured in progress: where a later file
+                # also holds that bar, the later file's (complete) bar replaces it.
+                replaced = [t for t in weak if t in part.index and t in combined.index]
+                if replaced:
+                    combined = pd.concat(
+                        [combined.loc[~combined.index.isin(replaced)], part.loc[replaced]]
+                    )
+                new = ~part.index.isin(combined.index)
+                overlap = part.index[~new]
+                if len(overlap):
+                    a = combined.loc[~combined.index.duplicated()].close.reindex(overlap)
+                    b = part.loc[~part.index.duplicated()].close.reindex(overlap)
+                    diff = float(np.nanmax(np.abs(b.to_numpy() / a.to_numpy() - 1.0)))
+                else:
+                    diff = 0.0
+                stitch.append(
+                    {
+                        "file": e.path,
+                        "added": int(new.sum()),
+                        "replaced_final_rows": [str(t) for t in replaced],
+                        "overlap": len(overlap),
+                        "max_rel_close_diff": diff,
+                    }
+                )
+                combined = pd.concat([combined, part.loc[new]])
+            frames.append(part)
+            if len(part):
+                weak.append(part.index.max())
+        if len(frames) > 1:
+            combined = combined.sort_index(kind="stable")
+        # the stitched series' own final row stays as it is: the quality checks judge it
+        combined.attrs = {
+            "files": records,
+            "as_of": as_of,
+            "stitch": stitch,
+            "symbol": s,
+            "freq": f,
+            "market": m,
+            "source": self.describe(),
+        }
+        return combined
+
+    def funding(self, symbol: str) -> pd.Series:
+        """Funding rate per 8h settlement of the Binance USDⓈ-M perpetual (fraction).
+
+        BTC: ``hsbc-algo-genetic`` (2019-09-10 → 2026-02-07) then ``gravestone-data``;
+        the other majors: ``gravestone-data`` only (2026-01-12 → 2026-03-20). Settlement times
+        carry a few ms of jitter and are floored to the hour.
+        """
+        s = parse_symbol(symbol)
+        files = []
+        if s == "BTC":
+            files.append("hsbc-algo-genetic/data/funding_rate_BTCUSDT.csv")
+        files.append(f"gravestone-data/data/funding/{s}USDT.csv")
+        parts, records = [], []
+        for rel in files:
+            if not self._abs(rel).is_file():
+                continue
+            raw = self._table(rel)
+            t = raw["timestamp"]
+            idx = (
+                pd.to_datetime(t, unit="ms", utc=True)
+                if pd.api.types.is_numeric_dtype(t)
+                else pd.to_datetime(t, utc=True, format="mixed")
+            )
+            ser = pd.Series(
+                pd.to_numeric(raw["funding_rate"], errors="coerce").to_numpy(dtype="float64"),
+                index=pd.DatetimeIndex(idx).floor("h").as_unit("ns"),
+                name="funding_rate",
+            )
+            parts.append(ser)
+            records.append(self.file_record(rel, f"{_PERP} funding {s}"))
+        if not parts:
+            raise DataNotFoundError(
+                f"The mirror has no funding rates for {s!r} (it has BTC from 2019-09 and the "
+                "ten majors for 2026-01-12..2026-03-20)."
+            )
+        out = parts[0]
+        for p in parts[1:]:
+            out = pd.concat([out, p.loc[~p.index.isin(out.index)]])
+        out = out.sort_index()
+        out.index.name = "time"
+        out.attrs = {"files": records, "symbol": s}
+        return out
+
+    def open_interest(self, symbol: str, freq: str = "1d", contract: str = "usdm") -> pd.DataFrame:
+        """Open interest of the Binance perpetual.
+
+        Parameters
+        ----------
+        symbol : str
+            Base symbol.
+        freq : {"1d", "4h"}
+            Bar frequency (``coinm`` has daily only).
+        contract : {"usdm", "coinm"}
+            ``"usdm"``: Binance USDⓈ-M ``openInterestHist`` from ``gravestone-data`` (the last
+            ~30 days, 2026-02-20 → 2026-03-20; columns ``open_interest`` in coins and
+            ``open_interest_value`` in USD). ``"coinm"``: Coinalyze daily OI (close) of the
+            Binance COIN-M inverse perpetual, USD notional, 2021-09-15 → 2025-10-26, in
+            ``open_interest_value`` (``open_interest`` is NaN).
+        """
+        s = parse_symbol(symbol)
+        f = parse_freq(freq)
+        if contract == "usdm":
+            if f not in ("1d", "4h"):
+                raise ConfigError(f"USDⓈ-M open interest is held at 1d and 4h (got {freq!r}).")
+            rel = f"gravestone-data/data/oi_{f}/{s}USDT.csv"
+            if not self._abs(rel).is_file():
+                raise DataNotFoundError(f"The mirror has no USDⓈ-M open interest for {s!r}.")
+            raw = self._table(rel)
+            idx = pd.to_datetime(raw["timestamp"], unit="ms", utc=True)
+            out = pd.DataFrame(
+                {
+                    "open_interest": raw["sum_open_interest"].to_numpy(dtype="float64"),
+                    "open_interest_value": raw["sum_open_interest_value"].to_numpy(dtype="float64"),
+                },
+                index=pd.DatetimeIndex(idx, name="time").as_unit("ns"),
+            )
+        elif contract == "coinm":
+            if f != "1d":
+                raise ConfigError(f"COIN-M open interest (Coinalyze) is daily only (got {freq!r}).")
+            rel = (
+                "trading-for-new-dads/data/raw/"
+                "historical_open_interest_top10_since2020_20251026_040214.csv"
+            )
+            raw = self._table(rel)
+            sub = raw[raw["symbol"] == f"{s}USD_PERP.A"]
+            if sub.empty:
+                raise DataNotFoundError(f"The mirror has no COIN-M open interest for {s!r}.")
+            out = pd.DataFrame(
+                {
+                    "open_interest": np.nan,
+                    "open_interest_value": sub["oi_close"].to_numpy(dtype="float64"),
+                },
+                index=pd.DatetimeIndex(pd.to_datetime(sub["date"], utc=True), name="time").as_unit(
+                    "ns"
+                ),
+            )
+        else:
+            raise ConfigError(f"contract must be 'usdm' or 'coinm' (got {contract!r}).")
+        out = out.sort_index()
+        out.attrs = {"files": [self.file_record(rel)], "symbol": s, "contract": contract}
+        return out
+
+    def reference_close(self, symbol: str, venue: str = "coinbase") -> pd.Series:
+        """Independent daily USD closes for cross-checks (not Binance).
+
+        Parameters
+        ----------
+        symbol : str
+            Base symbol.
+        venue : {"coinbase", "yahoo", "bitstamp"}
+            ``coinbase``: BTC, ETH, LTC, LINK 2020-01 → 2025-10; ``yahoo``: the ten majors to
+            2025-02-11; ``bitstamp``: BTC 2021-12 → 2024-08.
+        """
+        s = parse_symbol(symbol)
+        if venue == "coinbase":
+            rel = (
+                "trading-for-new-dads/data/raw/coinbase_top200_daily_20200101_to_present_"
+                "20251025_171425.csv"
+            )
+            raw = self._table(rel)
+            raw = raw[raw["base"] == s]
+        elif venue == "yahoo":
+            rel = f"crypto-dataset-yahoo/cryptos/{s.lower()}/{s}-USD_1d.csv"
+            if not self._abs(rel).is_file():
+                raise DataNotFoundError(f"The mirror has no Yahoo prices for {s!r}.")
+            raw = self._table(rel)
+        elif venue == "bitstamp":
+            if s != "BTC":
+                raise DataNotFoundError(
+                    f"The mirror's Bitstamp daily series is BTC only (got {s!r})."
+                )
+            rel = "hsbc-algo-genetic/data/BTC_USD_1d.csv"
+            raw = self._table(rel)
+        else:
+            raise ConfigError(f"venue must be 'coinbase', 'yahoo' or 'bitstamp' (got {venue!r}).")
+        if raw.empty:
+            raise DataNotFoundError(f"The mirror has no {venue} prices for {s!r}.")
+        bars = normalize_bars(raw, what=rel)
+        out = bars["close"].rename(s)
+        out.attrs = {"files": [self.file_record(rel)], "venue": venue}
+        return out

@@ -149,6 +149,11 @@ def test_normalize_bars_epoch_units():
         pd.Timestamp("2024-12-31", tz="UTC"),
         pd.Timestamp("2025-01-01", tz="UTC"),
     ]
+    # ms offsets stay exact (integer arithmetic; a float path rounds to 256 ns steps)
+    odd = normalize_bars(pd.DataFrame({"timestamp": [1704067200001], "close": [1.0]}))
+    assert odd.index[0] == pd.Timestamp("2024-01-01 00:00:00.001", tz="UTC")
+    with pytest.raises(DataError, match="epoch timestamps must be whole numbers"):
+        normalize_bars(pd.DataFrame({"timestamp": [1.7e12 + 0.5], "close": [1.0]}))
     with pytest.raises(DataError, match="no time column"):
         normalize_bars(pd.DataFrame({"close": [1.0]}), what="x.csv")
     with pytest.raises(DataError, match="no 'close' column"):

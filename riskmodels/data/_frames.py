@@ -130,15 +130,22 @@ def _to_utc_index(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
     """Parse epoch numbers (s, ms or µs, detected by magnitude) or strings into UTC."""
     v = pd.Series(values)
     if pd.api.types.is_numeric_dtype(v):
-        arr = v.to_numpy(dtype="float64")
-        if np.isnan(arr).any():
-            raise DataError(f"{what}: {int(np.isnan(arr).sum())} missing timestamps.")
+        if v.isna().any():
+            raise DataError(f"{what}: {int(v.isna().sum())} missing timestamps.")
+        arr = v.to_numpy()
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise DataError(f"{what}: epoch timestamps must be whole numbers.")
+        ints = arr.astype("int64")
         # Binance switched spot klines from milliseconds to microseconds on 2025-01-01.
-        # Decide per value, so a file that mixes both still parses: µs epochs are > 1e14.
-        unit_us = arr > 1e14
-        unit_s = arr < 1e11
-        ns = np.where(unit_us, arr * 1e3, np.where(unit_s, arr * 1e9, arr * 1e6))
-        idx = pd.DatetimeIndex(pd.to_datetime(ns.astype("int64"), utc=True))
+        # Decide per value (µs epochs are > 1e14, seconds < 1e11), so a file that mixes both
+        # still parses; integer arithmetic keeps ms offsets exact.
+        ns = np.where(
+            ints > 10**14,
+            ints * 1_000,
+            np.where(ints < 10**11, ints * 1_000_000_000, ints * 1_000_000),
+        )
+        idx = pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True))
     else:
         idx = pd.DatetimeIndex(pd.to_datetime(v, utc=True, format="mixed"))
     if idx.isna().any():

@@ -1,0 +1,779 @@
+"""Tests of the Binance public-archive downloader against a local HTTP server.
+
+Every file served is built here from a simulated random walk (never real data): a kline CSV in
+the archive's 12-column layout, zipped, with a ``.CHECKSUM`` sibling holding its SHA-256. URL
+paths in the tests are written out literally from Binance's documented layout
+(github.com/binance/binance-public-data README, "Where do I access it"), independently of the
+module's URL builder.
+
+Expected bars come from the simulated arrays directly (not from parsing the CSV), so
+"equal" checks the whole path CSV -> zip -> HTTP -> parse -> parquet -> read. Prices are
+rounded to 2 decimals and written with 8, so the text parses back to the identical float64;
+comparisons are therefore exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import socket
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from riskmodels.data.archive import BinanceArchive, SkippedPeriod, default_cache_dir, fetch_many
+from riskmodels.data.base import FileRecord, sha256_file
+from riskmodels.exceptions import (
+    ChecksumError,
+    ConfigError,
+    DataNotFoundError,
+    DownloadError,
+    UnsafeArchiveError,
+)
+
+pytestmark = pytest.mark.network
+
+NOW = pd.Timestamp("2024-03-10 12:00", tz="UTC")
+MAX_REQUESTS = 400  # hard cap per test: a runaway retry loop fails instead of hanging
+
+
+# --------------------------------------------------------------------------- local server
+class _Routes:
+    """What the server answers: path -> list of responses; the last one repeats.
+
+    A response is ``(status, body)``; status ``"short"`` announces more bytes than it sends
+    (a truncated transfer), ``"slow"`` waits 0.5 s before answering 200.
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, list[tuple[int | str, bytes]]] = {}
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+
+    def put(self, path: str, *responses: tuple[int | str, bytes]) -> None:
+        with self.lock:
+            self.routes[path] = list(responses)
+
+    def count(self, path: str | None = None) -> int:
+        with self.lock:
+            return len(self.requests) if path is None else self.requests.count(path)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        routes: _Routes = self.server.routes  # type: ignore[attr-defined]
+        path = self.path.split("?", 1)[0]
+        with routes.lock:
+            routes.requests.append(path)
+            seen = routes.requests.count(path)
+            total = len(routes.requests)
+            answers = routes.routes.get(path)
+        if total > MAX_REQUESTS:
+            self._send(410, b"request cap reached")
+            return
+        if answers is None:
+            self._send(404, b"<Error><Code>NoSuchKey</Code></Error>")
+            return
+        status, body = answers[min(seen, len(answers)) - 1]
+        if status == "short":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 1000))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if status == "slow":
+            time.sleep(0.5)
+            status = 200
+        self._send(int(status), body)
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that timed out and hung up is expected in one test
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.routes = _Routes()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def base_url(srv: _Server) -> str:
+    host, port = srv.server_address[:2]
+    return f"http://{host}:{port}"
+
+
+def routes(srv: _Server) -> _Routes:
+    return srv.routes  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def make_archive(
+    tmp_path: Path, server: _Server, sleeps: list[float]
+) -> Callable[..., BinanceArchive]:
+    def make(now: pd.Timestamp = NOW, **kw: object) -> BinanceArchive:
+        kw.setdefault("retries", 3)
+        kw.setdefault("timeout", 5.0)
+        return BinanceArchive(
+            tmp_path / "cache",
+            base_url=base_url(server),
+            sleep=sleeps.append,
+            clock=lambda: now,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    return make
+
+
+# --------------------------------------------------------------------------- synthetic data
+def synth_bars(start: str, periods: int, step: str, seed: int, p0: float = 20_000.0):
+    """A random-walk bar frame (prices rounded to cents) with a UTC ns index named time."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range(pd.Timestamp(start, tz="UTC"), periods=periods, freq=step)
+    close = np.round(p0 * np.exp(np.cumsum(0.01 * rng.standard_normal(periods))), 2)
+    open_ = np.concatenate([[p0], close[:-1]])
+    high = np.round(np.maximum(open_, close) * (1 + 0.003 * rng.random(periods)), 2)
+    low = np.round(np.minimum(open_, close) * (1 - 0.003 * rng.random(periods)), 2)
+    volume = np.round(rng.uniform(10.0, 1000.0, periods), 4)
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+            "quote_volume": np.round(volume * close, 4),
+            "trades": rng.integers(100, 10_000, periods).astype("float64"),
+        },
+        index=pd.DatetimeIndex(times.as_unit("ns"), freq=None, name="time"),
+    )
+
+
+def kline_csv(bars: pd.DataFrame, *, unit: str = "ms", header: bool = False) -> bytes:
+    """The archive's 12-column kline CSV for ``bars`` (open/close times in ms or µs)."""
+    div = {"ms": 10**6, "us": 10**3}[unit]
+    ns = bars.index.asi8
+    step = (ns[1] - ns[0]) // div if len(ns) > 1 else 86_400 * 10**9 // div
+    lines = []
+    if header:
+        lines.append(
+            "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+            "taker_buy_volume,taker_buy_quote_volume,ignore"
+        )
+    for t, row in zip(ns // div, bars.itertuples(index=False), strict=True):
+        lines.append(
+            f"{t},{row.open:.8f},{row.high:.8f},{row.low:.8f},{row.close:.8f},"
+            f"{row.volume:.8f},{t + step - 1},{row.quote_volume:.8f},{int(row.trades)},"
+            f"{row.volume / 2:.8f},{row.quote_volume / 2:.8f},0"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def publish(srv: _Server, path: str, zip_bytes: bytes, *, checksum_of: bytes | None = None) -> str:
+    """Serve ``zip_bytes`` at ``path`` and its CHECKSUM (of ``checksum_of`` if given)."""
+    name = path.rsplit("/", 1)[-1]
+    digest = hashlib.sha256(zip_bytes if checksum_of is None else checksum_of).hexdigest()
+    routes(srv).put(path, (200, zip_bytes))
+    routes(srv).put(path + ".CHECKSUM", (200, f"{digest}  {name}\n".encode()))
+    return digest
+
+
+def spot_month(pair: str, interval: str, month: str) -> str:
+    return f"/data/spot/monthly/klines/{pair}/{interval}/{pair}-{interval}-{month}.zip"
+
+
+def spot_day(pair: str, interval: str, day: str) -> str:
+    return f"/data/spot/daily/klines/{pair}/{interval}/{pair}-{interval}-{day}.zip"
+
+
+def publish_bars(srv: _Server, path: str, bars: pd.DataFrame, **csv_kw: object) -> bytes:
+    name = path.rsplit("/", 1)[-1].replace(".zip", ".csv")
+    data = make_zip({name: kline_csv(bars, **csv_kw)})  # type: ignore[arg-type]
+    publish(srv, path, data)
+    return data
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``folder``."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): sha256_file(p) for p in folder.rglob("*") if p.is_file()}
+
+
+JAN_1H = "2024-01"
+JAN_PATH = spot_month("BTCUSDT", "1h", JAN_1H)
+
+
+def jan_bars(seed: int = 1) -> pd.DataFrame:
+    return synth_bars("2024-01-01", 31 * 24, "1h", seed=seed)
+
+
+# --------------------------------------------------------------------------- good files
+def test_good_spot_month_is_cached_and_read_back_exactly(server, make_archive, tmp_path):
+    expected = jan_bars()
+    zip_bytes = publish_bars(server, JAN_PATH, expected)
+    arch = make_archive()
+    records = arch.fetch("BTC", "1h", "spot", start="2024-01-01", end="2024-01-31")
+
+    target = tmp_path / "cache" / "binance" / "spot" / "BTCUSDT" / "1h" / "2024-01.parquet"
+    assert [r.path for r in records] == [str(target)]
+    assert records[0].sha256 == sha256_file(target)
+    assert records[0].as_of == NOW  # the injected clock
+    # Only the parquet file is left in the cache: no temp files, nothing extracted.
+    assert list(snapshot(tmp_path / "cache")) == ["binance/spot/BTCUSDT/1h/2024-01.parquet"]
+
+    meta = json.loads(pq.read_schema(target).metadata[b"riskmodels.archive"])
+    assert meta["source_url"] == base_url(server) + JAN_PATH
+    assert meta["zip_sha256"] == hashlib.sha256(zip_bytes).hexdigest()
+    assert pd.Timestamp(meta["fetched_at"]) == NOW
+
+    bars = arch.bars("BTC", "1h", "spot")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+    assert bars.attrs["files"] == records
+    assert bars.attrs["as_of"] == NOW
+    assert isinstance(bars.attrs["files"][0], FileRecord)
+    assert arch.symbols("1h", "spot") == ["BTC"]
+    assert arch.symbols("1h", "perp") == []
+    assert arch.symbols("1d", "spot") == []
+
+
+def test_futures_month_with_header_row(server, make_archive):
+    expected = synth_bars("2024-02-01", 29 * 6, "4h", seed=2, p0=3000.0)
+    path = "/data/futures/um/monthly/klines/ETHUSDT/4h/ETHUSDT-4h-2024-02.zip"
+    publish_bars(server, path, expected, header=True)
+    arch = make_archive()
+    arch.fetch("ethusdt", "4h", "perp", start="2024-02-01", end="2024-02-29")
+    pd.testing.assert_frame_equal(arch.bars("ETH", "4h", "perp"), expected, check_exact=True)
+    assert arch.symbols("4h", "perp") == ["ETH"]
+
+
+def test_2025_spot_month_with_microsecond_timestamps(server, make_archive):
+    # Binance spot files switched to µs epochs on 2025-01-01 (binance-public-data README).
+    expected = synth_bars("2025-01-01", 31, "1D", seed=3, p0=95_000.0)
+    path = spot_month("BTCUSDT", "1d", "2025-01")
+    zip_bytes = publish_bars(server, path, expected, unit="us")
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
+        first_field = zf.read(zf.namelist()[0]).split(b",", 1)[0]
+    assert first_field == b"1735689600000000"  # 2025-01-01T00:00Z in microseconds
+
+    arch = make_archive(now=pd.Timestamp("2025-03-10", tz="UTC"))
+    arch.fetch("BTC", "1d", "spot", start="2025-01-01", end="2025-01-31")
+    bars = arch.bars("BTC", "1d", "spot")
+    assert bars.index[0] == pd.Timestamp("2025-01-01 00:00", tz="UTC")
+    assert bars.index[-1] == pd.Timestamp("2025-01-31 00:00", tz="UTC")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+
+
+def test_epoch_units_are_detected_per_row(server, make_archive):
+    # One file mixing ms and µs rows (units switch on 2025-01-01 for spot): each row's unit
+    # is decided by its magnitude, and the times come out exact.
+    expected = synth_bars("2024-12-31", 2, "1D", seed=14)
+    ms_row, us_row = kline_csv(expected.iloc[:1]), kline_csv(expected.iloc[1:], unit="us")
+    path = spot_month("BTCUSDT", "1d", "2024-12")
+    publish(server, path, make_zip({"BTCUSDT-1d-2024-12.csv": ms_row + us_row}))
+    arch = make_archive(now=pd.Timestamp("2025-03-01", tz="UTC"))
+    arch.fetch("BTC", "1d", start="2024-12-01", end="2024-12-31")
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1d"), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("first_field", "match"),
+    [
+        ("1704067200000.5", r"column 'open_time' must hold integer epoch timestamps"),
+        ("1704067200000000000", r"1 epoch value\(s\) outside 1970..2286"),
+    ],
+    ids=["float", "nanoseconds"],
+)
+def test_bad_open_time_is_refused(server, make_archive, tmp_path, first_field, match):
+    row = b"," + b",".join([b"1"] * 11) + b"\n"
+    publish(server, JAN_PATH, make_zip({"a.csv": first_field.encode() + row}))
+    with pytest.raises(DownloadError, match=match):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert snapshot(tmp_path / "cache") == {}
+
+
+# --------------------------------------------------------------------------- integrity
+def test_wrong_checksum_raises_and_leaves_cache_untouched(server, make_archive, tmp_path):
+    good = publish_bars(server, JAN_PATH, jan_bars())
+    arch = make_archive()
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    before = snapshot(tmp_path / "cache")
+
+    bad = make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(jan_bars(seed=99))})
+    publish(server, JAN_PATH, bad, checksum_of=good)
+    good_hex = hashlib.sha256(good).hexdigest()
+    bad_hex = hashlib.sha256(bad).hexdigest()
+    with pytest.raises(
+        ChecksumError, match=rf"BTCUSDT-1h-2024-01\.zip: SHA-256 mismatch: expected {good_hex}"
+    ) as err:
+        arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31", force=True)
+    assert f"got {bad_hex}" in str(err.value)
+    assert snapshot(tmp_path / "cache") == before
+
+
+def test_wrong_checksum_on_fresh_period_writes_nothing(server, make_archive, tmp_path):
+    data = publish_bars(server, JAN_PATH, jan_bars())
+    publish(server, JAN_PATH, data, checksum_of=b"something else")
+    with pytest.raises(ChecksumError, match="SHA-256 mismatch"):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert snapshot(tmp_path / "cache") == {}
+
+
+@pytest.mark.parametrize(
+    ("checksum_body", "match"),
+    [
+        (None, r"no published checksum at .*BTCUSDT-1h-2024-01\.zip\.CHECKSUM \(HTTP 404\)"),
+        (b"not-a-hash  BTCUSDT-1h-2024-01.zip\n", r"does not hold '<sha256-hex>  <file name>'"),
+        (b"0" * 64 + b"  ETHUSDT-1h-2024-01.zip\n", r"is the checksum of 'ETHUSDT-1h-2024-01"),
+    ],
+    ids=["missing", "malformed", "other-file"],
+)
+def test_unusable_checksum_file(server, make_archive, tmp_path, checksum_body, match):
+    routes(server).put(JAN_PATH, (200, make_zip({"a.csv": kline_csv(jan_bars())})))
+    if checksum_body is not None:
+        routes(server).put(JAN_PATH + ".CHECKSUM", (200, checksum_body))
+    with pytest.raises(ChecksumError, match=match):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert snapshot(tmp_path / "cache") == {}
+
+
+def test_truncated_zip_raises_download_error(server, make_archive, tmp_path):
+    # The archive itself serves a truncated zip whose published checksum matches it.
+    full = make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(jan_bars())})
+    publish(server, JAN_PATH, full[: len(full) // 2])
+    with pytest.raises(
+        DownloadError, match=r"BTCUSDT-1h-2024-01\.zip: not a valid zip archive"
+    ) as err:
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert type(err.value) is DownloadError
+    assert snapshot(tmp_path / "cache") == {}
+
+
+def test_corrupt_deflate_stream_raises_download_error(server, make_archive, tmp_path):
+    # Valid zip directory, damaged compressed bytes: fails when the member is read.
+    full = bytearray(make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(jan_bars())}))
+    for i in range(60, 160):
+        full[i] ^= 0xFF
+    publish(server, JAN_PATH, bytes(full))
+    with pytest.raises(DownloadError, match=r"BTCUSDT-1h-2024-01\.zip: .*(corrupt|not a valid)"):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert snapshot(tmp_path / "cache") == {}
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "../evil.csv",
+        "/tmp/evil.csv",
+        "ABSOLUTE_UNDER_TMP",
+        "C:/evil.csv",
+        "..\\evil.csv",
+        "sub/../../evil.csv",
+    ],
+)
+def test_zip_slip_member_is_refused_before_anything_is_read(server, make_archive, tmp_path, member):
+    if member == "ABSOLUTE_UNDER_TMP":
+        member = str(tmp_path / "outside" / "evil.csv")
+    tmp_evil_existed = os.path.exists("/tmp/evil.csv")
+    good = kline_csv(jan_bars())
+    # A harmless CSV first, then the unsafe member: the check must cover every member.
+    publish(server, JAN_PATH, make_zip({"BTCUSDT-1h-2024-01.csv": good, member: good}))
+    with pytest.raises(UnsafeArchiveError, match=re.escape(f"member {member!r} is unsafe")):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert snapshot(tmp_path / "cache") == {}
+    assert not list(tmp_path.rglob("evil.csv"))
+    assert not (tmp_path.parent / "evil.csv").exists()
+    assert os.path.exists("/tmp/evil.csv") == tmp_evil_existed
+
+
+@pytest.mark.parametrize(
+    ("members", "match"),
+    [
+        ({"a.csv": b"1,2\n", "b.csv": b"1,2\n"}, r"expected exactly one CSV member, found 2"),
+        ({"readme.txt": b"hello"}, r"expected exactly one CSV member, found 0"),
+        ({"a.csv": b"1704067200000,1,2,3\n"}, r"expected 12 columns \(open_time, .*\), found 4"),
+        ({"a.csv": b""}, r"the CSV member is empty"),
+    ],
+    ids=["two-csv", "no-csv", "wrong-columns", "empty"],
+)
+def test_unusable_zip_content(server, make_archive, tmp_path, members, match):
+    publish(server, JAN_PATH, make_zip(members))
+    with pytest.raises(DownloadError, match=match):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert snapshot(tmp_path / "cache") == {}
+
+
+def _break_checksum(srv: _Server) -> None:
+    publish(srv, JAN_PATH, make_zip({"x.csv": kline_csv(jan_bars(7))}), checksum_of=b"other")
+
+
+def _break_truncate(srv: _Server) -> None:
+    full = make_zip({"x.csv": kline_csv(jan_bars(7))})
+    publish(srv, JAN_PATH, full[:100])
+
+
+def _break_zip_slip(srv: _Server) -> None:
+    publish(srv, JAN_PATH, make_zip({"../x.csv": kline_csv(jan_bars(7))}))
+
+
+def _break_server(srv: _Server) -> None:
+    routes(srv).put(JAN_PATH, (500, b"oops"))
+
+
+def _break_columns(srv: _Server) -> None:
+    publish(srv, JAN_PATH, make_zip({"x.csv": b"1704067200000,1,2\n"}))
+
+
+@pytest.mark.parametrize(
+    ("breaker", "error"),
+    [
+        (_break_checksum, ChecksumError),
+        (_break_truncate, DownloadError),
+        (_break_zip_slip, UnsafeArchiveError),
+        (_break_server, DownloadError),
+        (_break_columns, DownloadError),
+    ],
+    ids=["checksum", "truncated", "zip-slip", "http-500", "bad-csv"],
+)
+def test_failed_redownload_keeps_the_good_cached_file(
+    server, make_archive, tmp_path, breaker, error
+):
+    expected = jan_bars()
+    publish_bars(server, JAN_PATH, expected)
+    arch = make_archive()
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    before = snapshot(tmp_path / "cache")
+    breaker(server)
+    with pytest.raises(error):
+        arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31", force=True)
+    assert snapshot(tmp_path / "cache") == before
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), expected, check_exact=True)
+
+
+def test_forced_redownload_replaces_the_cached_file(server, make_archive):
+    publish_bars(server, JAN_PATH, jan_bars(seed=1))
+    arch = make_archive()
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    newer = jan_bars(seed=5)
+    publish_bars(server, JAN_PATH, newer)
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31", force=True)
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), newer, check_exact=True)
+
+
+# --------------------------------------------------------------------------- HTTP behaviour
+def test_404_month_raises_naming_the_url(server, make_archive, tmp_path):
+    arch = make_archive()
+    url = base_url(server) + spot_month("BTCUSDT", "1d", "2023-06")
+    with pytest.raises(DataNotFoundError, match=re.escape(url) + r" is not in the archive"):
+        arch.fetch("BTC", "1d", start="2023-06-01", end="2023-06-30")
+    # A month that ended long ago does not fall back to 30 daily requests.
+    assert routes(server).count() == 1
+    assert snapshot(tmp_path / "cache") == {}
+
+
+def test_404_month_skipped_and_recorded(server, make_archive):
+    july = synth_bars("2023-07-01", 31, "1D", seed=4)
+    publish_bars(server, spot_month("BTCUSDT", "1d", "2023-07"), july)
+    arch = make_archive()
+    records = arch.fetch("BTC", "1d", start="2023-06-01", end="2023-07-31", missing="skip")
+    assert [Path(r.path).name for r in records] == ["2023-07.parquet"]
+    url = base_url(server) + spot_month("BTCUSDT", "1d", "2023-06")
+    assert arch.skipped == [SkippedPeriod("BTCUSDT", "2023-06", url)]
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1d"), july, check_exact=True)
+
+
+def test_404_daily_file_raises_naming_the_url(server, make_archive):
+    url = base_url(server) + spot_day("BTCUSDT", "1d", "2024-03-01")
+    with pytest.raises(DataNotFoundError, match=re.escape(url)):
+        make_archive().fetch("BTC", "1d", start="2024-03-01", end="2024-03-05")
+
+
+def test_500_then_success_is_retried(server, make_archive, sleeps):
+    expected = jan_bars()
+    data = make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(expected)})
+    publish(server, JAN_PATH, data)
+    routes(server).put(JAN_PATH, (500, b"busy"), (200, data))
+    arch = make_archive(backoff=0.5)
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count(JAN_PATH) == 2
+    assert sleeps == [0.5]  # backoff * 2**0 before the second attempt
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), expected, check_exact=True)
+
+
+@pytest.mark.parametrize("first", [(429, b"slow down"), ("short", b"PK\x03\x04partial")])
+def test_rate_limit_and_truncated_transfer_are_retried(server, make_archive, sleeps, first):
+    expected = jan_bars()
+    data = make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(expected)})
+    publish(server, JAN_PATH, data)
+    routes(server).put(JAN_PATH, first, (200, data))
+    arch = make_archive()
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count(JAN_PATH) == 2
+    assert len(sleeps) == 1
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), expected, check_exact=True)
+
+
+def test_timeout_is_retried(server, make_archive, sleeps):
+    expected = jan_bars()
+    data = make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(expected)})
+    publish(server, JAN_PATH, data)
+    routes(server).put(JAN_PATH, ("slow", data), (200, data))  # first answer after 0.5 s
+    arch = make_archive(timeout=0.1)
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count(JAN_PATH) == 2
+    assert len(sleeps) == 1
+
+
+def test_persistent_500_fails_after_retries_attempts(server, make_archive, sleeps, tmp_path):
+    routes(server).put(JAN_PATH, (500, b"down"))
+    arch = make_archive(retries=3, backoff=0.25)
+    with pytest.raises(DownloadError, match=r"failed after 3 attempts \(last error: HTTP 500"):
+        arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count(JAN_PATH) == 3
+    assert sleeps == [0.25, 0.5]  # backoff * 2**k for k = 0, 1; none after the last attempt
+    assert snapshot(tmp_path / "cache") == {}
+
+
+def test_client_error_is_not_retried(server, make_archive, sleeps):
+    routes(server).put(JAN_PATH, (403, b"forbidden"))
+    with pytest.raises(DownloadError, match=r"HTTP 403 .*not retried"):
+        make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count(JAN_PATH) == 1
+    assert sleeps == []
+
+
+def test_connection_refused_fails_after_retries(tmp_path, sleeps, monkeypatch):
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    with socket.socket() as sock:  # a port that nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    arch = BinanceArchive(
+        tmp_path / "cache",
+        base_url=f"http://127.0.0.1:{port}",
+        retries=2,
+        backoff=0.1,
+        sleep=sleeps.append,
+        clock=lambda: NOW,
+    )
+    with pytest.raises(DownloadError, match=r"failed after 2 attempts \(last error: .*refused"):
+        arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert sleeps == [0.1]
+
+
+def test_cached_month_is_not_requested_again(server, make_archive):
+    publish_bars(server, JAN_PATH, jan_bars())
+    arch = make_archive()
+    first = arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    n = routes(server).count()
+    assert n == 2  # the zip and its CHECKSUM
+    again = make_archive().fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count() == n
+    assert again == first
+
+
+# --------------------------------------------------------------------------- periods
+def test_daily_files_fill_the_current_month(server, make_archive):
+    # Clock 2024-03-10 12:00: February is complete (monthly file); March 1-9 are daily
+    # files; March 10 (today) is not published yet and must not be requested.
+    path_bars = synth_bars("2024-02-01", (29 + 9) * 6, "4h", seed=6)
+    feb = path_bars.loc[:"2024-02-29 20:00"]
+    publish_bars(server, spot_month("BTCUSDT", "4h", "2024-02"), feb)
+    for day in pd.date_range("2024-03-01", "2024-03-09", freq="D"):
+        label = day.strftime("%Y-%m-%d")
+        one_day = path_bars.loc[label]
+        publish_bars(server, spot_day("BTCUSDT", "4h", label), one_day)
+    arch = make_archive()
+    records = arch.fetch("BTC", "4h", start="2024-02-01", progress=True)
+    labels = [Path(r.path).stem for r in records]
+    assert labels == ["2024-02"] + [f"2024-03-0{d}" for d in range(1, 10)]
+    assert routes(server).count(spot_day("BTCUSDT", "4h", "2024-03-10")) == 0
+    bars = arch.bars("BTC", "4h")
+    pd.testing.assert_frame_equal(bars, path_bars, check_exact=True)
+    assert len(bars.attrs["files"]) == 10
+
+
+def test_end_after_yesterday_is_clipped(server, make_archive):
+    day = synth_bars("2024-03-09", 1, "1D", seed=8)
+    publish_bars(server, spot_day("BTCUSDT", "1d", "2024-03-09"), day)
+    records = make_archive().fetch("BTC", "1d", start="2024-03-09", end="2024-12-31")
+    assert [Path(r.path).stem for r in records] == ["2024-03-09"]
+    assert routes(server).count(spot_day("BTCUSDT", "1d", "2024-03-10")) == 0
+
+
+def test_unpublished_recent_month_falls_back_to_daily_then_monthly_supersedes(server, make_archive):
+    # 2024-03-03: February's monthly file is not published yet (404) -> 29 daily files.
+    daily_view = synth_bars("2024-02-01", 29, "1D", seed=9)
+    for t in daily_view.index:
+        label = t.strftime("%Y-%m-%d")
+        publish_bars(server, spot_day("BTCUSDT", "1d", label), daily_view.loc[label:label])
+    early = make_archive(now=pd.Timestamp("2024-03-03 08:00", tz="UTC"))
+    records = early.fetch("BTC", "1d", start="2024-02-01", end="2024-02-29")
+    assert len(records) == 29
+    pd.testing.assert_frame_equal(early.bars("BTC", "1d"), daily_view, check_exact=True)
+
+    # Later the monthly file appears (content differs, to see which one bars() reads).
+    monthly_view = synth_bars("2024-02-01", 29, "1D", seed=10)
+    publish_bars(server, spot_month("BTCUSDT", "1d", "2024-02"), monthly_view)
+    late = make_archive(now=pd.Timestamp("2024-03-20", tz="UTC"))
+    n_daily = routes(server).count()
+    records = late.fetch("BTC", "1d", start="2024-02-01", end="2024-02-29")
+    assert [Path(r.path).stem for r in records] == ["2024-02"]
+    assert routes(server).count() == n_daily + 2
+    bars = late.bars("BTC", "1d")
+    pd.testing.assert_frame_equal(bars, monthly_view, check_exact=True)
+    assert [Path(r.path).stem for r in bars.attrs["files"]] == ["2024-02"]
+
+
+def test_missing_days_of_an_unpublished_month_raise_with_both_urls(server, make_archive):
+    arch = make_archive(now=pd.Timestamp("2024-03-03", tz="UTC"))
+    month_url = base_url(server) + spot_month("BTCUSDT", "1d", "2024-02")
+    day_url = base_url(server) + spot_day("BTCUSDT", "1d", "2024-02-01")
+    with pytest.raises(DataNotFoundError, match=re.escape(day_url)) as err:
+        arch.fetch("BTC", "1d", start="2024-02-01", end="2024-02-29")
+    assert month_url in str(err.value)
+
+
+# --------------------------------------------------------------------------- cache reads
+def test_bars_on_empty_cache_gives_the_fetch_command(make_archive):
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"no cached .* 1h bars for BTCUSDT .* riskmodels data fetch BTC --freq 1h "
+        r"--market spot --start YYYY-MM-DD",
+    ):
+        make_archive().bars("BTC", "1h", "spot")
+
+
+def test_funding_rates_fetched_and_read(server, make_archive):
+    rng = np.random.default_rng(11)
+    times = pd.date_range("2024-01-01", periods=93, freq="8h", tz="UTC").as_unit("ns")
+    rates = np.round(rng.normal(1e-4, 5e-5, 93), 8)
+    body = "calc_time,funding_interval_hours,last_funding_rate\n" + "".join(
+        f"{t // 10**6 + 1},8,{r:.8f}\n" for t, r in zip(times.asi8, rates, strict=True)
+    )  # calc_time is 1 ms after the hour, as in the archive
+    path = "/data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2024-01.zip"
+    publish(server, path, make_zip({"BTCUSDT-fundingRate-2024-01.csv": body.encode()}))
+    arch = make_archive()
+    with pytest.raises(DataNotFoundError, match=r"no cached funding rates for BTCUSDT"):
+        arch.funding("BTC")
+    records = arch.fetch_funding("BTC", start="2024-01-01", end="2024-01-31")
+    assert len(records) == 1
+    got = arch.funding("BTC")
+    expected = pd.Series(
+        rates,
+        index=pd.DatetimeIndex(times + pd.Timedelta("1ms"), name="time"),
+        name="funding_rate",
+    )
+    pd.testing.assert_series_equal(got, expected, check_exact=True, check_freq=False)
+    assert got.attrs["files"] == records
+
+
+def test_fetch_many_and_its_arguments(server, make_archive, tmp_path):
+    for pair, seed in (("BTCUSDT", 12), ("ETHUSDT", 13)):
+        publish_bars(
+            server, spot_month(pair, "1d", "2024-01"), synth_bars("2024-01-01", 31, "1D", seed)
+        )
+    arch = make_archive()
+    out = fetch_many(
+        ["BTC", "ethusdt", "BTC"], "1d", "spot", "2024-01-01", "2024-01-31", archive=arch
+    )
+    assert list(out) == ["BTC", "ETH"]
+    assert all(len(v) == 1 for v in out.values())
+    assert arch.symbols("1d") == ["BTC", "ETH"]
+    with pytest.raises(ConfigError, match="either cache_dir or archive"):
+        fetch_many(["BTC"], start="2024-01-01", cache_dir=tmp_path, archive=arch)
+    with pytest.raises(ConfigError, match="symbols is empty"):
+        fetch_many([], start="2024-01-01", archive=arch)
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"freq": "7x"}, r"freq must be one of .* \(got '7x'\)"),
+        ({"market": "coinm"}, r"market must be 'spot' or 'perp' .*\(got 'coinm'\)"),
+        ({"symbol": "BTC/../X"}, r"symbol must be letters and digits .*\(got 'BTC/../X'\)"),
+        ({"symbol": " "}, r"symbol must be a non-empty string"),
+        ({"start": None}, r"start is required"),
+        ({"start": "not a date"}, r"start must be a date .*\(got 'not a date'\)"),
+        ({"end": "2023-12-01"}, r"start \(2024-01-01\) is after end \(2023-12-01\)"),
+        ({"start": "2024-03-10", "end": None}, r"after the last day the archive can hold"),
+        ({"missing": "ignore"}, r"missing must be 'raise' or 'skip' \(got 'ignore'\)"),
+    ],
+)
+def test_fetch_argument_errors(server, make_archive, kwargs, match):
+    args = {"symbol": "BTC", "freq": "1h", "market": "spot", "start": "2024-01-01"}
+    args["end"] = "2024-01-31"
+    args.update(kwargs)
+    with pytest.raises(ConfigError, match=match):
+        make_archive().fetch(**args)
+    assert routes(server).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"retries": 0}, r"retries must be an integer >= 1 \(got 0\)"),
+        ({"backoff": -1.0}, r"backoff must be a finite number >= 0 \(got -1.0\)"),
+        ({"timeout": 0.0}, r"timeout must be a positive number of seconds \(got 0.0\)"),
+        ({"base_url": "ftp://example"}, r"base_url must start with http:// or https://"),
+    ],
+)
+def test_constructor_argument_errors(tmp_path, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        BinanceArchive(tmp_path, **kwargs)
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("RISKMODELS_CACHE", str(tmp_path / "elsewhere"))
+    assert default_cache_dir() == tmp_path / "elsewhere"
+    assert BinanceArchive().cache_dir == tmp_path / "elsewhere"
+    monkeypatch.delenv("RISKMODELS_CACHE")
+    # This checkout is an editable install: <repo root>/data/cache.
+    assert default_cache_dir() == Path(__file__).resolve().parents[1] / "data" / "cache"

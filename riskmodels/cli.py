@@ -95,9 +95,9 @@ def _data_check(args: argparse.Namespace) -> int:
                 bars, freq=args.freq, as_of=bars.attrs.get("as_of"), policy="warn", symbol=sym
             )
         reports.append(rep)
-    from riskmodels.data.quality import combine_reports
+    from riskmodels.data.quality import combine
 
-    report = combine_reports(reports)
+    report = combine(reports)
     print(report)
     if args.html:
         from riskmodels.reporting.io import atomic_write_text

@@ -70,6 +70,13 @@ _SPOT = "Binance spot"
 _PERP = "Binance USDⓈ-M perpetual"
 # Documented fetch time of gravestone-data (manifest.json "last_updated").
 _GRAVESTONE_AS_OF = "2026-03-19 19:49:00+00:00"
+# Lower bounds on the other files' fetch times: the open of the last (in-progress) 4h/1h bar of
+# the same fetch (PROVENANCE §2.1, §2.2, §2.8). A bar is complete only if it closed by then.
+_WAVE_OLD = {"BTC", "ETH", "BNB", "SOL", "DOGE"}  # commit 3176b85, fetched 2026-03-14
+_WAVE_AS_OF_OLD = "2026-03-14 08:00:00+00:00"
+_WAVE_AS_OF_HEAD = "2026-03-17 08:00:00+00:00"  # ADA, AVAX, LINK, LTC, XRP at HEAD
+_V3_AS_OF = "2026-03-04 00:00:00+00:00"
+_RIVER_AS_OF = "2026-03-31 03:00:00+00:00"
 _MARKETTREND = {"BTC", "ETH", "SOL", "BNB", "DOGE", "LINK", "AVAX"}
 _RIVER = {"ETH", "BNB", "XRP"}
 
@@ -90,9 +97,21 @@ def _catalog(market: str, freq: str, sym: str) -> list[_Entry]:
             )
     elif market == "spot" and freq == "4h":
         if s in DEFAULT_UNIVERSE:
-            out.append(_Entry(f"wave-structure-engine/data/{s}USDT_4h.csv", f"{_SPOT} 4h"))
+            out.append(
+                _Entry(
+                    f"wave-structure-engine/data/{s}USDT_4h.csv",
+                    f"{_SPOT} 4h",
+                    as_of=_WAVE_AS_OF_OLD if s in _WAVE_OLD else _WAVE_AS_OF_HEAD,
+                )
+            )
         if s in {"BTC", "ETH"}:
-            out.append(_Entry(f"v3-trading-system/data/{s}USDT_4h.csv", f"{_SPOT} 4h from listing"))
+            out.append(
+                _Entry(
+                    f"v3-trading-system/data/{s}USDT_4h.csv",
+                    f"{_SPOT} 4h from listing",
+                    as_of=_V3_AS_OF,
+                )
+            )
     elif market == "spot" and freq == "1h":
         if s == "BTC":
             out += [
@@ -115,7 +134,9 @@ def _catalog(market: str, freq: str, sym: str) -> list[_Entry]:
         if s in _RIVER:
             out.append(
                 _Entry(
-                    f"quant-strategy-river/data/1h/{s}USDT_1h.csv", f"{_PERP} 1h 2020-03..2026-03"
+                    f"quant-strategy-river/data/1h/{s}USDT_1h.csv",
+                    f"{_PERP} 1h 2020-03..2026-03",
+                    as_of=_RIVER_AS_OF,
                 )
             )
         if s in _MARKETTREND:
@@ -277,7 +298,7 @@ class MirrorSource(Source):
                 f"{', '.join(held) if held else 'nothing'}. "
                 "Use BinanceArchive (`riskmodels data fetch`) for other series."
             )
-        frames: list[pd.DataFrame] = []
+        frames: list[tuple[_Entry, pd.DataFrame]] = []
         records: list[FileRecord] = []
         stitch: list[dict[str, object]] = []
         as_of: pd.Timestamp | None = None
@@ -286,9 +307,6 @@ class MirrorSource(Source):
         for e in entries:
             part = self.read_file(e.path, symbol=s if e.symbol_filter else None)
             records.append(self.file_record(e.path, e.description, e.as_of))
-            if e.as_of is not None:
-                ts = pd.Timestamp(e.as_of)
-                as_of = ts if as_of is None else max(as_of, ts)
             if not frames:
                 combined = part
             else:
@@ -317,11 +335,19 @@ class MirrorSource(Source):
                     }
                 )
                 combined = pd.concat([combined, part.loc[new]])
-            frames.append(part)
+            frames.append((e, part))
             if len(part):
                 weak.append(part.index.max())
         if len(frames) > 1:
             combined = combined.sort_index(kind="stable")
+        # as_of belongs to the file that supplied the final row: a later file's complete bar
+        # replaces an earlier file's final row, otherwise precedence decides.
+        if len(combined):
+            last = combined.index.max()
+            holders = [(e, part) for e, part in frames if last in part.index]
+            inner = [e for e, part in holders if part.index.max() != last]
+            supplier = inner[0] if inner else holders[0][0]
+            as_of = pd.Timestamp(supplier.as_of) if supplier.as_of else None
         # the stitched series' own final row stays as it is: the quality checks judge it
         combined.attrs = {
             "files": records,

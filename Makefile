@@ -29,12 +29,12 @@ report: $(STAMP)
 	$(BIN)/riskmodels report all --config configs/default.toml
 
 test: $(STAMP)
-	$(BIN)/ruff check riskmodels tests benchmarks notebooks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check riskmodels tests benchmarks notebooks
-	$(BIN)/ruff format --check riskmodels tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e ".[bench]"

@@ -11,6 +11,7 @@ One hierarchy for the whole package, so that callers can catch at the level they
     │   ├── ChecksumError         a file does not match its published SHA-256
     │   └── UnsafeArchiveError    a zip member would escape its target folder
     ├── ConfigError               a malformed config or an invalid argument combination
+    ├── ReportError               a report notebook failed to execute or render
     ├── ConvergenceError          an optimizer did not converge
     └── ModelError                a model that cannot be fitted or used as specified
         └── NotPositiveDefiniteError
@@ -38,6 +39,7 @@ __all__ = [
     "ModelError",
     "NotPositiveDefiniteError",
     "RepairWarning",
+    "ReportError",
     "RiskModelsError",
     "RiskModelsWarning",
     "UnsafeArchiveError",
@@ -90,6 +92,14 @@ class UnsafeArchiveError(DownloadError):
 
 class ConfigError(RiskModelsError, ValueError):
     """A malformed configuration, or an invalid argument or argument combination."""
+
+
+class ReportError(RiskModelsError, RuntimeError):
+    """A report notebook raised, or its output could not be rendered.
+
+    The message names the report, the notebook, the failing cell and the error, and where the
+    failed notebook was kept; earlier reports are left as they were.
+    """
 
 
 class ConvergenceError(RiskModelsError, RuntimeError):

@@ -1,0 +1,361 @@
+"""Notebooks as text → executed notebooks → HTML.
+
+The committed source of a notebook is a jupytext *percent* ``.py`` file (it diffs). A report
+turns it into a notebook with the kernel ``python3`` (:func:`read_notebook`), executes it with
+papermill, injecting parameters after the cell tagged ``parameters`` (:func:`execute_notebook`),
+and renders the executed notebook to one self-contained HTML file without code cells, figures
+inline as base64 PNG (:func:`render_html`).
+
+The kernel
+    ``python3`` is resolved from a kernelspec written for the run into a temporary folder, so it
+    always runs the interpreter that builds the report (``sys.executable``), whatever other
+    ``python3`` kernelspecs the user has. Its environment pins BLAS to one thread (estimates
+    must not depend on the thread count; TOOLCHAIN.md) and selects the inline matplotlib
+    backend (a forced ``Agg`` backend drops figures).
+
+The page
+    nbconvert's ``lab`` template without the CDN scripts it would load: require.js (needed only
+    by widgets) and mermaid are left out, and MathJax (a CDN script) is included only when the
+    notebook contains TeX, so a report without equations needs no network at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from riskmodels.exceptions import ConfigError, ReportError
+
+__all__ = [
+    "KERNEL_ENV",
+    "KERNEL_NAME",
+    "declared_parameters",
+    "execute_notebook",
+    "read_notebook",
+    "render_html",
+]
+
+#: Kernel name written into every notebook (TOOLCHAIN.md: ``--set-kernel python3``).
+KERNEL_NAME = "python3"
+
+#: Environment of the notebook kernel (added to the current environment).
+KERNEL_ENV: dict[str, str] = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYTHONHASHSEED": "0",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
+_TEMPLATE_FILE = "riskmodels_report.html.j2"
+_TEMPLATE = r"""
+{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}
+{%- if resources.riskmodels.mathjax -%}{{ super() }}{%- endif -%}
+{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}
+<style type="text/css">
+  main { max-width: 1200px; margin: 0 auto; }
+  .rm-provenance { margin: 3em 0 2em 0; padding: 1em 1.5em; border-top: 2px solid #888;
+                   font-size: 0.9em; }
+  .rm-provenance table.rm-prov { border-collapse: collapse; margin: 0.5em 0 1em 0; }
+  .rm-provenance table.rm-prov th, .rm-provenance table.rm-prov td {
+      text-align: left; padding: 2px 10px; border-bottom: 1px solid #ddd; vertical-align: top; }
+  .rm-provenance pre { background: #f6f6f6; padding: 0.5em; font-size: 0.85em; }
+  .rm-run-stamp { font-weight: bold; }
+</style>
+{% endblock extra_css %}
+{% block body_footer %}
+{{ resources.riskmodels.provenance_html }}
+</main>
+</body>
+{% endblock body_footer %}
+"""
+
+_TEX = re.compile(r"(?<![\\$])\$[^$\n]+\$|\$\$|\\\(|\\\[|\\begin\{")
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def read_notebook(path: str | os.PathLike[str]) -> Any:
+    """Read a jupytext percent ``.py`` file (or an ``.ipynb``) as a notebook for execution.
+
+    The kernelspec is set to ``python3`` and cell ids are made deterministic (``cell-0``,
+    ``cell-1``, ...), so that rendered HTML does not change between runs.
+
+    Parameters
+    ----------
+    path : path-like
+        The notebook source.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+
+    Raises
+    ------
+    ConfigError
+        If the file does not exist.
+    """
+    import jupytext
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"notebook {str(p)!r} not found. Reports run from a source checkout.")
+    nb = jupytext.read(p)
+    nb.metadata["kernelspec"] = {
+        "name": KERNEL_NAME,
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    _stable_ids(nb)
+    return nb
+
+
+def _stable_ids(nb: Any) -> None:
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"
+
+
+def declared_parameters(nb: Any) -> dict[str, Any]:
+    """Names (and literal default values, where literal) assigned in the ``parameters`` cell.
+
+    Raises
+    ------
+    ConfigError
+        If no cell is tagged ``parameters``, or it is not valid Python.
+    """
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise ConfigError(
+            "the notebook has no cell tagged 'parameters': tag one in the .py source with "
+            '`# %% tags=["parameters"]` so that papermill can inject the run parameters.'
+        )
+    src = "\n".join(
+        line for line in cells[0].source.splitlines() if not line.lstrip().startswith("%")
+    )
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as exc:
+        raise ConfigError(f"the 'parameters' cell is not valid Python: {exc}") from exc
+    out: dict[str, Any] = {}
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = list(node.targets), node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        for t in targets:
+            if isinstance(t, ast.Name):
+                try:
+                    out[t.id] = ast.literal_eval(value) if value is not None else None
+                except ValueError:
+                    out[t.id] = None
+    return out
+
+
+# -- execution ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _kernel_manager_class(env: Mapping[str, str]) -> Iterator[type]:
+    """A kernel manager whose only ``python3`` is this interpreter with ``env``."""
+    import zmq
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    with tempfile.TemporaryDirectory(prefix="riskmodels-kernel-") as tmp:
+        kdir = Path(tmp) / KERNEL_NAME
+        kdir.mkdir()
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (riskmodels report)",
+            "language": "python",
+            "env": dict(env),
+            "metadata": {"debugger": False, "supported_encryption": ["curve"]},
+        }
+        (kdir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+
+        class _ReportKernelManager(AsyncKernelManager):
+            @default("kernel_spec_manager")
+            def _kernel_spec_manager_default(self) -> KernelSpecManager:
+                return KernelSpecManager(kernel_dirs=[tmp], ensure_native_kernel=False, parent=self)
+
+            @default("transport_encryption")
+            def _transport_encryption_default(self) -> str:
+                return "auto" if zmq.has("curve") else "disabled"
+
+        yield _ReportKernelManager
+
+
+def execute_notebook(
+    nb: Any,
+    output_path: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: int | None = 600,
+    env: Mapping[str, str] | None = None,
+    source: str = "notebook",
+) -> Any:
+    """Execute a notebook with papermill and save it.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        From :func:`read_notebook`.
+    output_path : path-like
+        Where the executed ``.ipynb`` is written (also when a cell fails).
+    parameters : mapping, optional
+        Values injected after the ``parameters`` cell; each name must be declared there.
+    cwd : path-like, optional
+        Working directory of the kernel.
+    timeout : int or None
+        Seconds one cell may run.
+    env : mapping, optional
+        Kernel environment added to the current one; default :data:`KERNEL_ENV`.
+    source : str
+        Name of the notebook for messages.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook (deterministic cell ids).
+
+    Raises
+    ------
+    ConfigError
+        If a parameter is not declared in the notebook's ``parameters`` cell.
+    ReportError
+        If a cell raises or the kernel dies; the message names the cell and the error.
+    """
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    params = dict(parameters or {})
+    declared = declared_parameters(nb)
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"{source}: parameters {unknown} are not declared in its 'parameters' cell "
+            f"(it declares {sorted(declared)}). Add them there with a default value."
+        )
+    out = Path(output_path)
+    kernel_env = dict(KERNEL_ENV if env is None else env)
+    try:
+        with _kernel_manager_class(kernel_env) as km_class:
+            executed = pm.execute_notebook(
+                nb,
+                str(out),
+                parameters=params,
+                kernel_name=KERNEL_NAME,
+                language="python",
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                cwd=str(cwd) if cwd is not None else None,
+                execution_timeout=timeout,
+                kernel_manager_class=km_class,
+                shutdown_kernel="immediate",
+            )
+    except PapermillExecutionError as exc:
+        raise ReportError(
+            f"{source}: cell {exc.exec_count} raised {exc.ename}: {_first_line(exc.evalue)}. "
+            f"The executed notebook with the traceback is at {out}."
+        ) from exc
+    except Exception as exc:  # kernel died, timeout, ...
+        raise ReportError(
+            f"{source}: execution failed ({type(exc).__name__}: {_first_line(str(exc))}). "
+            f"Partial output (if any) is at {out}."
+        ) from exc
+    _stable_ids(executed)
+    nbformat.write(executed, str(out))
+    return executed
+
+
+def _first_line(s: str, limit: int = 300) -> str:
+    line = str(s).strip().splitlines()[0] if str(s).strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def needs_mathjax(nb: Any) -> bool:
+    """Whether markdown cells or outputs contain TeX (``$...$``, ``\\(``, ``\\begin{...}``)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and _TEX.search(cell.source):
+            return True
+        for o in cell.get("outputs", []):
+            if "text/latex" in o.get("data", {}):
+                return True
+    return False
+
+
+def render_html(
+    nb: Any,
+    *,
+    title: str,
+    provenance_html: str = "",
+    mathjax: bool | None = None,
+) -> str:
+    """Render an executed notebook as one self-contained HTML page without code.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        An executed notebook.
+    title : str
+        The page ``<title>``.
+    provenance_html : str
+        An HTML fragment appended at the end of the page (the provenance section).
+    mathjax : bool, optional
+        Load MathJax (from its CDN: equations need the network until a local copy is wired
+        in). Default: only when the notebook contains TeX.
+
+    Returns
+    -------
+    str
+        The page. Figures are ``<img src="data:image/png;base64,...">``; no input cells, no
+        prompts.
+    """
+    import copy
+
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    nb.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file=_TEMPLATE_FILE,
+        extra_loaders=[DictLoader({_TEMPLATE_FILE: _TEMPLATE})],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    resources = {
+        "riskmodels": {
+            "provenance_html": provenance_html,
+            "mathjax": needs_mathjax(nb) if mathjax is None else bool(mathjax),
+        },
+        "metadata": {"name": title},
+    }
+    try:
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
+    except Exception as exc:
+        raise ReportError(
+            f"rendering {title!r} to HTML failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return body

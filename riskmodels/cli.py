@@ -112,11 +112,13 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
-    from riskmodels.data.archive import fetch_many
+    from riskmodels.data.archive import BinanceArchive, fetch_many
 
-    kwargs = {"cache_dir": args.cache_dir, "progress": not args.no_progress}
-    if args.base_url:
-        kwargs["base_url"] = args.base_url
+    kwargs: dict[str, object] = {"progress": not args.no_progress}
+    if args.base_url:  # a mirror of the archive (tests serve one on 127.0.0.1)
+        kwargs["archive"] = BinanceArchive(args.cache_dir, base_url=args.base_url)
+    else:
+        kwargs["cache_dir"] = args.cache_dir
     got = fetch_many(args.symbols, args.freq, args.market, args.start, args.end, **kwargs)
     for sym, recs in got.items():
         print(f"{sym}: {len(recs)} file(s) cached")

@@ -777,3 +777,52 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("RISKMODELS_CACHE")
     # This checkout is an editable install: <repo root>/data/cache.
     assert default_cache_dir() == Path(__file__).resolve().parents[1] / "data" / "cache"
+
+
+# --------------------------------------------------------------------------- the CLI
+def test_cli_fetch_then_check_from_the_cache(server, tmp_path, capsys):
+    # `riskmodels data fetch` downloads into the cache; `data check --source archive` reads it.
+    from riskmodels.cli import main
+
+    expected = jan_bars(seed=7)
+    publish_bars(server, JAN_PATH, expected)
+    cache = tmp_path / "cache"
+    args = ["data", "fetch", "BTC", "--freq", "1h", "--market", "spot", "--start", "2024-01-01"]
+    args += ["--end", "2024-01-31", "--cache-dir", str(cache), "--no-progress"]
+    assert main([*args, "--base-url", base_url(server)]) == 0
+    assert "BTC: 1 file(s) cached" in capsys.readouterr().out
+    code = main(
+        [
+            "data",
+            "check",
+            "--source",
+            "archive",
+            "--cache-dir",
+            str(cache),
+            "--symbols",
+            "BTC",
+            "--freq",
+            "1h",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "BTC" in out and "744 bars" in out
+    # a month the server does not have: exit code 3 and the URL in the message
+    assert (
+        main(
+            [
+                *args[:8],
+                "2023-01-01",
+                "--end",
+                "2023-01-31",
+                "--cache-dir",
+                str(cache),
+                "--no-progress",
+                "--base-url",
+                base_url(server),
+            ]
+        )
+        == 3
+    )
+    assert "2023-01" in capsys.readouterr().err

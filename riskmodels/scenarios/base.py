@@ -1,0 +1,230 @@
+"""Scenarios: joint asset moves over a horizon, and the generator protocol.
+
+A scenario generator is a spec (hyper-parameters only). ``fit(returns)`` estimates it on data
+up to an as-of date and returns a *fitted* generator; the fitted generator can ``update`` itself
+through newer data without re-estimating (the cheap step a walk-forward backtest runs between
+refits) and draws :class:`Scenarios` for a horizon.
+
+::
+
+    gen = FilteredHistoricalScenarios(volatility=GARCH(dist="t"), window=1000)
+    fitted = gen.fit(returns.loc[:asof])              # estimate on data up to asof
+    sc = fitted.scenarios("1d", n=5000, rng=rng)      # S x N joint log returns
+    fitted = fitted.update(returns.loc[asof:next])    # filter forward, same parameters
+    sc = gen.generate(returns, asof, "5d", rng)       # fit + scenarios in one call
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from riskmodels.exceptions import ConfigError, DataError
+
+__all__ = ["FittedScenarioGenerator", "ScenarioGenerator", "Scenarios", "as_horizon"]
+
+
+#: A lowercase day or week unit right after a number ("1d", "2w", "2d4h"): deprecated by pandas
+#: (Pandas4Warning) but the package's way of writing horizons, so it is upper-cased first.
+_LOWER_UNIT = re.compile(r"(?<=\d)([dw])(?![a-zA-Z])")
+
+
+def _timedelta(value: object) -> pd.Timedelta:
+    """``pd.Timedelta(value)``, reading ``"1d"``/``"1w"`` as ``"1D"``/``"1W"``."""
+    if isinstance(value, str):
+        value = _LOWER_UNIT.sub(lambda m: m.group(1).upper(), value.strip())
+    return pd.Timedelta(value)  # type: ignore[arg-type]
+
+
+def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
+    """Number of bars of length ``freq`` in ``horizon``.
+
+    Raises
+    ------
+    ConfigError
+        If the horizon is not a positive whole multiple of the data frequency.
+    """
+    try:
+        h = _timedelta(horizon)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"horizon must be a Timedelta such as '1d' or '4h' (got {horizon!r})."
+        ) from exc
+    f = _timedelta(freq)
+    if h <= pd.Timedelta(0):
+        raise ConfigError(f"horizon must be positive (got {horizon!r}).")
+    if h < f:
+        raise ConfigError(
+            f"horizon {h} is shorter than the data frequency {f}: use finer bars "
+            "(load_prices(freq='1h')) or a longer horizon."
+        )
+    steps, rem = divmod(h, f)
+    if rem != pd.Timedelta(0):
+        raise ConfigError(f"horizon {h} is not a whole number of {f} bars.")
+    return int(steps)
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """Joint asset log returns over a horizon (S scenarios × N assets).
+
+    Attributes
+    ----------
+    returns : ndarray of shape (n_scenarios, n_assets)
+        Cumulative decimal log return of each asset over the horizon, per scenario.
+    assets : tuple of str
+        Asset names, in column order.
+    horizon : pandas.Timedelta
+        The horizon the moves cover.
+    asof : pandas.Timestamp or None
+        The last bar used to build the scenarios (no later data was used).
+    weights : ndarray of shape (n_scenarios,) or None
+        Probability weights (normalized to sum to one), or None for equal weights.
+    vol_shocks : ndarray of shape (n_scenarios, n_assets) or None
+        Relative implied-volatility shocks for option revaluation (0.1 = +10%), if any.
+    labels : tuple of str or None
+        A label per scenario (e.g. the historical date it came from).
+    method : str
+        How the scenarios were built (for reports).
+    meta : dict
+        Anything else a report should state (model parameters, window, seeds).
+    """
+
+    returns: np.ndarray
+    assets: tuple[str, ...]
+    horizon: pd.Timedelta
+    asof: pd.Timestamp | None = None
+    weights: np.ndarray | None = None
+    vol_shocks: np.ndarray | None = None
+    labels: tuple[str, ...] | None = None
+    method: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        r = np.asarray(self.returns, dtype="float64")
+        if r.ndim != 2:
+            raise DataError(f"Scenarios.returns must be 2-D (S x N) (got shape {r.shape}).")
+        if r.shape[1] != len(self.assets):
+            raise DataError(
+                f"Scenarios.returns has {r.shape[1]} columns but {len(self.assets)} assets."
+            )
+        if not np.isfinite(r).all():
+            raise DataError(
+                f"Scenarios.returns has {int((~np.isfinite(r)).sum())} non-finite values."
+            )
+        r.setflags(write=False)
+        object.__setattr__(self, "returns", r)
+        object.__setattr__(self, "assets", tuple(self.assets))
+        object.__setattr__(self, "horizon", _timedelta(self.horizon))
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype="float64")
+            if (
+                w.shape != (r.shape[0],)
+                or (w < 0).any()
+                or not np.isfinite(w).all()
+                or w.sum() <= 0
+            ):
+                raise DataError(
+                    "Scenarios.weights must be non-negative and finite with one weight per "
+                    f"scenario ({r.shape[0]}), not all zero."
+                )
+            w = w / w.sum()
+            w.setflags(write=False)
+            object.__setattr__(self, "weights", w)
+        if self.vol_shocks is not None:
+            v = np.asarray(self.vol_shocks, dtype="float64")
+            if v.shape != r.shape:
+                raise DataError(f"Scenarios.vol_shocks must have shape {r.shape} (got {v.shape}).")
+            v.setflags(write=False)
+            object.__setattr__(self, "vol_shocks", v)
+        if self.labels is not None and len(self.labels) != r.shape[0]:
+            raise DataError(
+                f"Scenarios.labels must have {r.shape[0]} entries (got {len(self.labels)})."
+            )
+
+    @property
+    def n_scenarios(self) -> int:
+        """Number of scenarios S."""
+        return int(self.returns.shape[0])
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets N."""
+        return int(self.returns.shape[1])
+
+    def frame(self) -> pd.DataFrame:
+        """The scenario returns as a DataFrame (S × N), labelled when labels exist."""
+        idx = pd.Index(self.labels, name="scenario") if self.labels else None
+        return pd.DataFrame(self.returns, columns=list(self.assets), index=idx)
+
+    def simple_returns(self) -> np.ndarray:
+        """Simple returns ``exp(r) - 1`` over the horizon (what linear P&L needs)."""
+        return np.expm1(self.returns)
+
+    def pnl(self, exposures: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
+        """P&L of linear exposures (USD notional per asset; negative = short) per scenario.
+
+        Parameters
+        ----------
+        exposures : array-like of shape (N,) or (N, K), or Series indexed by asset
+            Notional in each asset (K portfolios at once for a 2-D array).
+
+        Returns
+        -------
+        ndarray of shape (S,) or (S, K)
+            ``simple_returns() @ exposures``.
+        """
+        if isinstance(exposures, pd.Series):
+            extra = [a for a in exposures.index if a not in self.assets]
+            if extra:
+                raise DataError(f"exposures name assets not in the scenarios: {extra}.")
+            exposures = exposures.reindex(list(self.assets)).fillna(0.0).to_numpy()
+        e = np.asarray(exposures, dtype="float64")
+        if e.shape[0] != self.n_assets:
+            raise DataError(
+                f"exposures must have {self.n_assets} rows, one per asset (got {e.shape[0]})."
+            )
+        return self.simple_returns() @ e
+
+
+@runtime_checkable
+class FittedScenarioGenerator(Protocol):
+    """A generator estimated on data up to ``asof``."""
+
+    asof: pd.Timestamp
+
+    def update(self, returns: pd.DataFrame) -> FittedScenarioGenerator:
+        """Filter through bars after ``asof`` with the same parameters (no re-estimation)."""
+
+    def scenarios(
+        self,
+        horizon: str | pd.Timedelta,
+        n: int | None = None,
+        rng: np.random.Generator | int | None = None,
+    ) -> Scenarios:
+        """Joint moves over ``horizon`` from the state at ``asof``."""
+
+
+@runtime_checkable
+class ScenarioGenerator(Protocol):
+    """A scenario generator spec (hyper-parameters only)."""
+
+    def fit(
+        self, returns: pd.DataFrame, *, rng: np.random.Generator | int | None = None
+    ) -> FittedScenarioGenerator:
+        """Estimate on every row of ``returns`` (the caller cuts at the as-of date)."""
+
+    def generate(
+        self,
+        returns: pd.DataFrame,
+        asof: pd.Timestamp | str,
+        horizon: str | pd.Timedelta,
+        rng: np.random.Generator | int | None = None,
+        n: int | None = None,
+    ) -> Scenarios:
+        """``fit(returns.loc[:asof]).scenarios(horizon, n, rng)``: no data after ``asof``."""

@@ -8,6 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := notebooks,dev,distributed
+MATHJAX := 3.2.2
 # Fits must not depend on BLAS threading (see ../shared/TOOLCHAIN.md); the package also pins
 # threads around fits with threadpoolctl, this covers everything else.
 export OPENBLAS_NUM_THREADS ?= 1
@@ -21,6 +22,11 @@ $(STAMP): pyproject.toml
 	uv venv --quiet --allow-existing --python "$$(command -v $(PYTHON))" $(VENV)
 	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (riskmodels)" >/dev/null
+	@# MathJax 3 for offline equations in reports (one file from the npm registry); without npm
+	@# the reports fall back to MathJax's CDN and say so.
+	@command -v npm >/dev/null 2>&1 && npm install --no-save --no-audit --no-fund --silent \
+	    --prefix build/mathjax mathjax@$(MATHJAX) >/dev/null 2>&1 \
+	    || echo "warning: npm unavailable; reports will load MathJax from its CDN"
 	@touch $(STAMP)
 
 env: $(STAMP)

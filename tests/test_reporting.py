@@ -422,3 +422,42 @@ def test_notebook_executes_with_quick_parameters(path, tmp_path, mirror_path):
     assert not [o for o in outputs if o.output_type == "error"]
     assert prov.read_inputs(tmp_path), "the notebook should record the data files it read"
     assert os.path.exists(tmp_path / "out.ipynb")
+
+
+# -- equations render offline ----------------------------------------------------------------------
+def _tex_notebook():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Variance: $\\sigma_t^2 = \\omega + \\alpha r_{t-1}^2$")
+    ]
+    return nb
+
+
+def test_equations_inline_local_mathjax(tmp_path, monkeypatch):
+    # A local MathJax 3 bundle is inlined, so the page typesets TeX with no network.
+    fake = tmp_path / "tex-svg-full.js"
+    fake.write_text("/* mathjax bundle */ window.__mj_loaded = true;", encoding="utf-8")
+    monkeypatch.setenv("RISKMODELS_MATHJAX", str(fake))
+    html = nbx.render_html(_tex_notebook(), title="t")
+    assert "window.__mj_loaded = true;" in html
+    assert "window.MathJax = {" in html
+    assert "cdnjs" not in html and "<script src=" not in html
+
+
+def test_equations_fall_back_to_cdn_and_say_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKMODELS_MATHJAX", str(tmp_path / "missing.js"))
+    assert nbx.local_mathjax() is None
+    html = nbx.render_html(_tex_notebook(), title="t")
+    assert "no local MathJax found" in html and "cdnjs" in html
+
+
+def test_no_mathjax_without_tex(tmp_path, monkeypatch):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("costs 5 USD, not $5 and $6 either")]
+    monkeypatch.setenv("RISKMODELS_MATHJAX", str(tmp_path / "missing.js"))
+    html = nbx.render_html(nb, title="t", mathjax=False)
+    assert "MathJax" not in html

@@ -39,6 +39,7 @@ __all__ = [
     "KERNEL_NAME",
     "declared_parameters",
     "execute_notebook",
+    "local_mathjax",
     "read_notebook",
     "render_html",
 ]
@@ -61,7 +62,21 @@ _TEMPLATE = r"""
 {%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}
-{%- if resources.riskmodels.mathjax -%}{{ super() }}{%- endif -%}
+{%- if resources.riskmodels.mathjax and resources.riskmodels.mathjax_js -%}
+<!-- MathJax 3 (tex-svg-full), inlined: equations render without a network -->
+<script>
+window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+        processEscapes: true, processEnvironments: true},
+  svg: {fontCache: 'global'},
+  options: {ignoreHtmlClass: 'tex2jax_ignore', processHtmlClass: 'tex2jax_process'}
+};
+</script>
+<script>{{ resources.riskmodels.mathjax_js }}</script>
+{%- elif resources.riskmodels.mathjax -%}
+<!-- no local MathJax found (run `make` to fetch it): equations load MathJax from its CDN -->
+{{ super() }}
+{%- endif -%}
 {%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {% block extra_css %}
@@ -302,6 +317,31 @@ def needs_mathjax(nb: Any) -> bool:
     return False
 
 
+#: MathJax 3 single-file bundle fetched by ``make`` (npm registry) into ``build/mathjax``.
+MATHJAX_VERSION = "3.2.2"
+_MATHJAX_REL = Path("build/mathjax/node_modules/mathjax/es5/tex-svg-full.js")
+
+
+def local_mathjax() -> Path | None:
+    """The local MathJax 3 ``tex-svg-full.js``: ``$RISKMODELS_MATHJAX``, else the copy that
+    ``make`` installs under ``build/mathjax`` in the repository; None when neither exists."""
+    env = os.environ.get("RISKMODELS_MATHJAX")
+    if env:
+        p = Path(env).expanduser()
+        return p if p.is_file() else None
+    p = Path(__file__).resolve().parents[2] / _MATHJAX_REL
+    return p if p.is_file() else None
+
+
+def _mathjax_js() -> str | None:
+    p = local_mathjax()
+    if p is None:
+        return None
+    # Safe to inline: the bundle holds no "</script"; guard anyway so a future one cannot
+    # close the tag early.
+    return p.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
 def render_html(
     nb: Any,
     *,
@@ -320,8 +360,9 @@ def render_html(
     provenance_html : str
         An HTML fragment appended at the end of the page (the provenance section).
     mathjax : bool, optional
-        Load MathJax (from its CDN: equations need the network until a local copy is wired
-        in). Default: only when the notebook contains TeX.
+        Typeset TeX with MathJax. Default: only when the notebook contains TeX. The local
+        MathJax 3 bundle (:func:`local_mathjax`) is inlined so the page renders offline; without
+        one the page loads MathJax from its CDN and says so in a comment.
 
     Returns
     -------
@@ -336,6 +377,7 @@ def render_html(
 
     nb = copy.deepcopy(nb)
     nb.metadata["title"] = title
+    use_mathjax = needs_mathjax(nb) if mathjax is None else bool(mathjax)
     exporter = HTMLExporter(
         template_name="lab",
         template_file=_TEMPLATE_FILE,
@@ -348,7 +390,8 @@ def render_html(
     resources = {
         "riskmodels": {
             "provenance_html": provenance_html,
-            "mathjax": needs_mathjax(nb) if mathjax is None else bool(mathjax),
+            "mathjax": use_mathjax,
+            "mathjax_js": _mathjax_js() if use_mathjax else None,
         },
         "metadata": {"name": title},
     }

@@ -9,32 +9,44 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := notebooks,dev,distributed
 MATHJAX := 3.2.2
+MATHJAX_JS := build/mathjax/node_modules/mathjax/es5/tex-svg-full.js
 # Fits must not depend on BLAS threading (see ../shared/TOOLCHAIN.md); the package also pins
 # threads around fits with threadpoolctl, this covers everything else.
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: report test env lint bench clean
+.PHONY: report test env browser lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	uv venv --quiet --allow-existing --python "$$(command -v $(PYTHON))" $(VENV)
 	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (riskmodels)" >/dev/null
-	@# MathJax 3 for offline equations in reports (one file from the npm registry); without npm
-	@# the reports fall back to MathJax's CDN and say so.
+	@touch $(STAMP)
+
+# MathJax 3 for offline equations in reports (one file from the npm registry); without npm the
+# reports fall back to MathJax's CDN and say so.
+$(MATHJAX_JS):
 	@command -v npm >/dev/null 2>&1 && npm install --no-save --no-audit --no-fund --silent \
 	    --prefix build/mathjax mathjax@$(MATHJAX) >/dev/null 2>&1 \
 	    || echo "warning: npm unavailable; reports will load MathJax from its CDN"
-	@touch $(STAMP)
 
-env: $(STAMP)
+env: $(STAMP) $(MATHJAX_JS)
 
-report: $(STAMP)
+report: $(STAMP) $(MATHJAX_JS)
 	$(BIN)/riskmodels report all --config configs/default.toml
 
-test: $(STAMP)
+# Headless Chromium for the report tests (Debian's package; needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report tests (once)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium >/dev/null; \
+	  else echo "warning: chromium missing and not root: browser tests will skip"; fi; }
+
+test: $(STAMP) $(MATHJAX_JS) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --durations=15
 

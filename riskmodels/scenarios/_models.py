@@ -21,8 +21,9 @@ kept fixed:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -236,3 +237,45 @@ def summary_frame(state: ModelState) -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "asset"
     return out
+
+
+class FittedFromState:
+    """Read-only views and ``update`` shared by fitted generators that hold a :class:`ModelState`.
+
+    Subclasses are frozen dataclasses with a ``state`` field; ``update`` returns the same type
+    with the state filtered forward (``dataclasses.replace``), or ``self`` when nothing is new.
+    """
+
+    state: ModelState
+
+    @property
+    def asof(self) -> pd.Timestamp:
+        """The last bar filtered."""
+        return self.state.asof
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Asset names, in column order."""
+        return tuple(self.state.returns.columns)
+
+    @property
+    def freq(self) -> pd.Timedelta:
+        """The bar length."""
+        return self.state.freq
+
+    @property
+    def correlation(self) -> CorrelationResult | None:
+        """The correlation result over the filtered rows (None without a correlation model)."""
+        return self.state.correlation
+
+    def update(self, returns: pd.DataFrame) -> Self:
+        """Filter the bars of ``returns`` after ``asof`` with the fitted parameters.
+
+        Rows at or before ``asof`` are ignored (``returns.loc[asof:next]`` can be passed as
+        it is); the new bars must hold every asset on consecutive bars. Nothing is
+        re-estimated: see :mod:`riskmodels.scenarios._models` for how each model is filtered.
+        """
+        state = self.state.update(returns)
+        if state is self.state:
+            return self
+        return dataclasses.replace(self, state=state)  # type: ignore[type-var]

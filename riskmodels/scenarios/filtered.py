@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels.correlation import CorrelationResult
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
     DEFAULT_N,
@@ -32,6 +31,7 @@ from riskmodels.scenarios._inputs import (
     resolve_rng,
 )
 from riskmodels.scenarios._models import (
+    FittedFromState,
     ModelState,
     check_correlation_spec,
     fit_univariate,
@@ -182,7 +182,7 @@ class FilteredHistoricalScenarios:
 
 
 @dataclass(frozen=True, eq=False)
-class FittedFilteredHistoricalScenarios:
+class FittedFilteredHistoricalScenarios(FittedFromState):
     """Filtered historical simulation from the state at ``asof``.
 
     Attributes
@@ -196,29 +196,10 @@ class FittedFilteredHistoricalScenarios:
     state: ModelState
 
     @property
-    def asof(self) -> pd.Timestamp:
-        """The last bar filtered."""
-        return self.state.asof
-
-    @property
-    def assets(self) -> tuple[str, ...]:
-        return tuple(self.state.returns.columns)
-
-    @property
-    def freq(self) -> pd.Timedelta:
-        """The bar length."""
-        return self.state.freq
-
-    @property
     def volatility(self) -> dict[str, VolatilityResult]:
         """Per-asset volatility results over the filtered rows."""
         assert self.state.volatility is not None
         return self.state.volatility
-
-    @property
-    def correlation(self) -> CorrelationResult | None:
-        """The correlation result over the filtered rows (None without a correlation model)."""
-        return self.state.correlation
 
     @property
     def std_resid(self) -> pd.DataFrame:
@@ -229,18 +210,6 @@ class FittedFilteredHistoricalScenarios:
     def conditional_volatility(self) -> pd.DataFrame:
         """``sigma_t`` (T x N) in decimals."""
         return pd.DataFrame({a: r.conditional_volatility for a, r in self.volatility.items()})
-
-    def update(self, returns: pd.DataFrame) -> FittedFilteredHistoricalScenarios:
-        """Filter the bars of ``returns`` after ``asof`` with the fitted parameters.
-
-        Rows at or before ``asof`` are ignored (``returns.loc[asof:next]`` can be passed as
-        it is); the new bars must hold every asset on consecutive bars. Nothing is
-        re-estimated: see :mod:`riskmodels.scenarios._models` for how each model is filtered.
-        """
-        state = self.state.update(returns)
-        if state is self.state:
-            return self
-        return FittedFilteredHistoricalScenarios(spec=self.spec, state=state)
 
     def scenarios(
         self,

@@ -27,6 +27,7 @@ from riskmodels.scenarios._inputs import (
 )
 from riskmodels.scenarios._models import (
     CORRELATION_SPECS,
+    FittedFromState,
     ModelState,
     fit_univariate,
     mu_decimal,
@@ -218,7 +219,7 @@ def _name(model: Any) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class FittedMonteCarloScenarios:
+class FittedMonteCarloScenarios(FittedFromState):
     """Monte Carlo scenarios from the state at ``asof``.
 
     Attributes
@@ -232,39 +233,9 @@ class FittedMonteCarloScenarios:
     state: ModelState
 
     @property
-    def asof(self) -> pd.Timestamp:
-        """The last bar filtered."""
-        return self.state.asof
-
-    @property
-    def assets(self) -> tuple[str, ...]:
-        return tuple(self.state.returns.columns)
-
-    @property
-    def freq(self) -> pd.Timedelta:
-        """The bar length."""
-        return self.state.freq
-
-    @property
     def volatility(self) -> dict[str, VolatilityResult] | None:
         """Per-asset volatility results (None for a correlation model on residuals)."""
         return self.state.volatility
-
-    @property
-    def correlation(self) -> CorrelationResult | None:
-        """The correlation result (None for a univariate model)."""
-        return self.state.correlation
-
-    def update(self, returns: pd.DataFrame) -> FittedMonteCarloScenarios:
-        """Filter the bars of ``returns`` after ``asof`` with the fitted parameters.
-
-        Rows at or before ``asof`` are ignored; the new bars must hold every asset on
-        consecutive bars. Nothing is re-estimated (see :mod:`riskmodels.scenarios._models`).
-        """
-        state = self.state.update(returns)
-        if state is self.state:
-            return self
-        return FittedMonteCarloScenarios(spec=self.spec, state=state)
 
     def scenarios(
         self,

@@ -708,3 +708,17 @@ def test_real_btc_daily_garch_t(mirror_source):
         assert "alpha[1] + beta[1] <= 1" in res.binding_constraints
     peak = res.conditional_volatility.loc["2020-01-01":"2020-12-31"].idxmax()
     assert pd.Timestamp("2020-03-12", tz="UTC") <= peak <= pd.Timestamp("2020-03-20", tz="UTC")
+    # fix() takes the fitted parameters back even though SLSQP left them on the boundary
+    again = GARCH(dist="t", mean="constant").fix(r, res.params)
+    np.testing.assert_allclose(again.loglikelihood, res.loglikelihood, rtol=1e-10)
+
+
+def test_fix_accepts_what_fit_returns_at_the_igarch_boundary(returns):
+    # arch's SLSQP can return alpha + beta slightly above 1 (1 + 1.6e-6 seen on BTC daily):
+    # fix() must accept it (tolerance FIX_CONSTRAINT_TOL = 1e-5, above SLSQP's ~1e-6
+    # feasibility tolerance), while a real violation is still refused.
+    spec = GARCH(dist="t")
+    on_edge = spec.fix(returns, [0.05, 0.1, 0.9 + 2e-6, 6.0])
+    assert on_edge.params["alpha[1]"] + on_edge.params["beta[1]"] > 1.0
+    with pytest.raises(ConfigError, match=r"params violate GARCH\(1,1\)'s constraints"):
+        spec.fix(returns, [0.05, 0.1, 0.9 + 1e-3, 6.0])

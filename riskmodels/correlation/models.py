@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
+from riskmodels._threads import blas_threads
 from riskmodels.correlation._data import (
     check_panel,
     common_sample,
@@ -165,7 +165,7 @@ class EWMACorrelation:
         volatility : PanelVolatilityResult or mapping, optional
             Univariate results to use instead of fitting ``univariate``.
         """
-        with threadpool_limits(limits=BLAS_THREADS):
+        with blas_threads(limits=BLAS_THREADS):
             s1 = _stage_one(
                 self.univariate,
                 returns,
@@ -219,7 +219,7 @@ class CCC:
 
     def fit(self, returns: pd.DataFrame, *, volatility: Any = None) -> CorrelationResult:
         """Estimate the constant correlation (arguments as :meth:`EWMACorrelation.fit`)."""
-        with threadpool_limits(limits=BLAS_THREADS):
+        with blas_threads(limits=BLAS_THREADS):
             s1 = _stage_one(
                 self.univariate,
                 returns,
@@ -430,7 +430,7 @@ class DCC:
         ConvergenceError
             The optimiser failed.
         """
-        with threadpool_limits(limits=BLAS_THREADS):
+        with blas_threads(limits=BLAS_THREADS):
             s1, pb, rep, label, Nu = self._setup(returns, volatility, n_jobs)
             sv = None if starting_values is None else self._check_params(starting_values, pb)
             theta, report = estimate(pb, starting_values=sv, options=options, model_name=self.name)
@@ -469,7 +469,7 @@ class DCC:
         DCCResult
             ``estimated=False``; standard errors are NaN.
         """
-        with threadpool_limits(limits=BLAS_THREADS):
+        with blas_threads(limits=BLAS_THREADS):
             s1, pb, rep, label, Nu = self._setup(returns, volatility)
             theta = self._check_params(params, pb)
             return _build(

@@ -47,3 +47,21 @@ __all__ = [
     "model_confidence_set",
     "traffic_light",
 ]
+
+# Walk-forward engine and its VaR/ES models (riskmodels.backtest.walkforward / .models).
+from riskmodels.backtest.models import (
+    ConditionalEVT,
+    ParametricModel,
+    ScenarioModel,
+    VaRModel,
+)
+from riskmodels.backtest.walkforward import WalkForwardResult, walk_forward
+
+__all__ += [
+    "ConditionalEVT",
+    "ParametricModel",
+    "ScenarioModel",
+    "VaRModel",
+    "WalkForwardResult",
+    "walk_forward",
+]

@@ -1,0 +1,1019 @@
+r"""Walk-forward (rolling-origin) VaR/ES backtests: the engine and its result.
+
+>>> from riskmodels.backtest import walk_forward, ParametricModel, ConditionalEVT
+>>> from riskmodels.volatility import EWMA, GARCH
+>>> res = walk_forward(                                                  # doctest: +SKIP
+...     {"EWMA": ParametricModel(EWMA(0.94)), "EVT": ConditionalEVT(GARCH(dist="t"))},
+...     returns, weights, alphas=(0.99, 0.975), horizon="1d", window=1000, refit_every=20)
+>>> res.forecasts.head()       # time, target, model, alpha, var, es, realized, hit  # doctest: +SKIP
+>>> res.tests(0.99)            # Kupiec, Christoffersen, DQ, duration, traffic light, McNeil-Frey
+
+Schedule
+--------
+Bars are labelled by their open time; the return labelled ``t`` is known at the end of bar
+``t``. A forecast made at **origin** ``t`` uses only rows ``<= t`` and covers the next ``h``
+bars (``horizon = h * freq``); its realized P&L is
+
+.. math:: \text{P\&L}_{t \to t+h} = \sum_i e_i \big(\exp(\textstyle\sum_{s=1}^{h} r_{i,t+s}) - 1\big)
+
+for exposures :math:`e_i` (USD notional, or fractions of one), and a **hit** is
+``-realized > var`` (strict, as :func:`~riskmodels.backtest.exceedances`). Origins run over
+every bar in ``[start, end)`` that has ``window`` bars of history (``t`` included) and ``h``
+bars of future. Every ``refit_every`` origins the model is re-estimated on the last ``window``
+bars (a rolling window), warm-started from the previous refit's parameters; between refits it
+is only filtered forward through the new bars (``model.update``), which is what makes a
+rolling GARCH backtest cheap.
+
+Parallelism and determinism
+---------------------------
+Refit blocks are grouped into **chunks** of ``chunk_size`` refits whose boundaries depend only
+on the schedule, never on ``n_jobs``. Each (model, chunk) is one task: it gets the rows it may
+see (its first fit's window to its last origin: no look-ahead by construction), its own random
+stream (``numpy.random.SeedSequence(seed).spawn``: one child per model, one grandchild per
+chunk) and runs with one BLAS thread (``threadpoolctl``; BLAS threads change GARCH
+estimates). Warm starts run within a chunk; a chunk's first refit starts from the model's
+default starting values. The same inputs therefore give bit-identical forecasts for any
+``n_jobs``. Tasks run in joblib's loky processes (``n_jobs > 1``) or in this process
+(``n_jobs=1``), with a tqdm progress bar over tasks.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from tqdm.auto import tqdm
+
+from riskmodels._threads import blas_threads
+from riskmodels.backtest.coverage import (
+    align,
+    as_float,
+    check_alpha,
+    christoffersen,
+    dq_test,
+    duration_test,
+    kupiec,
+    traffic_light,
+)
+from riskmodels.backtest.es_tests import mcneil_frey
+from riskmodels.backtest.models import ScenarioModel
+from riskmodels.backtest.results import _ReadOnlyDict
+from riskmodels.exceptions import (
+    ConfigError,
+    DataError,
+    InsufficientDataError,
+    ModelError,
+    RiskModelsError,
+)
+from riskmodels.scenarios.base import ScenarioGenerator, as_horizon
+
+__all__ = ["DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"]
+
+#: Default chunk length in forecast origins (rounded up to whole refit blocks): about a year
+#: of daily forecasts per task, so that a 2,000-day backtest gives 8 tasks to spread.
+DEFAULT_CHUNK_BARS = 250
+#: Columns of :attr:`WalkForwardResult.forecasts`.
+FORECAST_COLUMNS = ("time", "target", "model", "alpha", "var", "es", "realized", "hit")
+#: Columns of :attr:`WalkForwardResult.diagnostics`.
+DIAGNOSTIC_COLUMNS = (
+    "model",
+    "time",
+    "window_start",
+    "nobs",
+    "chunk",
+    "trigger",
+    "warm_start",
+    "converged",
+    "loglik",
+    "params",
+    "params_at_bounds",
+    "note",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks
+# ---------------------------------------------------------------------------------------------
+def _wrap(model: object) -> Any:
+    """A scenario generator (``fit`` + ``generate``, no ``forecast``) as a ScenarioModel."""
+    if isinstance(model, ScenarioGenerator) and not callable(getattr(model, "forecast", None)):
+        return ScenarioModel(model)
+    return model
+
+
+def _as_models(model: object) -> list[tuple[str, Any]]:
+    if isinstance(model, Mapping):
+        items = [(str(k), _wrap(m)) for k, m in model.items()]
+    elif isinstance(model, Sequence) and not isinstance(model, str):
+        wrapped = [_wrap(m) for m in model]
+        items = [(str(getattr(m, "name", "") or type(m).__name__), m) for m in wrapped]
+    else:
+        m = _wrap(model)
+        items = [(str(getattr(m, "name", "") or type(m).__name__), m)]
+    if not items:
+        raise ConfigError(
+            "model is empty: pass a VaR model, a list of them or a dict name -> model."
+        )
+    names = [n for n, _ in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(
+            f"model names must be unique (got {dup} more than once). Pass a dict "
+            "{'name': model, ...} or give each model a name=."
+        )
+    for name, m in items:
+        missing = [
+            a
+            for a in ("fit", "update", "forecast", "diagnostics")
+            if not callable(getattr(m, a, None))
+        ]
+        if missing:
+            raise ConfigError(
+                f"model {name!r} ({type(m).__name__}) lacks {missing}: a VaR model needs fit, "
+                "update, forecast and diagnostics (riskmodels.backtest.VaRModel). Wrap a "
+                "scenario generator as ScenarioModel(generator)."
+            )
+    return items
+
+
+def _check_alphas(alphas: object) -> tuple[float, ...]:
+    if isinstance(alphas, int | float | np.integer | np.floating) and not isinstance(alphas, bool):
+        alphas = (alphas,)
+    if not isinstance(alphas, Sequence | np.ndarray) or isinstance(alphas, str) or len(alphas) == 0:
+        raise ConfigError(
+            f"alphas must be a confidence level or a sequence of them in (0, 1) (got {alphas!r}), "
+            "e.g. alphas=(0.99, 0.975)."
+        )
+    out = tuple(check_alpha(a) for a in alphas)
+    if len(set(out)) != len(out):
+        raise ConfigError(f"alphas must be distinct (got {list(out)}).")
+    return out
+
+
+def _positive_int(value: object, name: str, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum} (got {value!r}). {hint}")
+    return int(value)
+
+
+def _as_frame(returns: object) -> pd.DataFrame:
+    if isinstance(returns, pd.Series):
+        returns = returns.to_frame(name="asset" if returns.name is None else str(returns.name))
+    if not isinstance(returns, pd.DataFrame):
+        raise ConfigError(
+            f"returns must be a DataFrame of decimal log returns, one column per asset (got "
+            f"{type(returns).__name__})."
+        )
+    if returns.shape[1] == 0:
+        raise ConfigError("returns has no columns; pass at least one asset.")
+    if not returns.columns.is_unique:
+        dup = returns.columns[returns.columns.duplicated()][0]
+        raise DataError(f"returns has a duplicated column {dup!r}; asset names must be unique.")
+    idx = returns.index
+    if not isinstance(idx, pd.DatetimeIndex):
+        raise DataError(
+            f"returns must have a DatetimeIndex of bar open times (got {type(idx).__name__}). "
+            "Use riskmodels.data.log_returns(load_prices(...))."
+        )
+    if not idx.is_unique:
+        raise DataError(
+            f"returns have a duplicated timestamp {idx[idx.duplicated()][0]}; remove duplicate bars."
+        )
+    if not idx.is_monotonic_increasing:
+        raise DataError("returns are not sorted by time; sort them first (returns.sort_index()).")
+    return returns.rename(columns=str)
+
+
+def _frequency(index: pd.DatetimeIndex) -> pd.Timedelta:
+    if index.size < 2:
+        raise InsufficientDataError(
+            f"returns have {index.size} row(s); a walk-forward backtest needs a window of history "
+            "and at least one bar to forecast."
+        )
+    steps = np.unique(np.diff(index.to_numpy()))
+    if steps.size != 1:
+        a, b = (pd.Timedelta(s) for s in steps[:2])
+        raise DataError(
+            f"returns must be on a regular grid of bars (found steps of {a} and {b}); a missing "
+            "bar must be a NaN row, not an absent one (load_prices keeps the grid)."
+        )
+    return pd.Timedelta(steps[0])
+
+
+def _exposures(weights: object, columns: pd.Index) -> pd.Series:
+    if weights is None:
+        return pd.Series(1.0 / len(columns), index=columns, name="exposure")
+    if isinstance(weights, Mapping):
+        weights = pd.Series(dict(weights), dtype=float)
+    if not isinstance(weights, pd.Series):
+        raise ConfigError(
+            f"weights must be a Series (or dict) of exposures by asset (got "
+            f"{type(weights).__name__}), e.g. pd.Series({{'BTC': 1.0}}); None for equal weights."
+        )
+    w = weights.rename(index=str)
+    if not w.index.is_unique:
+        raise DataError(f"weights name an asset twice ({w.index[w.index.duplicated()][0]!r}).")
+    missing = [a for a in w.index if a not in columns]
+    if missing:
+        raise DataError(
+            f"weights name assets that are not in the returns: {missing} (returns have "
+            f"{list(columns)}). Load those assets or drop them from the weights."
+        )
+    try:
+        values = w.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"weights must be numbers (got {w.to_dict()}).") from exc
+    if not np.isfinite(values).all():
+        bad = w.index[~np.isfinite(values)].tolist()
+        raise DataError(f"weights must be finite (got NaN or inf for {bad}).")
+    w = pd.Series(values, index=w.index, name="exposure")
+    w = w[w != 0.0]
+    if w.empty:
+        raise ConfigError(
+            "weights are all zero: give the notional (or fraction of one) held in each asset."
+        )
+    return w
+
+
+def _trim_and_check(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows between the last listing and the first delisting of the used assets; NaN inside is a
+    :class:`DataError` naming the asset and the bar."""
+    values = frame.to_numpy(dtype=float, na_value=np.nan)
+    valid = np.isfinite(values)
+    inf = np.isinf(values)
+    if inf.any():
+        r, c = np.argwhere(inf)[0]
+        raise DataError(
+            f"returns for {frame.columns[c]!r} are infinite at {frame.index[r]}; a zero price "
+            "upstream gives log(0). Repair the prices first."
+        )
+    starts, stops = [], []
+    for j in range(values.shape[1]):
+        ok = np.flatnonzero(valid[:, j])
+        if ok.size == 0:
+            raise DataError(f"returns for {frame.columns[j]!r} are all NaN.")
+        starts.append(ok[0])
+        stops.append(ok[-1] + 1)
+    lo, hi = max(starts), min(stops)
+    if lo >= hi:
+        raise InsufficientDataError(
+            "the used assets have no common sample (one is delisted before another is listed)."
+        )
+    inner = ~valid[lo:hi]
+    if inner.any():
+        r, c = np.argwhere(inner)[0]
+        n_bad = int(inner.sum())
+        raise DataError(
+            f"returns for {frame.columns[c]!r} are NaN at {frame.index[lo + r]} inside the "
+            f"sample ({n_bad} NaN value(s) between {frame.index[lo]} and {frame.index[hi - 1]} in "
+            "the used assets). A filter cannot skip a bar: fill or drop the gap upstream, or "
+            "start the backtest after it."
+        )
+    return frame.iloc[lo:hi]
+
+
+def _timestamp(value: object, name: str, tz: Any) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a date (got {value!r}), e.g. '2022-01-01'.") from exc
+    if tz is not None and ts.tzinfo is None:
+        ts = ts.tz_localize(tz)
+    elif tz is None and ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return ts
+
+
+def _read_horizon(horizon: object) -> object:
+    """``"5d"`` as 5 days without pandas' deprecation of the lower-case day unit (pandas 3)."""
+    if isinstance(horizon, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*d\s*", horizon)
+        if m:
+            return pd.Timedelta(days=float(m.group(1)))
+    return horizon
+
+
+def _check_n_jobs(n_jobs: object) -> int:
+    if (
+        isinstance(n_jobs, bool)
+        or not isinstance(n_jobs, int | np.integer)
+        or n_jobs == 0
+        or n_jobs < -1
+    ):
+        raise ConfigError(
+            f"n_jobs must be a positive integer or -1 for every core (got {n_jobs!r}). Results "
+            "do not depend on it."
+        )
+    return int(n_jobs)
+
+
+def _seed_sequence(seed: object) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(
+            f"seed must be a non-negative integer or a numpy.random.SeedSequence (got {seed!r})."
+        )
+    return np.random.SeedSequence(int(seed))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _Task:
+    name: str
+    model: Any
+    chunk: int
+    frame: pd.DataFrame  # rows the task may see: first window start .. last origin
+    blocks: tuple[tuple[int, ...], ...]  # origin positions in ``frame``, one tuple per refit
+    window: int
+    exposures: pd.Series
+    alphas: tuple[float, ...]
+    horizon: pd.Timedelta
+    seed: np.random.SeedSequence
+    warm_start: bool
+    update_failure: str
+
+
+@dataclass(frozen=True, eq=False)
+class _TaskOutput:
+    var: np.ndarray
+    es: np.ndarray
+    diagnostics: list[dict[str, Any]]
+    warnings: list[Any] = field(default_factory=list)
+
+
+def _with_context(exc: RiskModelsError, name: str, when: pd.Timestamp, what: str) -> Exception:
+    try:
+        new = type(exc)(f"model {name!r}, {what} at {when}: {exc}")
+    except TypeError:  # an exception class with another signature: keep it as it is
+        return exc
+    return new
+
+
+def _refit(
+    task: _Task, pos: int, previous: Any, gen: np.random.Generator, trigger: str, note: str | None
+) -> tuple[Any, dict[str, Any]]:
+    """Fit ``task.model`` on the ``window`` rows ending at ``pos``; the state and its diagnostics."""
+    win = task.frame.iloc[pos - task.window + 1 : pos + 1]
+    warm = previous if task.warm_start else None
+    state = task.model.fit(win, exposures=task.exposures, warm_start=warm, rng=gen)
+    d = dict(task.model.diagnostics(state))
+    notes = [n for n in (note, d.get("note")) if n]
+    return state, {
+        "model": task.name,
+        "time": task.frame.index[pos],
+        "window_start": win.index[0],
+        "nobs": int(win.shape[0]),
+        "chunk": task.chunk,
+        "trigger": trigger,
+        "warm_start": warm is not None,
+        "converged": bool(d.get("converged", True)),
+        "loglik": float(d.get("loglik", np.nan)),
+        "params": dict(d.get("params", {})),
+        "params_at_bounds": tuple(d.get("params_at_bounds", ())),
+        "note": "; ".join(notes) or None,
+    }
+
+
+def _run_chunk(task: _Task) -> _TaskOutput:
+    model, frame = task.model, task.frame
+    n = sum(len(b) for b in task.blocks)
+    n_alpha = len(task.alphas)
+    var = np.empty((n, n_alpha))
+    es = np.empty((n, n_alpha))
+    gen = np.random.default_rng(task.seed)
+    diags: list[dict[str, Any]] = []
+    previous = None
+    state = None
+    last = -1
+    i = 0
+    for block in task.blocks:
+        for k, pos in enumerate(block):
+            when = frame.index[pos]
+            what = "refit" if k == 0 else "update"
+            try:
+                if k == 0:
+                    state, d = _refit(task, pos, previous, gen, "schedule", None)
+                    diags.append(d)
+                    previous = state
+                else:
+                    try:
+                        state = model.update(state, frame.iloc[last + 1 : pos + 1])
+                    except RiskModelsError as exc:
+                        if task.update_failure != "refit":
+                            raise
+                        what = "refit after a failed update"
+                        note = f"update failed ({type(exc).__name__}: {exc}); re-estimated"
+                        state, d = _refit(task, pos, previous, gen, "update_failed", note)
+                        diags.append(d)
+                        previous = state
+                what = "forecast"
+                v, e = model.forecast(state, task.exposures, task.alphas, task.horizon, gen)
+            except RiskModelsError as exc:
+                raise _with_context(exc, task.name, when, what) from exc
+            v = np.asarray(v, dtype=float).reshape(-1)
+            e = np.asarray(e, dtype=float).reshape(-1)
+            if v.shape != (n_alpha,) or e.shape != (n_alpha,):
+                raise ModelError(
+                    f"model {task.name!r} returned {v.size} VaR and {e.size} ES values at {when}; "
+                    f"expected one per alpha ({n_alpha})."
+                )
+            if not (np.isfinite(v).all() and np.isfinite(e).all()):
+                raise ModelError(
+                    f"model {task.name!r} gave a non-finite forecast at {when} (VaR {v.tolist()}, "
+                    f"ES {e.tolist()} for alphas {list(task.alphas)}). Check the model's "
+                    "diagnostics for this refit (parameters at bounds, no convergence)."
+                )
+            var[i], es[i] = v, e
+            last = pos
+            i += 1
+    return _TaskOutput(var=var, es=es, diagnostics=diags)
+
+
+def _run_task(task: _Task) -> _TaskOutput:
+    """Worker: one (model, chunk) under one BLAS thread; warnings recorded for the parent."""
+    with blas_threads(limits=1), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _run_chunk(task)
+    return _TaskOutput(out.var, out.es, out.diagnostics, list(caught))
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine
+# ---------------------------------------------------------------------------------------------
+def walk_forward(
+    model: Any,
+    returns: pd.DataFrame | pd.Series,
+    weights: pd.Series | Mapping[str, float] | None = None,
+    *,
+    alphas: float | Sequence[float] = (0.99, 0.975),
+    horizon: str | pd.Timedelta = "1d",
+    window: int = 1000,
+    refit_every: int = 20,
+    start: Any = None,
+    end: Any = None,
+    n_jobs: int = 1,
+    seed: int | np.random.SeedSequence = 0,
+    chunk_size: int | None = None,
+    warm_start: bool = True,
+    update_failure: str = "raise",
+    progress: bool = True,
+) -> WalkForwardResult:
+    r"""Rolling-origin VaR/ES backtest of one or several models on a portfolio.
+
+    Parameters
+    ----------
+    model : VaRModel, list of VaRModel, or dict of str to VaRModel
+        e.g. ``ScenarioModel(HistoricalScenarios(window=500))``,
+        ``ParametricModel(EWMA(0.94))``, ``ConditionalEVT(GARCH(dist="t"))``. A bare scenario
+        generator (``HistoricalScenarios(...)``) is wrapped as ``ScenarioModel(generator)``.
+        Several models give one frame with a ``model`` column (list: each model's ``name``;
+        dict: its keys).
+    returns : pandas.DataFrame of shape (n_bars, n_assets), or Series
+        Decimal log returns on a regular UTC grid of bars. Only the assets in ``weights`` are
+        used; leading/trailing rows before all of them are listed / after one is delisted are
+        dropped; a NaN inside is an error.
+    weights : pandas.Series or dict, optional
+        Exposure per asset (USD notional, or fractions of one; negative = short). Default:
+        equal fractions ``1/N`` of every column.
+    alphas : float or sequence of float, default (0.99, 0.975)
+        VaR/ES confidence levels in (0, 1).
+    horizon : str or Timedelta, default "1d"
+        Forecast horizon, a whole number ``h`` of bars.
+    window : int, default 1000
+        Bars of history in each estimation window (rolling), the origin included.
+    refit_every : int, default 20
+        Origins between re-estimations; the model is filtered forward in between.
+    start, end : date-like, optional
+        First origin (default: the first with ``window`` bars of history) and the end of the
+        origins (exclusive; default: the last origin with ``h`` bars to realize).
+    n_jobs : int, default 1
+        Worker processes (joblib loky); -1 for every core. Results do not depend on it.
+    seed : int or SeedSequence, default 0
+        Root of every random stream (scenario draws).
+    chunk_size : int, optional
+        Refits per parallel task (and per warm-start chain); default
+        ``ceil(250 / refit_every)`` (about 250 origins per task).
+    warm_start : bool, default True
+        Start each refit from the previous refit's parameters (within a chunk).
+    update_failure : {"raise", "refit"}, default "raise"
+        What to do when a model cannot be filtered forward (``update`` raises a riskmodels
+        error): raise it (with the model and the bar), or re-estimate at that bar, recorded in
+        ``diagnostics`` with ``trigger="update_failed"`` and the error in ``note``. The
+        schedule of the regular refits is unchanged either way.
+    progress : bool, default True
+        Show a tqdm progress bar over tasks.
+
+    Returns
+    -------
+    WalkForwardResult
+        ``forecasts`` (time, target, model, alpha, var, es, realized, hit), ``diagnostics``
+        (one row per refit), ``tests(alpha)``, ``hits(alpha)``.
+
+    Raises
+    ------
+    ConfigError
+        ``alpha`` outside (0, 1); ``refit_every``, ``window``, ``chunk_size`` or ``n_jobs``
+        invalid; a horizon that is not a positive multiple of the bar; a model that cannot
+        forecast the horizon or an alpha (its ``validate``); all-zero weights.
+    DataError
+        ``weights`` name assets not in ``returns``; NaN inside the used assets' returns (the
+        message names the asset and the bar); an irregular grid; a model's non-finite
+        forecast is a :class:`~riskmodels.exceptions.ModelError`.
+    InsufficientDataError
+        Fewer than ``window + h`` usable bars, or a ``start`` with less than ``window`` bars of
+        history, or no origin left in ``[start, end)``.
+
+    Notes
+    -----
+    See the module docstring for the schedule and the determinism guarantees. Every model sees
+    the same origins, windows and realized P&L, so their hit series can be compared directly
+    (:func:`~riskmodels.backtest.diebold_mariano` on :func:`~riskmodels.backtest.fz_loss`).
+    """
+    t0 = time.perf_counter()
+    models = _as_models(model)
+    alpha_t = _check_alphas(alphas)
+    frame = _as_frame(returns)
+    freq = _frequency(frame.index)
+    h = as_horizon(_read_horizon(horizon), freq)
+    horizon_td = h * freq
+    window = _positive_int(window, "window", 2, "e.g. window=1000 bars (about 3 years daily).")
+    refit_every = _positive_int(
+        refit_every, "refit_every", 1, "Use 1 to re-estimate at every origin, 20 for monthly."
+    )
+    if chunk_size is None:
+        chunk_size = max(1, math.ceil(DEFAULT_CHUNK_BARS / refit_every))
+    chunk_size = _positive_int(chunk_size, "chunk_size", 1, "It is a number of refits per task.")
+    n_jobs = _check_n_jobs(n_jobs)
+    root = _seed_sequence(seed)
+    if update_failure not in ("raise", "refit"):
+        raise ConfigError(
+            f"update_failure must be 'raise' or 'refit' (got {update_failure!r}): what to do "
+            "when a model cannot be filtered forward."
+        )
+    exposures = _exposures(weights, frame.columns)
+    used = _trim_and_check(frame[list(exposures.index)])
+    # pandas deep-copies ``attrs`` (the loaders' provenance records) on every operation, which
+    # would dominate the per-bar cost of the models' slicing; the models do not need them.
+    used = used.copy()
+    used.attrs = {}
+    index = used.index
+    n = index.size
+    if n < window + h:
+        raise InsufficientDataError(
+            f"the sample has {n} usable bars ({index[0]} to {index[-1]}) but window={window} "
+            f"and a {h}-bar horizon need at least {window + h}. Use a shorter window or a "
+            "longer sample."
+        )
+    first, last = window - 1, n - 1 - h
+    tz = index.tz
+    if start is not None:
+        s = _timestamp(start, "start", tz)
+        p = int(index.searchsorted(s, side="left"))
+        if p < window - 1:
+            raise InsufficientDataError(
+                f"start={s} leaves {max(p + 1, 0)} bars of history (from {index[0]}) but "
+                f"window={window} needs {window}; the earliest start is {index[window - 1]}."
+            )
+        first = p
+    if end is not None:
+        e = _timestamp(end, "end", tz)
+        last = min(last, int(index.searchsorted(e, side="left")) - 1)
+    if first > last:
+        raise InsufficientDataError(
+            f"no forecast origin in [start, end) with window={window} bars of history and "
+            f"{h} bar(s) to realize (usable sample {index[0]} to {index[-1]})."
+        )
+    for _, m in models:
+        check = getattr(m, "validate", None)
+        if callable(check):
+            check(alphas=alpha_t, horizon_bars=h)
+
+    origins = np.arange(first, last + 1)
+    blocks = [
+        tuple(origins[i : i + refit_every].tolist()) for i in range(0, origins.size, refit_every)
+    ]
+    chunks = [blocks[i : i + chunk_size] for i in range(0, len(blocks), chunk_size)]
+    model_seeds = root.spawn(len(models))
+    tasks = []
+    for (name, m), ms in zip(models, model_seeds, strict=True):
+        chunk_seeds = ms.spawn(len(chunks))
+        for c, (chunk, cs) in enumerate(zip(chunks, chunk_seeds, strict=True)):
+            lo = chunk[0][0] - window + 1
+            hi = chunk[-1][-1]
+            tasks.append(
+                _Task(
+                    name=name,
+                    model=m,
+                    chunk=c,
+                    frame=used.iloc[lo : hi + 1],
+                    blocks=tuple(tuple(p - lo for p in b) for b in chunk),
+                    window=window,
+                    exposures=exposures,
+                    alphas=alpha_t,
+                    horizon=horizon_td,
+                    seed=cs,
+                    warm_start=bool(warm_start),
+                    update_failure=update_failure,
+                )
+            )
+
+    bar = tqdm(total=len(tasks), desc="walk_forward", unit="task", disable=not progress)
+    outputs: list[_TaskOutput] = []
+    try:
+        if n_jobs == 1:
+            for task in tasks:
+                outputs.append(_run_task(task))
+                bar.update()
+        else:
+            runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
+            for out in runner(delayed(_run_task)(t) for t in tasks):
+                outputs.append(out)
+                bar.update()
+    finally:
+        bar.close()
+    for out in outputs:
+        for w in out.warnings:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    realized = _realized(used, exposures, origins, h)
+    target = index[origins + h]
+    frames, diags = [], []
+    per_model = len(chunks)
+    for j, (name, _) in enumerate(models):
+        outs = outputs[j * per_model : (j + 1) * per_model]
+        v = np.concatenate([o.var for o in outs])
+        e = np.concatenate([o.es for o in outs])
+        for a, alpha in enumerate(alpha_t):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": index[origins],
+                        "target": target,
+                        "model": name,
+                        "alpha": alpha,
+                        "var": v[:, a],
+                        "es": e[:, a],
+                        "realized": realized,
+                        "hit": -realized > v[:, a],
+                    }
+                )
+            )
+        for o in outs:
+            diags.extend(o.diagnostics)
+    forecasts = pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+    diagnostics = pd.DataFrame(diags, columns=list(DIAGNOSTIC_COLUMNS))
+    config = {
+        "window": window,
+        "refit_every": refit_every,
+        "horizon": horizon_td,
+        "horizon_bars": h,
+        "freq": freq,
+        "alphas": alpha_t,
+        "start": index[first],
+        "end": index[last],
+        "n_forecasts": int(origins.size),
+        "chunk_size": chunk_size,
+        "n_chunks": len(chunks),
+        "warm_start": bool(warm_start),
+        "update_failure": update_failure,
+        "seed": root.entropy,
+        "exposures": exposures.to_dict(),
+        "models": {name: repr(m) for name, m in models},
+    }
+    return WalkForwardResult(
+        forecasts=forecasts,
+        diagnostics=diagnostics,
+        config=_ReadOnlyDict(config),
+        n_jobs=n_jobs,
+        elapsed=time.perf_counter() - t0,
+    )
+
+
+def _realized(used: pd.DataFrame, exposures: pd.Series, origins: np.ndarray, h: int) -> np.ndarray:
+    """``sum_i e_i (exp(sum of the next h log returns) - 1)`` for each origin."""
+    r = used.to_numpy(dtype=float)
+    if h == 1:
+        cum = r[origins + 1]
+    else:
+        windows = np.lib.stride_tricks.sliding_window_view(r, h, axis=0)  # (n - h + 1, N, h)
+        cum = windows[origins + 1].sum(axis=-1)
+    return np.expm1(cum) @ exposures.to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------------------------
+def _nan_on(errors: tuple[type[Exception], ...], fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except errors:
+        return None
+
+
+def _stat(res: Any) -> float:
+    return float(res.statistic) if res is not None else np.nan
+
+
+def _pval(res: Any) -> float:
+    return float(res.pvalue) if res is not None else np.nan
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class WalkForwardResult:
+    """Forecasts, realized P&L and refit diagnostics of a walk-forward backtest.
+
+    Attributes
+    ----------
+    forecasts : pandas.DataFrame
+        Tidy, one row per (model, alpha, origin): ``time`` (origin: the last bar used),
+        ``target`` (the last bar of the horizon), ``model``, ``alpha``, ``var``, ``es``
+        (positive losses in the exposures' units), ``realized`` (P&L over the horizon),
+        ``hit`` (``-realized > var``).
+    diagnostics : pandas.DataFrame
+        One row per (model, refit): ``model``, ``time`` (origin of the refit),
+        ``window_start``, ``nobs``, ``chunk``, ``trigger`` (``"schedule"``, or
+        ``"update_failed"``: see ``update_failure``), ``warm_start`` (started from the previous
+        refit), ``converged``, ``loglik``, ``params`` (dict, arch percent units for volatility
+        models), ``params_at_bounds`` (tuple), ``note``.
+    config : Mapping
+        The schedule: window, refit_every, horizon, alphas, start/end origins, chunks, seed,
+        exposures, the models' reprs.
+    n_jobs : int
+        Worker processes used (the numbers do not depend on it).
+    elapsed : float
+        Wall-clock seconds of the run.
+    """
+
+    forecasts: pd.DataFrame
+    diagnostics: pd.DataFrame
+    config: Mapping[str, Any]
+    n_jobs: int = 1
+    elapsed: float = float("nan")
+
+    # -- construction from outside forecasts ----------------------------------------------
+    @classmethod
+    def from_forecasts(
+        cls,
+        realized: pd.Series | np.ndarray,
+        var: pd.Series | np.ndarray,
+        es: pd.Series | np.ndarray | None = None,
+        *,
+        alpha: float,
+        model: str = "model",
+    ) -> WalkForwardResult:
+        """A result from forecasts made elsewhere, for the same tests and tables.
+
+        Parameters
+        ----------
+        realized : Series or array of shape (n_dates,)
+            Realized P&L (gain positive).
+        var, es : Series or array of shape (n_dates,)
+            VaR (and ES) forecasts, positive losses, for the same dates.
+        alpha : float
+            Confidence level in (0, 1).
+        model : str, default "model"
+
+        Raises
+        ------
+        ConfigError
+            ``alpha`` outside (0, 1).
+        DataError
+            Misaligned indexes or lengths; NaN or infinite forecasts or P&L.
+        """
+        a = check_alpha(alpha)
+        named: dict[str, object] = {"realized": realized, "var": var}
+        if es is not None:
+            named["es"] = es
+        d = align(named)
+        x = as_float(d["realized"], "realized")
+        v = as_float(d["var"], "var")
+        e = as_float(d["es"], "es") if es is not None else np.full_like(v, np.nan)
+        idx = d["realized"].index
+        forecasts = pd.DataFrame(
+            {
+                "time": idx,
+                "target": idx,
+                "model": model,
+                "alpha": a,
+                "var": v,
+                "es": e,
+                "realized": x,
+                "hit": -x > v,
+            }
+        )
+        diagnostics = pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))
+        config = {"alphas": (a,), "n_forecasts": int(x.size), "source": "from_forecasts"}
+        return cls(forecasts, diagnostics, _ReadOnlyDict(config))
+
+    # -- views -------------------------------------------------------------------------------
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Model names in the order given."""
+        return tuple(pd.unique(self.forecasts["model"]))
+
+    @property
+    def alphas(self) -> tuple[float, ...]:
+        """Confidence levels in the order given."""
+        return tuple(float(a) for a in pd.unique(self.forecasts["alpha"]))
+
+    def _model(self, model: str | None) -> str:
+        if model is None:
+            if len(self.models) != 1:
+                raise ConfigError(f"pass model= one of {list(self.models)}.")
+            return self.models[0]
+        if model not in self.models:
+            raise ConfigError(f"model must be one of {list(self.models)} (got {model!r}).")
+        return model
+
+    def _alpha(self, alpha: float) -> float:
+        a = check_alpha(alpha)
+        if a not in self.alphas:
+            raise ConfigError(f"alpha must be one of {list(self.alphas)} (got {alpha!r}).")
+        return a
+
+    def frame(self, model: str | None = None, alpha: float | None = None) -> pd.DataFrame:
+        """Forecasts of one model (and alpha), indexed by origin ``time``."""
+        m = self._model(model)
+        f = self.forecasts[self.forecasts["model"] == m]
+        if alpha is not None:
+            f = f[f["alpha"] == self._alpha(alpha)]
+        return f.set_index("time")
+
+    def hits(self, alpha: float, model: str | None = None) -> pd.Series | pd.DataFrame:
+        """Hit series at ``alpha``: a Series for one model, else a frame (time x model)."""
+        a = self._alpha(alpha)
+        f = self.forecasts[self.forecasts["alpha"] == a]
+        if model is not None or len(self.models) == 1:
+            m = self._model(model)
+            return f[f["model"] == m].set_index("time")["hit"].rename(m)
+        out = f.pivot(index="time", columns="model", values="hit")
+        return out[list(self.models)]
+
+    def params(self, model: str | None = None) -> pd.DataFrame:
+        """Estimated parameters at each refit of one model (time x parameter)."""
+        m = self._model(model)
+        d = self.diagnostics[self.diagnostics["model"] == m]
+        return pd.DataFrame(list(d["params"]), index=pd.DatetimeIndex(d["time"], name="time"))
+
+    # -- tests -------------------------------------------------------------------------------
+    def test_results(self, model: str | None = None, alpha: float = 0.99) -> dict[str, Any]:
+        """Every backtest statistic of one model at one alpha, as the full result objects.
+
+        Keys: ``kupiec``, ``christoffersen``, ``dq``, ``duration``, ``traffic_light``,
+        ``mcneil_frey``. A statistic the sample cannot support (e.g. the duration test with
+        fewer than two hits, McNeil-Frey without ES or with fewer than two exceedances) is None.
+        """
+        a = self._alpha(alpha)
+        f = self.frame(model, a)
+        hits, var = f["hit"], f["var"]
+        out: dict[str, Any] = {
+            "kupiec": kupiec(hits, a),
+            "christoffersen": christoffersen(hits, a),
+            "dq": _nan_on((InsufficientDataError,), dq_test, hits, var, a),
+            "duration": _nan_on((InsufficientDataError,), duration_test, hits),
+            "traffic_light": traffic_light(hits, a),
+            "mcneil_frey": None,
+        }
+        if np.isfinite(f["es"].to_numpy()).all():
+            out["mcneil_frey"] = _nan_on(
+                (InsufficientDataError, DataError),
+                mcneil_frey,
+                f["realized"],
+                var,
+                f["es"],
+                rng=0,
+            )
+        return out
+
+    def tests(self, alpha: float | None = None, model: str | None = None) -> pd.DataFrame:
+        """Coverage and ES tests per (model, alpha) in one table.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            One confidence level; default every level of the run.
+        model : str, optional
+            One model; default every model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index (model, alpha). Columns: ``nobs``, ``hits``, ``expected``, ``hit_rate``,
+            ``hit_ratio`` (hit rate / (1 - alpha)), Kupiec ``kupiec_lr``/``kupiec_p``,
+            Christoffersen independence ``ind_lr``/``ind_p`` and conditional coverage
+            ``cc_lr``/``cc_p``, Engle-Manganelli ``dq_stat``/``dq_p``, Christoffersen-Pelletier
+            ``duration_lr``/``duration_p``, the Basel ``traffic_light`` zone, and McNeil-Frey
+            ``mf_stat``/``mf_p`` (bootstrap, seed 0). NaN where a test cannot be computed.
+        """
+        alphas = self.alphas if alpha is None else (self._alpha(alpha),)
+        models = self.models if model is None else (self._model(model),)
+        rows = []
+        for m in models:
+            for a in alphas:
+                r = self.test_results(m, a)
+                k, (ind, cc) = r["kupiec"], r["christoffersen"]
+
+                rows.append(
+                    {
+                        "model": m,
+                        "alpha": a,
+                        "nobs": int(k.extra["nobs"]),
+                        "hits": int(k.extra["hits"]),
+                        "expected": float(k.extra["expected"]),
+                        "hit_rate": float(k.extra["hit_rate"]),
+                        "hit_ratio": float(k.extra["hit_rate"]) / (1.0 - a),
+                        "kupiec_lr": k.statistic,
+                        "kupiec_p": k.pvalue,
+                        "ind_lr": ind.statistic,
+                        "ind_p": ind.pvalue,
+                        "cc_lr": cc.statistic,
+                        "cc_p": cc.pvalue,
+                        "dq_stat": _stat(r["dq"]),
+                        "dq_p": _pval(r["dq"]),
+                        "duration_lr": _stat(r["duration"]),
+                        "duration_p": _pval(r["duration"]),
+                        "traffic_light": r["traffic_light"].zone,
+                        "mf_stat": _stat(r["mcneil_frey"]),
+                        "mf_p": _pval(r["mcneil_frey"]),
+                    }
+                )
+        return pd.DataFrame(rows).set_index(["model", "alpha"])
+
+    # -- presentation ------------------------------------------------------------------------
+    def summary(self) -> str:
+        """Plain-text schedule, refit counts and the test table (no wall-clock times: diffable)."""
+        c = self.config
+        lines = [
+            "Walk-forward VaR/ES backtest",
+            f"  models: {', '.join(self.models)}",
+            f"  alphas: {', '.join(f'{a:g}' for a in self.alphas)}",
+        ]
+        if "window" in c:
+            lines += [
+                f"  origins: {c['start']} to {c['end']} ({c['n_forecasts']} forecasts)",
+                f"  horizon: {c['horizon']} ({c['horizon_bars']} bar(s)); window {c['window']} "
+                f"bars; refit every {c['refit_every']}; {c['n_chunks']} chunk(s) of "
+                f"{c['chunk_size']} refit(s); seed {c['seed']}",
+            ]
+        d = self.diagnostics
+        if len(d):
+            for m, g in d.groupby("model", sort=False):
+                at = int(sum(bool(x) for x in g["params_at_bounds"]))
+                lines.append(
+                    f"  {m}: {len(g)} refit(s), {int((~g['converged'].astype(bool)).sum())} not "
+                    f"converged, {at} with parameters at bounds"
+                )
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            lines += ["", self.tests().round(4).to_string()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        c = self.config
+        span = f", start={c['start']}, end={c['end']}" if "start" in c else ""
+        return (
+            f"WalkForwardResult(models={list(self.models)}, alphas={list(self.alphas)}, "
+            f"n_forecasts={c.get('n_forecasts')}{span}, refits={len(self.diagnostics)})"
+        )
+
+    def _repr_html_(self) -> str:
+        c = self.config
+        rows = [
+            ("models", ", ".join(self.models)),
+            ("alphas", ", ".join(f"{a:g}" for a in self.alphas)),
+            ("forecasts", str(c.get("n_forecasts"))),
+        ]
+        if "window" in c:
+            rows += [
+                ("origins", f"{c['start']} to {c['end']}"),
+                ("horizon", f"{c['horizon']} ({c['horizon_bars']} bar(s))"),
+                ("window / refit every", f"{c['window']} / {c['refit_every']} bars"),
+                ("refits", str(len(self.diagnostics))),
+                (
+                    "not converged",
+                    str(int((~self.diagnostics["converged"].astype(bool)).sum())),
+                ),
+            ]
+        head = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        table = self.tests().round(4).to_html()
+        return (
+            f"<table><caption>Walk-forward VaR/ES backtest</caption>{head}</table>"
+            f"<p>Backtest statistics (p-values: small values reject the model)</p>{table}"
+        )

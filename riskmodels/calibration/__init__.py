@@ -1,0 +1,82 @@
+"""Maintenance margin and leverage tiers solved for a target breach probability.
+
+::
+
+    from riskmodels.calibration import calibrate_mmr, replay_venue_rules
+    from riskmodels.margin import binance_usdm_tiers
+
+    cal = calibrate_mmr({"1h": r1h, "4h": r4h, "1d": r1d}, "BTC", horizon="1h", target=0.005,
+                        tiers=binance_usdm_tiers()["BTC"], adv={"BTC": 2e9},
+                        test_start="2024-01-01")
+    cal.summary()                      # bracket, horizon, data, MMR [CI], IMR, leverage, OOS
+    cal.tier_table("BTC")              # TierTable in the exchange's shape
+    replay_venue_rules(r1d, 100_000, asset="BTC", calibrated=cal)
+
+Static MMR
+    :func:`calibrate_mmr` -> :class:`MMRCalibration` (:mod:`.mmr`), :func:`static_mmr`,
+    :func:`leverage_limits`, :func:`breach_summary`.
+Dynamic MMR
+    :func:`dynamic_mmr` (conditional quantile, walk-forward).
+Horizons
+    :func:`liquidation_horizon`, :func:`choose_data`, :func:`slippage_rate`,
+    :func:`horizon_losses`, :func:`adv_from_ohlcv` (:mod:`.horizon`).
+Procyclicality
+    :func:`procyclicality_metrics`, :func:`procyclicality_comparison` (:mod:`.procyclicality`).
+Venue rules
+    :func:`replay_venue_rules`, :class:`VenueRule`, :func:`load_rule`, :func:`available_rules`
+    (:mod:`.venues`, rule files in ``rules/*.toml``).
+"""
+
+from riskmodels.calibration.horizon import (
+    DataChoice,
+    adv_from_ohlcv,
+    choose_data,
+    daily_volatility,
+    horizon_losses,
+    liquidation_horizon,
+    slippage_rate,
+)
+from riskmodels.calibration.mmr import (
+    MMRCalibration,
+    breach_summary,
+    calibrate_mmr,
+    check_target,
+    dynamic_mmr,
+    leverage_limits,
+    static_mmr,
+)
+from riskmodels.calibration.procyclicality import (
+    ProcyclicalityMetrics,
+    procyclicality_comparison,
+    procyclicality_metrics,
+)
+from riskmodels.calibration.venues import (
+    VenueRule,
+    available_rules,
+    load_rule,
+    replay_venue_rules,
+)
+
+__all__ = [
+    "DataChoice",
+    "MMRCalibration",
+    "ProcyclicalityMetrics",
+    "VenueRule",
+    "adv_from_ohlcv",
+    "available_rules",
+    "breach_summary",
+    "calibrate_mmr",
+    "check_target",
+    "choose_data",
+    "daily_volatility",
+    "dynamic_mmr",
+    "horizon_losses",
+    "leverage_limits",
+    "liquidation_horizon",
+    "load_rule",
+    "procyclicality_comparison",
+    "procyclicality_metrics",
+    "replay_venue_rules",
+    "slippage_rate",
+    "static_mmr",
+]

@@ -461,3 +461,18 @@ def test_no_mathjax_without_tex(tmp_path, monkeypatch):
     monkeypatch.setenv("RISKMODELS_MATHJAX", str(tmp_path / "missing.js"))
     html = nbx.render_html(nb, title="t", mathjax=False)
     assert "MathJax" not in html
+
+
+@pytest.mark.mirror
+@pytest.mark.slow
+def test_calibration_report_builds_and_is_deterministic(tmp_path, mirror_path):
+    # The calibration report (notebook 06) is part of the main job: it builds on the quick
+    # config, shows the calibrated table and the venue replay, and two runs differ only in
+    # the run stamp (the bootstrap and scenario seeds come from the config).
+    [a] = build_reports("calibration", config=QUICK, out_root=tmp_path, echo=None, now=T0)
+    [b] = build_reports("calibration", config=QUICK, out_root=tmp_path, echo=None, now=T1)
+    html_a, html_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
+    for needle in ("Calibrated tier table", "Out-of-sample evidence", "Venue rules replayed"):
+        assert needle in html_a
+    assert "Traceback" not in html_a and "Warning:" not in html_a  # no leaked warnings
+    assert without_stamp(html_a) == without_stamp(html_b)

@@ -420,6 +420,9 @@ def test_notebook_executes_with_quick_parameters(path, tmp_path, mirror_path):
     )
     outputs = [o for c in executed.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
+    # warnings printed to stderr would show up in rendered reports as raw text
+    stderr = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, stderr
     assert prov.read_inputs(tmp_path), "the notebook should record the data files it read"
     assert os.path.exists(tmp_path / "out.ipynb")
 
@@ -474,5 +477,7 @@ def test_calibration_report_builds_and_is_deterministic(tmp_path, mirror_path):
     html_a, html_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
     for needle in ("Calibrated tier table", "Out-of-sample evidence", "Venue rules replayed"):
         assert needle in html_a
-    assert "Traceback" not in html_a and "Warning:" not in html_a  # no leaked warnings
+    # no stderr output (warnings) shown to readers; MathJax's own script text is not output
+    assert "Traceback" not in html_a
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html_a
     assert without_stamp(html_a) == without_stamp(html_b)

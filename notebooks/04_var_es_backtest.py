@@ -47,12 +47,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from riskmodels.backtest import ConditionalEVT, ParametricModel, ScenarioModel, walk_forward
+from riskmodels.backtest import standard_models, walk_forward
 from riskmodels.data import MirrorSource, common_sample, load_prices, log_returns
 from riskmodels.reporting import figures
 from riskmodels.reporting.provenance import record_inputs
-from riskmodels.scenarios import FilteredHistoricalScenarios, HistoricalScenarios
-from riskmodels.volatility import EWMA, GARCH
 
 figures.set_style()
 pd.set_option("display.float_format", "{:,.4g}".format)
@@ -66,12 +64,7 @@ prices = load_prices(
     quality=quality,
 )
 record_inputs(prices, output_dir=output_dir)
-models = {
-    "HS": ScenarioModel(HistoricalScenarios(window=window)),
-    "FHS": ScenarioModel(FilteredHistoricalScenarios(volatility=GARCH(dist="t", mean="constant"))),
-    "EWMA-normal": ParametricModel(volatility=EWMA(0.94), dist="normal"),
-    "EVT": ConditionalEVT(volatility=GARCH(dist="t", mean="constant")),
-}
+models = standard_models(window)  # HS, FHS (GARCH-t), EWMA-normal, EVT
 books = {
     "BTC": log_returns(prices[["BTC"]]).iloc[1:],
     "equal-weight portfolio": log_returns(common_sample(prices)).iloc[1:],

@@ -724,3 +724,18 @@ def test_real_data_ten_asset_portfolio(mirror_source):
     res = _real_backtest(returns, None)  # equal weights 1/10
     assert res.config["exposures"] == {c: 0.1 for c in returns.columns}
     assert res.config["start"] == returns.index[REAL_WINDOW]
+
+
+def test_standard_models_are_the_reference_set():
+    # The notebooks and reports compare these four; their specs are part of the contract.
+    from riskmodels.backtest import ConditionalEVT, ParametricModel, ScenarioModel, standard_models
+    from riskmodels.scenarios import FilteredHistoricalScenarios, HistoricalScenarios
+
+    m = standard_models(250)
+    assert list(m) == ["HS", "FHS", "EWMA-normal", "EVT"]
+    assert isinstance(m["HS"], ScenarioModel) and isinstance(m["HS"].generator, HistoricalScenarios)
+    assert m["HS"].generator.window == 250
+    assert isinstance(m["FHS"].generator, FilteredHistoricalScenarios)
+    assert m["FHS"].generator.volatility.dist == "t"
+    assert isinstance(m["EWMA-normal"], ParametricModel) and m["EWMA-normal"].dist == "normal"
+    assert isinstance(m["EVT"], ConditionalEVT) and m["EVT"].volatility.dist == "t"

@@ -54,6 +54,7 @@ from riskmodels.backtest.models import (
     ParametricModel,
     ScenarioModel,
     VaRModel,
+    standard_models,
 )
 from riskmodels.backtest.walkforward import WalkForwardResult, walk_forward
 
@@ -63,5 +64,6 @@ __all__ += [
     "ScenarioModel",
     "VaRModel",
     "WalkForwardResult",
+    "standard_models",
     "walk_forward",
 ]

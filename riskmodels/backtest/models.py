@@ -737,3 +737,31 @@ class ConditionalEVT(_VolatilityFilterModel):
         q_unit, es_unit = state.unit[key]
         mu, sigma = state.mu, state.sigma_next
         return gross * (sigma * q_unit - mu), gross * (sigma * es_unit - mu)
+
+
+def standard_models(window: int = 500) -> dict[str, VaRModel]:
+    """The four reference one-day VaR/ES models the notebooks and reports compare.
+
+    Parameters
+    ----------
+    window : int, default 500
+        Bars of history for historical simulation (the other models are re-estimated on the
+        walk-forward window).
+
+    Returns
+    -------
+    dict
+        ``"HS"``: historical simulation over ``window`` bars; ``"FHS"``: filtered historical
+        simulation on GARCH(1,1)-t residuals with a constant mean (Barone-Adesi et al. 1999);
+        ``"EWMA-normal"``: RiskMetrics :math:`\\lambda = 0.94` with normal quantiles;
+        ``"EVT"``: GARCH(1,1)-t filter with a GPD tail (McNeil & Frey 2000).
+    """
+    from riskmodels.scenarios import FilteredHistoricalScenarios, HistoricalScenarios
+
+    garch_t = GARCH(dist="t", mean="constant")
+    return {
+        "HS": ScenarioModel(HistoricalScenarios(window=window)),
+        "FHS": ScenarioModel(FilteredHistoricalScenarios(volatility=garch_t)),
+        "EWMA-normal": ParametricModel(volatility=EWMA(0.94), dist="normal"),
+        "EVT": ConditionalEVT(volatility=garch_t),
+    }

@@ -466,16 +466,24 @@ def test_no_mathjax_without_tex(tmp_path, monkeypatch):
     assert "MathJax" not in html
 
 
+SECTIONS = {
+    "calibration": ("Calibrated tier table", "Out-of-sample evidence", "Venue rules replayed"),
+    "validation": ("Scope and intended use", "Backtests", "Benchmarking", "Sign-off"),
+}
+
+
 @pytest.mark.mirror
 @pytest.mark.slow
-def test_calibration_report_builds_and_is_deterministic(tmp_path, mirror_path):
-    # The calibration report (notebook 06) is part of the main job: it builds on the quick
-    # config, shows the calibrated table and the venue replay, and two runs differ only in
-    # the run stamp (the bootstrap and scenario seeds come from the config).
-    [a] = build_reports("calibration", config=QUICK, out_root=tmp_path, echo=None, now=T0)
-    [b] = build_reports("calibration", config=QUICK, out_root=tmp_path, echo=None, now=T1)
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_model_reports_build_and_are_deterministic(name, tmp_path, mirror_path):
+    # The calibration (notebook 06) and validation reports are part of the main job: each
+    # builds on the quick config with its sections, shows no stderr output, and two runs
+    # differ only in the run stamp (every seed comes from the config; styled tables carry
+    # fixed ids).
+    [a] = build_reports(name, config=QUICK, out_root=tmp_path, echo=None, now=T0)
+    [b] = build_reports(name, config=QUICK, out_root=tmp_path, echo=None, now=T1)
     html_a, html_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
-    for needle in ("Calibrated tier table", "Out-of-sample evidence", "Venue rules replayed"):
+    for needle in SECTIONS[name]:
         assert needle in html_a
     # no stderr output (warnings) shown to readers; MathJax's own script text is not output
     assert "Traceback" not in html_a

@@ -119,6 +119,21 @@ ax.set_title("Conditional correlation (red lines: crash days)")
 plt.show()
 
 # %% [markdown]
+# ## Pair paths
+#
+# Conditional correlation of BTC with each other asset (DCC).
+
+# %%
+fig, ax = plt.subplots(figsize=(11, 4))
+anchor = "BTC" if "BTC" in symbols else symbols[0]
+for other in [s for s in symbols if s != anchor]:
+    ax.plot(dcc.correlation.pair(anchor, other), lw=0.7, label=f"{anchor}-{other}")
+ax.set_ylabel("conditional correlation")
+ax.legend(ncol=5, fontsize=7)
+ax.set_title(f"DCC correlation of {anchor} with each asset")
+plt.show()
+
+# %% [markdown]
 # ## Correlation matrices: calm versus stress
 #
 # $R_t$ on the calmest date (lowest mean correlation) and on the most correlated date of the

@@ -52,6 +52,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
+from riskmodels.backtest import traffic_light
 from riskmodels.calibration import adv_from_ohlcv, calibrate_mmr, replay_venue_rules
 from riskmodels.data import FREQUENCIES, MirrorSource, load_ohlcv, load_prices, log_returns
 from riskmodels.exceptions import DataNotFoundError
@@ -141,13 +142,30 @@ for a, cal in cals.items():
 # %% [markdown]
 # ## Out-of-sample evidence
 #
-# Breaches of the calibrated rate on the held-back period, per year, with Clopper-Pearson
-# intervals: the count should be consistent with the target.
+# Breaches of the calibrated rate on the held-back period, with Clopper-Pearson intervals: the
+# count should be consistent with the target. The traffic light classifies each count with
+# the Basel construction for any sample size and level (binomial cumulative probability below
+# 95% green, below 99.99% yellow, else red), here at the target breach probability. The full
+# breakdown per year and volatility regime follows.
+
 
 # %%
+def _zone(n: int, breaches: int) -> str:
+    if n < 20:
+        return "n/a (n < 20)"
+    hits = np.zeros(int(n), dtype=bool)
+    hits[: int(breaches)] = True  # the zone depends on the count only
+    return traffic_light(hits, alpha=1.0 - target).zone
+
+
 for a, cal in cals.items():
     display(Markdown(f"### {a}"))
-    display(cal.breaches)
+    overall = cal.breaches[cal.breaches["group"] == "all"].copy()
+    overall["traffic_light"] = [
+        _zone(n, b) for n, b in zip(overall["n"], overall["breaches"], strict=True)
+    ]
+    display(overall.drop(columns=["group", "value"]).reset_index(drop=True))
+    display(cal.breaches[cal.breaches["group"] != "all"].reset_index(drop=True))
 
 # %% [markdown]
 # ## Sensitivity to the horizon and the target

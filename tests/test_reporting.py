@@ -467,7 +467,12 @@ def test_no_mathjax_without_tex(tmp_path, monkeypatch):
 
 
 SECTIONS = {
-    "calibration": ("Calibrated tier table", "Out-of-sample evidence", "Venue rules replayed"),
+    "calibration": (
+        "Calibrated tier table",
+        "Out-of-sample evidence",
+        "traffic_light",
+        "Venue rules replayed",
+    ),
     "validation": ("Scope and intended use", "Backtests", "Benchmarking", "Sign-off"),
 }
 

@@ -108,19 +108,7 @@ for name, run in runs.items():
 # loss broke through the FHS band.
 
 # %%
-fig, axes = plt.subplots(len(runs), 1, figsize=(11, 4 * len(runs)), sharex=False)
-axes = axes if len(runs) > 1 else [axes]
-for ax, (name, run) in zip(axes, runs.items(), strict=True):
-    fr = run.forecasts[run.forecasts["alpha"] == 0.99]
-    realized = fr[fr["model"] == "FHS"].set_index("target")["realized"]
-    ax.plot(realized.index, realized.to_numpy(), lw=0.5, color="grey", label="realized P&L")
-    for m in models:
-        v = fr[fr["model"] == m].set_index("target")["var"]
-        ax.plot(v.index, -v.to_numpy(), lw=0.8, label=f"-VaR {m}")
-    hits = fr[(fr["model"] == "FHS") & fr["hit"]].set_index("target")["realized"]
-    ax.scatter(hits.index, hits.to_numpy(), color="crimson", s=12, zorder=3, label="FHS exceedance")
-    ax.set_title(f"{name}: 99% VaR")
-    ax.legend(ncol=3, fontsize=8)
+figures.var_bands_figure(runs, 0.99, highlight="FHS")
 plt.show()
 
 # %% [markdown]
@@ -130,13 +118,5 @@ plt.show()
 # (green ≤ 4, yellow 5–9, red ≥ 10).
 
 # %%
-fig, ax = plt.subplots(figsize=(11, 3.5))
-for name, run in runs.items():
-    h = run.hits(0.99, model="FHS").astype(float)
-    ax.plot(h.rolling(250).sum(), lw=1.0, label=name)
-ax.axhspan(0, 4.5, color="green", alpha=0.08)
-ax.axhspan(4.5, 9.5, color="gold", alpha=0.12)
-ax.axhspan(9.5, 20, color="red", alpha=0.08)
-ax.set_ylabel("exceptions in 250 days")
-ax.legend(fontsize=8)
+figures.traffic_light_timeline_figure(runs, 0.99, model="FHS")
 plt.show()

@@ -269,6 +269,16 @@ for name, rets in books.items():
     display(runs[name].tests()[TEST_COLUMNS])
 
 # %% [markdown]
+# ### VaR bands and exceedances
+#
+# Realized daily P&L of one unit of exposure against each model's 99 % VaR, with the days a
+# loss broke through the FHS band.
+
+# %%
+figures.var_bands_figure(runs, 0.99, highlight="FHS")
+plt.show()
+
+# %% [markdown]
 # ### Traffic lights
 #
 # Basel zone of the 99 % VaR over the **last 250 forecasts** (fewer where the sample is
@@ -285,15 +295,7 @@ zone_table = pd.DataFrame(counts).rename_axis("model")
 display(zone_table)
 
 # %%
-fig, ax = plt.subplots(figsize=(11, 3.5))
-for book, run in runs.items():
-    h = run.hits(0.99, model="FHS").astype(float)
-    ax.plot(h.rolling(250, min_periods=min(250, len(h))).sum(), lw=1.0, label=f"FHS, {book}")
-ax.axhspan(0, 4.5, color="green", alpha=0.08)
-ax.axhspan(4.5, 9.5, color="gold", alpha=0.12)
-ax.axhspan(9.5, 20, color="red", alpha=0.08)
-ax.set_ylabel("99% exceptions in 250 days")
-ax.legend(fontsize=8)
+figures.traffic_light_timeline_figure(runs, 0.99, model="FHS")
 plt.show()
 
 # %% [markdown]

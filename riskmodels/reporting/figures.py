@@ -251,3 +251,86 @@ def coverage_figure(
     ax.set_title(title or f"Coverage ({freq} bars)")
     fig.tight_layout()
     return fig
+
+
+def var_bands_figure(
+    runs: Mapping[str, Any],
+    alpha: float = 0.99,
+    *,
+    highlight: str | None = "FHS",
+    height: float = 4.0,
+) -> Figure:
+    """Realized P&L against each model's VaR band, with the exceedances of one model marked.
+
+    Parameters
+    ----------
+    runs : mapping of str to WalkForwardResult
+        One panel per book (e.g. ``{"BTC": run, "portfolio": run}``).
+    alpha : float, default 0.99
+        The VaR level shown.
+    highlight : str, optional
+        Model whose exceedances are marked (default ``"FHS"``; skipped if absent).
+    height : float
+        Height of each panel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not runs:
+        raise DataError("runs is empty: pass {book name: WalkForwardResult}.")
+    fig, axes = plt.subplots(len(runs), 1, figsize=(11, height * len(runs)), squeeze=False)
+    for ax, (name, run) in zip(axes[:, 0], runs.items(), strict=True):
+        fr = run.forecasts[np.isclose(run.forecasts["alpha"], alpha)]
+        if fr.empty:
+            raise DataError(f"{name}: no forecasts at alpha={alpha} (have {sorted(run.alphas)}).")
+        models = list(dict.fromkeys(fr["model"]))
+        first = fr[fr["model"] == models[0]].set_index("target")["realized"]
+        ax.plot(first.index, first.to_numpy(), lw=0.5, color="grey", label="realized P&L")
+        for m in models:
+            v = fr[fr["model"] == m].set_index("target")["var"]
+            ax.plot(v.index, -v.to_numpy(), lw=0.8, label=f"-VaR {m}")
+        if highlight in models:
+            h = fr[(fr["model"] == highlight) & fr["hit"]].set_index("target")["realized"]
+            ax.scatter(
+                h.index,
+                h.to_numpy(),
+                color="crimson",
+                s=12,
+                zorder=3,
+                label=f"{highlight} exceedance",
+            )
+        ax.set_title(f"{name}: {alpha:.1%} VaR")
+        ax.legend(ncol=3, fontsize=8)
+        _date_axis(ax)
+    fig.tight_layout()
+    return fig
+
+
+def traffic_light_timeline_figure(
+    runs: Mapping[str, Any], alpha: float = 0.99, *, model: str = "FHS", window: int = 250
+) -> Figure:
+    """Exceptions of one model's VaR over rolling ``window`` forecasts, on the Basel zones.
+
+    The zone bands are the BCBS (1996) ones for 250 days at 99% (green ≤ 4, yellow 5–9,
+    red ≥ 10); for other windows or levels read the counts against
+    :func:`riskmodels.backtest.traffic_light`.
+    """
+    if not runs:
+        raise DataError("runs is empty: pass {book name: WalkForwardResult}.")
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    for book, run in runs.items():
+        h = run.hits(alpha, model=model).astype(float)
+        ax.plot(
+            h.rolling(window, min_periods=min(window, len(h))).sum(),
+            lw=1.0,
+            label=f"{model}, {book}",
+        )
+    ax.axhspan(0, 4.5, color="green", alpha=0.08)
+    ax.axhspan(4.5, 9.5, color="gold", alpha=0.12)
+    ax.axhspan(9.5, 20, color="red", alpha=0.08)
+    ax.set_ylabel(f"{alpha:.0%} exceptions in {window} forecasts")
+    ax.legend(fontsize=8)
+    _date_axis(ax)
+    fig.tight_layout()
+    return fig

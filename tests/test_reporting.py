@@ -224,13 +224,19 @@ def test_registry_lists_the_three_reports():
     assert REPORTS["data"].available()
 
 
-@pytest.mark.parametrize("name", ["calibration", "validation"])
-def test_reports_not_built_yet_say_which_issue_adds_them(tmp_path, name):
-    if REPORTS[name].available():
-        pytest.skip(f"{name} notebook exists now")
-    with pytest.raises(ConfigError, match=rf"report '{name}' is not built yet.*issue \d"):
-        build_reports(name, config=QUICK, out_root=tmp_path, echo=None)
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize("name", ["data", "calibration", "validation"])
+def test_missing_notebook_is_a_config_error_naming_it(tmp_path, name):
+    # A checkout without the report's notebook (root=an empty folder): a ConfigError that
+    # names the notebook, and nothing written.
+    empty = tmp_path / "checkout"
+    empty.mkdir()
+    out = tmp_path / "out"
+    with pytest.raises(
+        ConfigError,
+        match=rf"report '{name}' is not built yet: its notebook {REPORTS[name].notebook}",
+    ):
+        build_reports(name, config=QUICK, out_root=out, root=empty, echo=None)
+    assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_unknown_report_name(tmp_path):
@@ -249,12 +255,12 @@ def test_all_skips_missing_notebooks_and_says_why(tmp_path):
     assert said[2] == "not requested by [report] include: validation"
 
 
-def test_cli_reports_unavailable_report_as_usage_error(tmp_path, capsys):
-    if REPORTS["calibration"].available():
-        pytest.skip("calibration notebook exists now")
+def test_cli_reports_unavailable_report_as_usage_error(tmp_path, capsys, monkeypatch):
     from riskmodels.cli import main
+    from riskmodels.reporting import build as build_mod
 
-    assert main(["report", "calibration", "--out", str(tmp_path)]) == 2
+    monkeypatch.setattr(build_mod, "repo_root", lambda: tmp_path)  # a checkout without notebooks
+    assert main(["report", "calibration", "--out", str(tmp_path / "out")]) == 2
     assert "not built yet" in capsys.readouterr().err
 
 

@@ -33,19 +33,26 @@ stream (``numpy.random.SeedSequence(seed).spawn``: one child per model, one gran
 chunk) and runs with one BLAS thread (``threadpoolctl``; BLAS threads change GARCH
 estimates). Warm starts run within a chunk; a chunk's first refit starts from the model's
 default starting values. The same inputs therefore give bit-identical forecasts for any
-``n_jobs``. Tasks run in joblib's loky processes (``n_jobs > 1``) or in this process
-(``n_jobs=1``), with a tqdm progress bar over tasks.
+``n_jobs`` or the backend. Tasks run in joblib's loky processes (``backend="loky"``, the
+default, with ``n_jobs > 1``), in this process (``n_jobs=1`` or ``backend="sequential"``), or
+on a dask.distributed cluster (``backend="dask"``): a ``LocalCluster`` on 127.0.0.1 started for
+the run and closed after it, or an existing one (``scheduler=`` an address or a
+``distributed.Client``). On dask the used returns are scattered once to every worker
+(``client.scatter(..., broadcast=True)``) and each task slices its rows there; results are
+gathered in task order. A tqdm progress bar runs over tasks in every mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
+import os
 import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -76,11 +83,15 @@ from riskmodels.exceptions import (
 )
 from riskmodels.scenarios.base import ScenarioGenerator, as_horizon
 
-__all__ = ["DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"]
+__all__ = ["BACKENDS", "DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"]
 
 #: Default chunk length in forecast origins (rounded up to whole refit blocks): about a year
 #: of daily forecasts per task, so that a 2,000-day backtest gives 8 tasks to spread.
 DEFAULT_CHUNK_BARS = 250
+#: Execution backends of :func:`walk_forward`.
+BACKENDS = ("loky", "dask", "sequential")
+#: Workers of the LocalCluster that ``backend="dask"`` starts when ``n_jobs`` is not given.
+DEFAULT_DASK_WORKERS = 2
 #: Columns of :attr:`WalkForwardResult.forecasts`.
 FORECAST_COLUMNS = ("time", "target", "model", "alpha", "var", "es", "realized", "hit")
 #: Columns of :attr:`WalkForwardResult.diagnostics`.
@@ -302,7 +313,9 @@ def _read_horizon(horizon: object) -> object:
     return horizon
 
 
-def _check_n_jobs(n_jobs: object) -> int:
+def _check_n_jobs(n_jobs: object) -> int | None:
+    if n_jobs is None:
+        return None
     if (
         isinstance(n_jobs, bool)
         or not isinstance(n_jobs, int | np.integer)
@@ -310,8 +323,8 @@ def _check_n_jobs(n_jobs: object) -> int:
         or n_jobs < -1
     ):
         raise ConfigError(
-            f"n_jobs must be a positive integer or -1 for every core (got {n_jobs!r}). Results "
-            "do not depend on it."
+            f"n_jobs must be a positive integer or -1 for every core (got {n_jobs!r}), or None "
+            "for the default. Results do not depend on it."
         )
     return int(n_jobs)
 
@@ -449,6 +462,99 @@ def _run_task(task: _Task) -> _TaskOutput:
     return _TaskOutput(out.var, out.es, out.diagnostics, list(caught))
 
 
+def _run_task_on(used: pd.DataFrame, lo: int, hi: int, task: _Task) -> _TaskOutput:
+    """Dask worker: the task on its rows ``lo .. hi`` of the scattered returns."""
+    return _run_task(replace(task, frame=used.iloc[lo : hi + 1]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Backends
+# ---------------------------------------------------------------------------------------------
+def _check_backend(backend: object, scheduler: object) -> str:
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ConfigError(
+            f"backend must be one of {list(BACKENDS)} (got {backend!r}): 'loky' (joblib "
+            "processes, the default), 'dask' (dask.distributed) or 'sequential' (this process)."
+        )
+    if scheduler is not None and backend != "dask":
+        raise ConfigError(
+            f"scheduler is only used with backend='dask' (got scheduler={scheduler!r} with "
+            f"backend={backend!r}). Pass backend='dask', or drop scheduler."
+        )
+    return backend
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ConfigError(
+            "backend='dask' needs dask.distributed, which is not installed: "
+            "pip install riskmodels[distributed] (or pip install 'dask[distributed]')."
+        ) from exc
+    return distributed
+
+
+def _dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack: Any) -> Any:
+    """A client for ``scheduler``; a LocalCluster started (and closed by ``stack``) when None."""
+    if scheduler is None:
+        if n_jobs is None:
+            n_workers = DEFAULT_DASK_WORKERS
+        elif n_jobs == -1:
+            n_workers = os.cpu_count() or 1
+        else:
+            n_workers = n_jobs
+        cluster = stack.enter_context(
+            distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None if os.environ.get("CI") else ":0",
+            )
+        )
+        return stack.enter_context(distributed.Client(cluster))
+    if isinstance(scheduler, distributed.Client):
+        return scheduler
+    if isinstance(scheduler, str) and "://" in scheduler:
+        return stack.enter_context(distributed.Client(scheduler))
+    raise ConfigError(
+        "scheduler must be a dask scheduler address such as 'tcp://127.0.0.1:8786', a "
+        f"distributed.Client, or None to start a LocalCluster for the run (got "
+        f"{type(scheduler).__name__}: {scheduler!r})."
+    )
+
+
+def _run_dask(
+    tasks: list[_Task],
+    spans: list[tuple[int, int]],
+    used: pd.DataFrame,
+    scheduler: object,
+    n_jobs: int | None,
+    bar: Any,
+) -> tuple[list[_TaskOutput], int]:
+    """Run ``tasks`` on dask.distributed; their outputs in task order and the worker count."""
+    distributed = _import_distributed()
+    with contextlib.ExitStack() as stack:
+        client = _dask_client(distributed, scheduler, n_jobs, stack)
+        info = client.scheduler_info()
+        if info.get("services", {}).get("dashboard") is not None:
+            print(f"walk_forward: dask dashboard at {client.dashboard_link}")
+        data = client.scatter(used, broadcast=True)
+        futures = [
+            client.submit(_run_task_on, data, lo, hi, replace(t, frame=None), pure=False)
+            for t, (lo, hi) in zip(tasks, spans, strict=True)
+        ]
+        try:
+            for _ in distributed.as_completed(futures):
+                bar.update()
+            outputs = client.gather(futures)
+        finally:
+            client.cancel([*futures, data])
+        n_workers = len(client.scheduler_info().get("workers", {}))
+    return list(outputs), n_workers
+
+
 # ---------------------------------------------------------------------------------------------
 # Engine
 # ---------------------------------------------------------------------------------------------
@@ -463,12 +569,14 @@ def walk_forward(
     refit_every: int = 20,
     start: Any = None,
     end: Any = None,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     seed: int | np.random.SeedSequence = 0,
     chunk_size: int | None = None,
     warm_start: bool = True,
     update_failure: str = "raise",
     progress: bool = True,
+    backend: str = "loky",
+    scheduler: Any = None,
 ) -> WalkForwardResult:
     r"""Rolling-origin VaR/ES backtest of one or several models on a portfolio.
 
@@ -498,8 +606,10 @@ def walk_forward(
     start, end : date-like, optional
         First origin (default: the first with ``window`` bars of history) and the end of the
         origins (exclusive; default: the last origin with ``h`` bars to realize).
-    n_jobs : int, default 1
-        Worker processes (joblib loky); -1 for every core. Results do not depend on it.
+    n_jobs : int, optional
+        Worker processes; -1 for every core. Results do not depend on it. Default: 1 for
+        ``backend="loky"`` (run in this process), 2 workers for the LocalCluster of
+        ``backend="dask"``; ignored with an existing dask ``scheduler``.
     seed : int or SeedSequence, default 0
         Root of every random stream (scenario draws).
     chunk_size : int, optional
@@ -514,6 +624,18 @@ def walk_forward(
         schedule of the regular refits is unchanged either way.
     progress : bool, default True
         Show a tqdm progress bar over tasks.
+    backend : {"loky", "dask", "sequential"}, default "loky"
+        Where the tasks run: joblib's loky processes (in this process when ``n_jobs=1``),
+        dask.distributed (needs ``pip install riskmodels[distributed]``), or always in this
+        process. The numbers do not depend on it; ``config["backend"]`` records the one used.
+    scheduler : str or distributed.Client, optional
+        ``backend="dask"`` only: an existing cluster, by scheduler address
+        (``"tcp://host:8786"``) or client. None starts a ``LocalCluster`` (``n_jobs`` worker
+        processes of one thread each, on 127.0.0.1) for the run and closes it after; its
+        dashboard link is printed when there is one (bokeh installed; none when the ``CI``
+        environment variable is set). Workers of an existing cluster should run one thread
+        each: BLAS thread limits are per process, so tasks sharing a process can change each
+        other's limits and hence GARCH estimates.
 
     Returns
     -------
@@ -524,8 +646,8 @@ def walk_forward(
     Raises
     ------
     ConfigError
-        ``alpha`` outside (0, 1); ``refit_every``, ``window``, ``chunk_size`` or ``n_jobs``
-        invalid; a horizon that is not a positive multiple of the bar; a model that cannot
+        ``alpha`` outside (0, 1); ``refit_every``, ``window``, ``chunk_size``, ``n_jobs``,
+        ``backend`` or ``scheduler`` invalid; ``backend="dask"`` without dask.distributed; a horizon that is not a positive multiple of the bar; a model that cannot
         forecast the horizon or an alpha (its ``validate``); all-zero weights.
     DataError
         ``weights`` name assets not in ``returns``; NaN inside the used assets' returns (the
@@ -556,6 +678,9 @@ def walk_forward(
         chunk_size = max(1, math.ceil(DEFAULT_CHUNK_BARS / refit_every))
     chunk_size = _positive_int(chunk_size, "chunk_size", 1, "It is a number of refits per task.")
     n_jobs = _check_n_jobs(n_jobs)
+    backend = _check_backend(backend, scheduler)
+    if backend == "dask":
+        _import_distributed()  # fail before any work when the extra is missing
     root = _seed_sequence(seed)
     if update_failure not in ("raise", "refit"):
         raise ConfigError(
@@ -607,11 +732,13 @@ def walk_forward(
     chunks = [blocks[i : i + chunk_size] for i in range(0, len(blocks), chunk_size)]
     model_seeds = root.spawn(len(models))
     tasks = []
+    spans = []  # rows of ``used`` each task sees
     for (name, m), ms in zip(models, model_seeds, strict=True):
         chunk_seeds = ms.spawn(len(chunks))
         for c, (chunk, cs) in enumerate(zip(chunks, chunk_seeds, strict=True)):
             lo = chunk[0][0] - window + 1
             hi = chunk[-1][-1]
+            spans.append((lo, hi))
             tasks.append(
                 _Task(
                     name=name,
@@ -631,16 +758,22 @@ def walk_forward(
 
     bar = tqdm(total=len(tasks), desc="walk_forward", unit="task", disable=not progress)
     outputs: list[_TaskOutput] = []
+    if backend == "loky" and n_jobs in (None, 1):
+        backend = "sequential"
+    workers = 1
     try:
-        if n_jobs == 1:
+        if backend == "sequential":
             for task in tasks:
                 outputs.append(_run_task(task))
                 bar.update()
-        else:
+        elif backend == "loky":
             runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
             for out in runner(delayed(_run_task)(t) for t in tasks):
                 outputs.append(out)
                 bar.update()
+            workers = int(n_jobs)  # type: ignore[arg-type]
+        else:
+            outputs, workers = _run_dask(tasks, spans, used, scheduler, n_jobs, bar)
     finally:
         bar.close()
     for out in outputs:
@@ -688,6 +821,7 @@ def walk_forward(
         "n_chunks": len(chunks),
         "warm_start": bool(warm_start),
         "update_failure": update_failure,
+        "backend": backend,
         "seed": root.entropy,
         "exposures": exposures.to_dict(),
         "models": {name: repr(m) for name, m in models},
@@ -696,7 +830,7 @@ def walk_forward(
         forecasts=forecasts,
         diagnostics=diagnostics,
         config=_ReadOnlyDict(config),
-        n_jobs=n_jobs,
+        n_jobs=workers,
         elapsed=time.perf_counter() - t0,
     )
 
@@ -749,9 +883,11 @@ class WalkForwardResult:
         models), ``params_at_bounds`` (tuple), ``note``.
     config : Mapping
         The schedule: window, refit_every, horizon, alphas, start/end origins, chunks, seed,
-        exposures, the models' reprs.
+        exposures, the models' reprs, and ``backend``: where the tasks ran (``"sequential"``,
+        ``"loky"`` or ``"dask"``).
     n_jobs : int
-        Worker processes used (the numbers do not depend on it).
+        Worker processes used (loky: ``n_jobs`` as given; dask: the cluster's workers). The
+        numbers do not depend on it.
     elapsed : float
         Wall-clock seconds of the run.
     """
@@ -967,6 +1103,8 @@ class WalkForwardResult:
                 f"bars; refit every {c['refit_every']}; {c['n_chunks']} chunk(s) of "
                 f"{c['chunk_size']} refit(s); seed {c['seed']}",
             ]
+            if "backend" in c:
+                lines.append(f"  backend: {c['backend']}")
         d = self.diagnostics
         if len(d):
             for m, g in d.groupby("model", sort=False):

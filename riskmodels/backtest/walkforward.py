@@ -45,14 +45,20 @@ gathered in task order. A tqdm progress bar runs over tasks in every mode.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import math
 import os
+import pickle
 import re
+import tempfile
 import time
+import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -80,6 +86,7 @@ from riskmodels.exceptions import (
     InsufficientDataError,
     ModelError,
     RiskModelsError,
+    RiskModelsWarning,
 )
 from riskmodels.scenarios.base import ScenarioGenerator, as_horizon
 
@@ -90,6 +97,11 @@ __all__ = ["BACKENDS", "DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"
 DEFAULT_CHUNK_BARS = 250
 #: Execution backends of :func:`walk_forward`.
 BACKENDS = ("loky", "dask", "sequential")
+#: What :func:`walk_forward` does when a task fails for good: raise, or return what finished.
+ON_TASK_ERROR = ("raise", "partial")
+#: Exception class names (beyond ``OSError`` and ``concurrent.futures.BrokenExecutor``) that
+#: mean a worker died, not that the model failed: such a task is run again (``retries``).
+CRASH_ERRORS = ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool")
 #: Workers of the LocalCluster that ``backend="dask"`` starts when ``n_jobs`` is not given.
 DEFAULT_DASK_WORKERS = 2
 #: Columns of :attr:`WalkForwardResult.forecasts`.
@@ -467,6 +479,126 @@ def _run_task_on(used: pd.DataFrame, lo: int, hi: int, task: _Task) -> _TaskOutp
     return _run_task(replace(task, frame=used.iloc[lo : hi + 1]))
 
 
+@dataclass(frozen=True, eq=False)
+class _Caught:
+    """A task's exception, returned (not raised) by a loky worker so the other tasks go on."""
+
+    exc: BaseException
+
+
+def _run_task_caught(task: _Task) -> _TaskOutput | _Caught:
+    """Loky worker: :func:`_run_task`, its exception returned with the worker's traceback."""
+    try:
+        return _run_task(task)
+    except Exception as exc:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.add_note("".join(traceback.format_exception(exc)).rstrip())
+        return _Caught(exc)
+
+
+def _is_crash(exc: BaseException) -> bool:
+    """True for a dead worker or a broken pool (retried), False for a model's own error."""
+    if isinstance(exc, RiskModelsError):
+        return False
+    if isinstance(exc, OSError | BrokenExecutor):
+        return True
+    return any(c.__name__ in CRASH_ERRORS for c in type(exc).__mro__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Task cache
+# ---------------------------------------------------------------------------------------------
+def _check_cache_dir(cache_dir: object) -> Path | None:
+    if cache_dir is None:
+        return None
+    if not isinstance(cache_dir, str | os.PathLike):
+        raise ConfigError(
+            f"cache_dir must be a directory path (got {type(cache_dir).__name__}: "
+            f"{cache_dir!r}), or None to run without a cache."
+        )
+    path = Path(cache_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"cache_dir={str(path)!r} is not a writable directory ({type(exc).__name__}: "
+            f"{exc.strerror or exc}). Pass a directory you can write to, or cache_dir=None to "
+            "run without a cache."
+        ) from exc
+    return path
+
+
+def _spec_bytes(model: object) -> bytes:
+    """The model spec as bytes: its pickle (every hyper-parameter), else its repr."""
+    try:
+        return pickle.dumps(model, protocol=4)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return f"{type(model).__module__}.{type(model).__qualname__}:{model!r}".encode()
+
+
+def _task_key(task: _Task, version: str) -> str:
+    """SHA-256 of everything a task's output depends on (data, spec, schedule, seed, version)."""
+    digest = hashlib.sha256()
+
+    def put(tag: str, payload: bytes | str) -> None:
+        b = payload.encode() if isinstance(payload, str) else payload
+        digest.update(tag.encode() + b"\0" + len(b).to_bytes(8, "little") + b)
+
+    f = task.frame
+    put("values", np.ascontiguousarray(f.to_numpy(dtype=float)).tobytes())
+    put("index", np.ascontiguousarray(f.index.asi8).tobytes())
+    put("index_dtype", str(f.index.dtype))
+    put("columns", repr(list(f.columns)))
+    put("model", _spec_bytes(task.model))
+    put("name", task.name)
+    put("chunk", str(task.chunk))
+    put("blocks", repr(task.blocks))
+    put("window", str(task.window))
+    put("exposures", repr(list(task.exposures.index)))
+    put("exposure_values", task.exposures.to_numpy(dtype=float).tobytes())
+    put("alphas", repr(tuple(float(a) for a in task.alphas)))
+    put("horizon", str(task.horizon.value))
+    s = task.seed
+    put("seed", repr((s.entropy, tuple(s.spawn_key), s.pool_size)))
+    put("warm_start", str(task.warm_start))
+    put("update_failure", task.update_failure)
+    put("version", version)
+    return digest.hexdigest()
+
+
+def _cache_load(path: Path) -> _TaskOutput | None:
+    """A stored task output, or None when absent or unreadable (then it is recomputed)."""
+    try:
+        with path.open("rb") as fh:
+            var, es, diags, warns = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+        return None
+    caught = [warnings.WarningMessage(m, c, f, n) for m, c, f, n in warns]
+    return _TaskOutput(var=var, es=es, diagnostics=diags, warnings=caught)
+
+
+def _cache_store(path: Path, out: _TaskOutput) -> None:
+    """Write ``out`` atomically (temporary file, then ``os.replace``)."""
+    warns = [(w.message, w.category, w.filename, w.lineno) for w in out.warnings]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((out.var, out.es, out.diagnostics, warns), fh, protocol=4)
+        os.replace(tmp, path)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        # an output that cannot be pickled is simply not cached: the next run recomputes it
+        os.unlink(tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 # ---------------------------------------------------------------------------------------------
 # Backends
 # ---------------------------------------------------------------------------------------------
@@ -525,34 +657,147 @@ def _dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack:
     )
 
 
+#: Failures of a run: task number -> (exception, attempts).
+_Failures = dict[int, tuple[BaseException, int]]
+
+
+def _run_sequential(
+    tasks: list[_Task],
+    pending: list[int],
+    retries: int,
+    stop: bool,
+    done: Callable[[int, _TaskOutput], None],
+) -> tuple[_Failures, int]:
+    """Run ``pending`` tasks here; the failures and the number of re-runs."""
+    failures: _Failures = {}
+    reruns = 0
+    for i in pending:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                out = _run_task(tasks[i])
+            except Exception as exc:
+                if _is_crash(exc) and attempts <= retries:
+                    reruns += 1
+                    continue
+                failures[i] = (exc, attempts)
+                if stop:
+                    return failures, reruns
+                break
+            done(i, out)
+            break
+    return failures, reruns
+
+
+def _run_loky(
+    tasks: list[_Task],
+    pending: list[int],
+    n_jobs: int,
+    retries: int,
+    stop: bool,
+    done: Callable[[int, _TaskOutput], None],
+) -> tuple[_Failures, int]:
+    """Run ``pending`` tasks in loky processes; a broken pool re-runs the unfinished ones."""
+    failures: _Failures = {}
+    attempts = dict.fromkeys(pending, 0)
+    todo = list(pending)
+    reruns = 0
+    while todo:
+        for i in todo:
+            attempts[i] += 1
+        runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
+        results = runner(delayed(_run_task_caught)(tasks[i]) for i in todo)
+        finished: set[int] = set()
+        again: list[int] = []
+        try:
+            for i, res in zip(todo, results, strict=False):
+                finished.add(i)
+                if isinstance(res, _TaskOutput):
+                    done(i, res)
+                elif _is_crash(res.exc) and attempts[i] <= retries:
+                    again.append(i)
+                else:
+                    failures[i] = (res.exc, attempts[i])
+                    if stop:
+                        return failures, reruns
+        except Exception as exc:  # the pool itself broke (a worker died)
+            if not _is_crash(exc):
+                raise
+            for i in todo:
+                if i in finished:
+                    continue
+                if attempts[i] <= retries:
+                    again.append(i)
+                else:
+                    failures[i] = (exc, attempts[i])
+                    if stop:
+                        return failures, reruns
+        finally:
+            results.close()
+        reruns += len(again)
+        todo = sorted(again)
+    return failures, reruns
+
+
 def _run_dask(
     tasks: list[_Task],
     spans: list[tuple[int, int]],
     used: pd.DataFrame,
     scheduler: object,
     n_jobs: int | None,
-    bar: Any,
-) -> tuple[list[_TaskOutput], int]:
-    """Run ``tasks`` on dask.distributed; their outputs in task order and the worker count."""
+    pending: list[int],
+    retries: int,
+    done: Callable[[int, _TaskOutput], None],
+) -> tuple[_Failures, int, int]:
+    """Run ``pending`` tasks on dask.distributed; failures, re-runs and the worker count.
+
+    A task whose worker died (``KilledWorker``, after the scheduler's own ``allowed_failures``)
+    or that raised a crash-type error is submitted again, up to ``retries`` times.
+    """
     distributed = _import_distributed()
+    failures: _Failures = {}
+    reruns = 0
     with contextlib.ExitStack() as stack:
         client = _dask_client(distributed, scheduler, n_jobs, stack)
         info = client.scheduler_info()
         if info.get("services", {}).get("dashboard") is not None:
             print(f"walk_forward: dask dashboard at {client.dashboard_link}")
         data = client.scatter(used, broadcast=True)
-        futures = [
-            client.submit(_run_task_on, data, lo, hi, replace(t, frame=None), pure=False)
-            for t, (lo, hi) in zip(tasks, spans, strict=True)
-        ]
+        attempts = dict.fromkeys(pending, 1)
+        owner: dict[str, int] = {}
+        live: list[Any] = []
+
+        def submit(i: int) -> Any:
+            lo, hi = spans[i]
+            fut = client.submit(
+                _run_task_on, data, lo, hi, replace(tasks[i], frame=None), pure=False
+            )
+            owner[fut.key] = i
+            live.append(fut)
+            return fut
+
         try:
-            for _ in distributed.as_completed(futures):
-                bar.update()
-            outputs = client.gather(futures)
+            queue = distributed.as_completed([submit(i) for i in pending])
+            for fut in queue:
+                i = owner[fut.key]
+                if fut.status == "finished":
+                    done(i, fut.result())
+                    continue
+                try:
+                    exc = fut.exception()
+                except Exception as err:  # cancelled: no exception to fetch
+                    exc = err
+                if _is_crash(exc) and attempts[i] <= retries:
+                    attempts[i] += 1
+                    reruns += 1
+                    queue.add(submit(i))
+                else:
+                    failures[i] = (exc, attempts[i])
         finally:
-            client.cancel([*futures, data])
+            client.cancel([*live, data])
         n_workers = len(client.scheduler_info().get("workers", {}))
-    return list(outputs), n_workers
+    return failures, reruns, n_workers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -577,6 +822,9 @@ def walk_forward(
     progress: bool = True,
     backend: str = "loky",
     scheduler: Any = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    retries: int = 1,
+    on_task_error: str = "raise",
 ) -> WalkForwardResult:
     r"""Rolling-origin VaR/ES backtest of one or several models on a portfolio.
 
@@ -636,6 +884,28 @@ def walk_forward(
         environment variable is set). Workers of an existing cluster should run one thread
         each: BLAS thread limits are per process, so tasks sharing a process can change each
         other's limits and hence GARCH estimates.
+    cache_dir : str or path, optional
+        Directory where each (model, chunk) task's output is stored as it finishes (a pickle
+        written atomically), keyed by a SHA-256 of the task's rows of returns (values, index,
+        columns), the model spec (its pickle), the chunk's origins, window, alphas, horizon,
+        exposures, warm start and update policy, the task's seed and the package version. A
+        run with the same inputs loads those outputs instead of recomputing them, so a run
+        that was interrupted resumes where it stopped, with the same numbers as an
+        uninterrupted one; ``config["cache_hits"]`` counts the tasks loaded. Only point it at
+        a directory you trust: cache files are unpickled. None (default): no cache.
+    retries : int, default 1
+        How many times a task is run again after a worker crash (loky
+        ``TerminatedWorkerError``, ``BrokenProcessPool``, dask ``KilledWorker``, an
+        ``OSError`` that is not a riskmodels error). A model's own errors (riskmodels errors,
+        ``ValueError``, ...) are deterministic and never retried. ``config["retried"]`` counts
+        the re-runs.
+    on_task_error : {"raise", "partial"}, default "raise"
+        What to do with a task that fails for good: raise its error (finished tasks are
+        already in ``cache_dir`` when one is given), or finish the other tasks and return
+        their forecasts, with the failed ones listed in ``config["failed_tasks"]`` (model,
+        chunk, first and last origin, attempts, error) and a
+        :class:`~riskmodels.exceptions.RiskModelsWarning`. Fix the cause and run again with
+        the same ``cache_dir``: only the failed tasks are computed.
 
     Returns
     -------
@@ -647,7 +917,9 @@ def walk_forward(
     ------
     ConfigError
         ``alpha`` outside (0, 1); ``refit_every``, ``window``, ``chunk_size``, ``n_jobs``,
-        ``backend`` or ``scheduler`` invalid; ``backend="dask"`` without dask.distributed; a horizon that is not a positive multiple of the bar; a model that cannot
+        ``backend``, ``scheduler``, ``retries`` or ``on_task_error`` invalid; a
+        ``cache_dir`` that cannot be written; ``backend="dask"`` without dask.distributed;
+        a horizon that is not a positive multiple of the bar; a model that cannot
         forecast the horizon or an alpha (its ``validate``); all-zero weights.
     DataError
         ``weights`` name assets not in ``returns``; NaN inside the used assets' returns (the
@@ -687,6 +959,16 @@ def walk_forward(
             f"update_failure must be 'raise' or 'refit' (got {update_failure!r}): what to do "
             "when a model cannot be filtered forward."
         )
+    retries = _positive_int(
+        retries, "retries", 0, "It is how often a task is re-run after a worker crash."
+    )
+    if not isinstance(on_task_error, str) or on_task_error not in ON_TASK_ERROR:
+        raise ConfigError(
+            f"on_task_error must be one of {list(ON_TASK_ERROR)} (got {on_task_error!r}): "
+            "'raise' a failed task's error, or return the 'partial' result of the tasks that "
+            "finished."
+        )
+    cache = _check_cache_dir(cache_dir)
     exposures = _exposures(weights, frame.columns)
     used = _trim_and_check(frame[list(exposures.index)])
     # pandas deep-copies ``attrs`` (the loaders' provenance records) on every operation, which
@@ -756,44 +1038,71 @@ def walk_forward(
                 )
             )
 
+    outputs: dict[int, _TaskOutput] = {}
+    paths: list[Path | None] = [None] * len(tasks)
+    if cache is not None:
+        from riskmodels import __version__
+
+        paths = [cache / f"{_task_key(t, __version__)}.pkl" for t in tasks]
+    for i, path in enumerate(paths):
+        if path is not None and (hit := _cache_load(path)) is not None:
+            outputs[i] = hit
+    cache_hits = len(outputs)
+    pending = [i for i in range(len(tasks)) if i not in outputs]
     bar = tqdm(total=len(tasks), desc="walk_forward", unit="task", disable=not progress)
-    outputs: list[_TaskOutput] = []
+    bar.update(cache_hits)
+
+    def done(i: int, out: _TaskOutput) -> None:
+        outputs[i] = out
+        path = paths[i]
+        if path is not None:
+            _cache_store(path, out)
+        bar.update()
+
     if backend == "loky" and n_jobs in (None, 1):
         backend = "sequential"
     workers = 1
+    stop = on_task_error == "raise"
     try:
-        if backend == "sequential":
-            for task in tasks:
-                outputs.append(_run_task(task))
-                bar.update()
+        if not pending:
+            failures: _Failures = {}
+            reruns = 0
+        elif backend == "sequential":
+            failures, reruns = _run_sequential(tasks, pending, retries, stop, done)
         elif backend == "loky":
-            runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-            for out in runner(delayed(_run_task)(t) for t in tasks):
-                outputs.append(out)
-                bar.update()
+            failures, reruns = _run_loky(tasks, pending, int(n_jobs), retries, stop, done)  # type: ignore[arg-type]
             workers = int(n_jobs)  # type: ignore[arg-type]
         else:
-            outputs, workers = _run_dask(tasks, spans, used, scheduler, n_jobs, bar)
+            failures, reruns, workers = _run_dask(
+                tasks, spans, used, scheduler, n_jobs, pending, retries, done
+            )
     finally:
         bar.close()
-    for out in outputs:
-        for w in out.warnings:
+    if failures and stop:
+        raise failures[min(failures)][0]
+    for i in sorted(outputs):
+        for w in outputs[i].warnings:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
-    realized = _realized(used, exposures, origins, h)
-    target = index[origins + h]
+    realized_all = _realized(used, exposures, origins, h)
+    chunk_pos = [np.concatenate([np.asarray(b, dtype=np.int64) for b in ch]) for ch in chunks]
     frames, diags = [], []
     per_model = len(chunks)
     for j, (name, _) in enumerate(models):
-        outs = outputs[j * per_model : (j + 1) * per_model]
+        kept = [c for c in range(per_model) if j * per_model + c in outputs]
+        if not kept:
+            continue
+        outs = [outputs[j * per_model + c] for c in kept]
+        pos = np.concatenate([chunk_pos[c] for c in kept])
+        realized = realized_all[pos - first]
         v = np.concatenate([o.var for o in outs])
         e = np.concatenate([o.es for o in outs])
         for a, alpha in enumerate(alpha_t):
             frames.append(
                 pd.DataFrame(
                     {
-                        "time": index[origins],
-                        "target": target,
+                        "time": index[pos],
+                        "target": index[pos + h],
                         "model": name,
                         "alpha": alpha,
                         "var": v[:, a],
@@ -805,7 +1114,35 @@ def walk_forward(
             )
         for o in outs:
             diags.extend(o.diagnostics)
-    forecasts = pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+    failed_tasks = []
+    for i in sorted(failures):
+        exc, tries = failures[i]
+        t = tasks[i]
+        pos = chunk_pos[t.chunk]
+        failed_tasks.append(
+            {
+                "task": f"{t.name}[{t.chunk}]",
+                "model": t.name,
+                "chunk": t.chunk,
+                "start": index[pos[0]],
+                "end": index[pos[-1]],
+                "attempts": tries,
+                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            }
+        )
+    if failed_tasks:
+        warnings.warn(
+            f"walk_forward: {len(failed_tasks)} of {len(tasks)} task(s) failed and their "
+            f"forecasts are missing: {[f['task'] for f in failed_tasks]} (first error: "
+            f"{failed_tasks[0]['error']}). See config['failed_tasks']; fix the cause and run "
+            "again with the same cache_dir to compute only those.",
+            RiskModelsWarning,
+            stacklevel=2,
+        )
+    if frames:
+        forecasts = pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+    else:
+        forecasts = pd.DataFrame(columns=list(FORECAST_COLUMNS))
     diagnostics = pd.DataFrame(diags, columns=list(DIAGNOSTIC_COLUMNS))
     config = {
         "window": window,
@@ -825,6 +1162,12 @@ def walk_forward(
         "seed": root.entropy,
         "exposures": exposures.to_dict(),
         "models": {name: repr(m) for name, m in models},
+        "cache_dir": None if cache is None else str(cache),
+        "cache_hits": cache_hits,
+        "retries": retries,
+        "retried": reruns,
+        "on_task_error": on_task_error,
+        "failed_tasks": tuple(failed_tasks),
     }
     return WalkForwardResult(
         forecasts=forecasts,

@@ -24,26 +24,28 @@ agree on the small population.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-def _timed(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times), times
+from benchmarks._harness import environment, finish_environment, timed, write_result
+
+
+def headline(result: dict) -> dict:
+    """Summary row: the vectorized cascade against the per-account loop, per account."""
+    return {
+        "metric": f"liquidation cascade, {result['accounts']:,} accounts",
+        "value": f"{result['vectorized_seconds']:.2f} s",
+        "baseline": "per-account Python loop (speed-up per account)",
+        "ratio": result["per_account_speedup"],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -80,16 +82,17 @@ def main(argv: list[str] | None = None) -> dict:
         )
         return pop, kw
 
+    env = environment()
     big, kw_big = build(args.accounts)
     small, kw_small = build(args.loop_accounts)
     simulate_cascade(small, args.shock, **kw_small)  # warm-up
-    res_big, t_big, all_big = _timed(
+    res_big, t_big, all_big = timed(
         lambda: simulate_cascade(big, args.shock, **kw_big), args.repeats
     )
-    res_small, t_small, _ = _timed(
+    res_small, t_small, _ = timed(
         lambda: simulate_cascade(small, args.shock, **kw_small), args.repeats
     )
-    loop, t_loop, _ = _timed(lambda: simulate_cascade_loop(small, args.shock, **kw_small), 1)
+    loop, t_loop, _ = timed(lambda: simulate_cascade_loop(small, args.shock, **kw_small), 1)
     agree = bool(
         loop["n_liquidated"] == res_small.n_liquidated
         and np.isclose(loop["bad_debt"], res_small.total_bad_debt, rtol=1e-9, atol=1e-6)
@@ -120,15 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
         "insurance_draw": res_big.insurance_draw,
         "adl": res_big.total_adl,
         "remaining_bad_debt": res_big.remaining_bad_debt,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "platform": platform.platform(),
-        },
+        "env": finish_environment(env),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
+    write_result("bench_cascade", out, args.out)
     print("| accounts | vectorized (s) | us/account | loop accounts | loop (s) | us/account | "
           "per-account ratio | vectorized same size (s) | same-size ratio | agree |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")

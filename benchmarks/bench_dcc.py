@@ -40,33 +40,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:  # pragma: no cover
-        pass
-    return platform.processor() or "unknown"
+from benchmarks._harness import environment, finish_environment, timed, write_result
 
 
 def _timed(fn, repeats: int):
     """``(last output, median seconds, min seconds)`` over ``repeats`` calls."""
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times), min(times)
+    out, med, times = timed(fn, repeats)
+    return out, med, min(times)
 
 
 def _pym_objective(eps, x, method):
@@ -98,11 +86,6 @@ def _pym_objective(eps, x, method):
 
 
 def run(args: argparse.Namespace) -> dict:
-    import arch
-    import numba
-    import scipy
-
-    import riskmodels
     from riskmodels.correlation import DCC, equicorrelation, simulate_dcc
     from riskmodels.correlation._linalg import cov2cor
     from riskmodels.volatility import GARCH, fit_panel
@@ -113,19 +96,7 @@ def run(args: argparse.Namespace) -> dict:
         pymgarch = None
     use_pym = pymgarch is not None and not args.no_pymgarch
 
-    env = {
-        "cpu": _cpu(),
-        "cores": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "arch": arch.__version__,
-        "pymgarch": getattr(pymgarch, "__version__", None),
-        "riskmodels": getattr(riskmodels, "__version__", "dev"),
-        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-        "loadavg_start": os.getloadavg(),
-    }
+    env = environment(pymgarch=getattr(pymgarch, "__version__", None))
     # warm-up: numba's cached kernels, arch, pymgarch's jit
     warm = simulate_dcc(300, equicorrelation(3, 0.5), 0.05, 0.93, rng=1)
     for lik in ("full", "composite"):
@@ -209,7 +180,7 @@ def run(args: argparse.Namespace) -> dict:
                 )
             rows.append(row)
             print(json.dumps(row), flush=True)
-    env["loadavg_end"] = os.getloadavg()
+    finish_environment(env)
     return {"env": env, "nobs": args.nobs, "rows": rows}
 
 
@@ -238,6 +209,19 @@ def table(result: dict) -> str:
     return head + "\n".join(lines)
 
 
+def headline(result: dict) -> dict:
+    """Summary row: the whole full-likelihood fit at the largest N pymgarch also ran."""
+    rows = [r for r in result["rows"] if r["likelihood"] == "full"]
+    both = [r for r in rows if "pym_total_s" in r] or rows
+    r = max(both, key=lambda r: r["N"])
+    return {
+        "metric": f"DCC fit, full likelihood, N = {r['N']}",
+        "value": f"{r['total_s']:.2f} s",
+        "baseline": "pymgarch total (speed-up)" if "pym_total_s" in r else "-",
+        "ratio": r.get("speedup_total"),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, write the JSON results and print a markdown table; returns the
     results."""
@@ -254,8 +238,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.quick:
         args.sizes, args.repeats = [5, 10], 1
     result = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
+    write_result("bench_dcc", result, args.out)
     print()
     print(json.dumps(result["env"], default=str))
     print(table(result))

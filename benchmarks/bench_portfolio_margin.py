@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -52,29 +51,14 @@ import numpy as np
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:  # pragma: no cover
-        pass
-    return platform.processor() or "unknown"
+from benchmarks._harness import environment, finish_environment, timed, write_result
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _timed(fn, repeats: int):
-    """``(last output, median seconds, all seconds)`` over ``repeats`` calls."""
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times), times
 
 
 def _interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
@@ -128,14 +112,12 @@ def make_data(n_accounts: int, n_assets: int, n_scenarios: int, seed: int = 2026
 
 
 def run(args) -> dict:
-    import numpy as _np
-    import scipy
-
     from riskmodels.instruments import Account, LinearPerp
     from riskmodels.margin import PortfolioMargin
     from riskmodels.margin.portfolio import CHUNK_ELEMENTS
     from riskmodels.risk import es
 
+    env = environment()
     a_n, n, s = args.accounts, args.instruments, args.scenarios
     t0 = time.perf_counter()
     sc, book = make_data(a_n, n, s)
@@ -205,7 +187,7 @@ def run(args) -> dict:
     def numpy_loop() -> np.ndarray:
         return np.array([es(g @ x[i], args.alpha) for i in range(loop_n)])
 
-    loop_vals, t_loop_sample, _ = _timed(numpy_loop, 1)
+    loop_vals, t_loop_sample, _ = timed(numpy_loop, 1)
     t_loop = t_loop_sample * a_n / loop_n
     err_loop = float(np.max(np.abs(loop_vals - res.initial[:loop_n]) / np.abs(loop_vals)))
 
@@ -219,21 +201,13 @@ def run(args) -> dict:
         )
         for i in range(obj_n)
     ]
-    obj_vals, t_obj_sample, _ = _timed(
+    obj_vals, t_obj_sample, _ = timed(
         lambda: np.array([pm.margin(acc).initial for acc in accounts]), 1
     )
     t_obj = t_obj_sample * a_n / obj_n
     err_obj = float(np.max(np.abs(obj_vals - res.initial[:obj_n]) / np.abs(obj_vals)))
 
-    env = {
-        "machine": _cpu(),
-        "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "python": sys.version.split()[0],
-        "numpy": _np.__version__,
-        "scipy": scipy.__version__,
-        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-    }
+    finish_environment(env)
     return {
         "env": env,
         "sizes": {
@@ -291,6 +265,17 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def headline(result: dict) -> dict:
+    """Summary row: ES margin of the whole book against the matmul + partition floor."""
+    z, t = result["sizes"], result["seconds"]
+    return {
+        "metric": f"portfolio margin, {z['accounts']:,} accounts x {z['scenarios']:,} scenarios",
+        "value": f"{t['ours']:.2f} s",
+        "baseline": "matrix-product + partition floor (time / floor)",
+        "ratio": result["ratios"]["ours_over_floor"],
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, write the JSON results and print a markdown table; returns the
     results."""
@@ -313,8 +298,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.accounts, args.scenarios, args.repeats = 20_000, 1_000, 3
         args.loop_accounts, args.object_loop_accounts = 500, 30
     result = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
+    write_result("bench_portfolio_margin", result, args.out)
     print()
     print(json.dumps(result["env"], default=str))
     print(table(result))

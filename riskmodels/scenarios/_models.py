@@ -40,6 +40,7 @@ __all__ = [
     "check_correlation_spec",
     "correlation_meta",
     "fit_univariate",
+    "horizon_scenarios",
     "mu_decimal",
     "refilter_correlation",
     "refilter_univariate",
@@ -222,6 +223,25 @@ def sqrt_time_scale(one_step: np.ndarray, h: int, mu: np.ndarray) -> np.ndarray:
     11). Offered for comparison only.
     """
     return h * mu + np.sqrt(h) * (one_step - mu)
+
+
+def horizon_scenarios(
+    R: np.ndarray, h: int, mu: np.ndarray, sqrt_time: bool
+) -> tuple[np.ndarray, str]:
+    """Apply the optional square-root-of-time rule and say how the ``h``-step scenarios were made.
+
+    ``R`` holds one-step scenarios when ``sqrt_time`` is set (scaled here), else scenarios
+    already summed along simulated paths (returned unchanged).
+    """
+    if sqrt_time:
+        return (
+            sqrt_time_scale(R, h, mu),
+            f"one-step scenarios scaled by sqrt({h}) (square-root-of-time rule, for "
+            "comparison only)",
+        )
+    if h == 1:
+        return R, "one-step scenarios"
+    return R, f"{h}-step paths through the fitted recursions"
 
 
 def summary_frame(state: ModelState) -> pd.DataFrame:

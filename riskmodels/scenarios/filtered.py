@@ -35,8 +35,8 @@ from riskmodels.scenarios._models import (
     ModelState,
     check_correlation_spec,
     fit_univariate,
+    horizon_scenarios,
     mu_decimal,
-    sqrt_time_scale,
     summary_frame,
 )
 from riskmodels.scenarios.base import Scenarios, as_horizon
@@ -275,16 +275,7 @@ class FittedFilteredHistoricalScenarios(FittedFromState):
         label = self.spec.volatility.label
         if st.correlation is not None:
             label += f" + {st.correlation.model} correlation"
-        if self.spec.sqrt_time:
-            R = sqrt_time_scale(R, h, mu)
-            how = (
-                f"one-step scenarios scaled by sqrt({h}) (square-root-of-time rule, for "
-                "comparison only)"
-            )
-        elif h == 1:
-            how = "one-step scenarios"
-        else:
-            how = f"{h}-step paths through the fitted recursions"
+        R, how = horizon_scenarios(R, h, mu, self.spec.sqrt_time)
         meta: dict[str, Any] = {"window": self.spec.window}
         meta.update(st.meta())
         meta.update(

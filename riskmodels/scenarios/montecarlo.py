@@ -30,8 +30,8 @@ from riskmodels.scenarios._models import (
     FittedFromState,
     ModelState,
     fit_univariate,
+    horizon_scenarios,
     mu_decimal,
-    sqrt_time_scale,
     summary_frame,
 )
 from riskmodels.scenarios.base import Scenarios, as_horizon
@@ -290,16 +290,7 @@ class FittedMonteCarloScenarios(FittedFromState):
         R = paths.sum(axis=1)
         vols = st.volatility
         mu = np.array([mu_decimal(None if vols is None else vols[a]) for a in assets])
-        if self.spec.sqrt_time:
-            R = sqrt_time_scale(R, h, mu)
-            how = (
-                f"one-step scenarios scaled by sqrt({h}) (square-root-of-time rule, for "
-                "comparison only)"
-            )
-        elif h == 1:
-            how = "one-step scenarios"
-        else:
-            how = f"{h}-step paths through the fitted recursions"
+        R, how = horizon_scenarios(R, h, mu, self.spec.sqrt_time)
         meta: dict[str, Any] = {"window": self.spec.window}
         meta.update(st.meta())
         meta.update(

@@ -44,29 +44,20 @@ gathered in task order. A tqdm progress bar runs over tasks in every mode.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import html
 import math
 import os
-import pickle
 import re
-import tempfile
 import time
-import traceback
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import BrokenExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from riskmodels._threads import blas_threads
 from riskmodels.backtest.coverage import (
     align,
     as_float,
@@ -88,6 +79,17 @@ from riskmodels.exceptions import (
     RiskModelsError,
     RiskModelsWarning,
 )
+from riskmodels.parallel import (
+    BACKENDS,
+    TaskCache,
+    TaskKey,
+    check_backend,
+    check_n_jobs,
+    check_on_task_error,
+    check_retries,
+    import_distributed,
+    run_tasks,
+)
 from riskmodels.scenarios.base import ScenarioGenerator, as_horizon
 
 __all__ = ["BACKENDS", "DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"]
@@ -95,15 +97,6 @@ __all__ = ["BACKENDS", "DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"
 #: Default chunk length in forecast origins (rounded up to whole refit blocks): about a year
 #: of daily forecasts per task, so that a 2,000-day backtest gives 8 tasks to spread.
 DEFAULT_CHUNK_BARS = 250
-#: Execution backends of :func:`walk_forward`.
-BACKENDS = ("loky", "dask", "sequential")
-#: What :func:`walk_forward` does when a task fails for good: raise, or return what finished.
-ON_TASK_ERROR = ("raise", "partial")
-#: Exception class names (beyond ``OSError`` and ``concurrent.futures.BrokenExecutor``) that
-#: mean a worker died, not that the model failed: such a task is run again (``retries``).
-CRASH_ERRORS = ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool")
-#: Workers of the LocalCluster that ``backend="dask"`` starts when ``n_jobs`` is not given.
-DEFAULT_DASK_WORKERS = 2
 #: Columns of :attr:`WalkForwardResult.forecasts`.
 FORECAST_COLUMNS = ("time", "target", "model", "alpha", "var", "es", "realized", "hit")
 #: Columns of :attr:`WalkForwardResult.diagnostics`.
@@ -325,22 +318,6 @@ def _read_horizon(horizon: object) -> object:
     return horizon
 
 
-def _check_n_jobs(n_jobs: object) -> int | None:
-    if n_jobs is None:
-        return None
-    if (
-        isinstance(n_jobs, bool)
-        or not isinstance(n_jobs, int | np.integer)
-        or n_jobs == 0
-        or n_jobs < -1
-    ):
-        raise ConfigError(
-            f"n_jobs must be a positive integer or -1 for every core (got {n_jobs!r}), or None "
-            "for the default. Results do not depend on it."
-        )
-    return int(n_jobs)
-
-
 def _seed_sequence(seed: object) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
@@ -359,7 +336,8 @@ class _Task:
     name: str
     model: Any
     chunk: int
-    frame: pd.DataFrame  # rows the task may see: first window start .. last origin
+    frame: pd.DataFrame | None  # rows the task may see: first window start .. last origin
+    span: tuple[int, int]  # those rows' positions (first, last) in the used returns
     blocks: tuple[tuple[int, ...], ...]  # origin positions in ``frame``, one tuple per refit
     window: int
     exposures: pd.Series
@@ -466,338 +444,56 @@ def _run_chunk(task: _Task) -> _TaskOutput:
     return _TaskOutput(var=var, es=es, diagnostics=diags)
 
 
-def _run_task(task: _Task) -> _TaskOutput:
-    """Worker: one (model, chunk) under one BLAS thread; warnings recorded for the parent."""
-    with blas_threads(limits=1), warnings.catch_warnings(record=True) as caught:
+def _run_task(used: pd.DataFrame | None, task: _Task) -> _TaskOutput:
+    """Worker: one (model, chunk), its warnings recorded for the parent. On dask the task
+    arrives without its rows (``task.frame`` None) and slices them from the scattered
+    ``used`` returns."""
+    if used is not None:
+        lo, hi = task.span
+        task = replace(task, frame=used.iloc[lo : hi + 1])
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = _run_chunk(task)
     return _TaskOutput(out.var, out.es, out.diagnostics, list(caught))
 
 
-def _run_task_on(used: pd.DataFrame, lo: int, hi: int, task: _Task) -> _TaskOutput:
-    """Dask worker: the task on its rows ``lo .. hi`` of the scattered returns."""
-    return _run_task(replace(task, frame=used.iloc[lo : hi + 1]))
-
-
-@dataclass(frozen=True, eq=False)
-class _Caught:
-    """A task's exception, returned (not raised) by a loky worker so the other tasks go on."""
-
-    exc: BaseException
-
-
-def _run_task_caught(task: _Task) -> _TaskOutput | _Caught:
-    """Loky worker: :func:`_run_task`, its exception returned with the worker's traceback."""
-    try:
-        return _run_task(task)
-    except Exception as exc:
-        with contextlib.suppress(AttributeError, TypeError):
-            exc.add_note("".join(traceback.format_exception(exc)).rstrip())
-        return _Caught(exc)
-
-
-def _is_crash(exc: BaseException) -> bool:
-    """True for a dead worker or a broken pool (retried), False for a model's own error."""
-    if isinstance(exc, RiskModelsError):
-        return False
-    if isinstance(exc, OSError | BrokenExecutor):
-        return True
-    return any(c.__name__ in CRASH_ERRORS for c in type(exc).__mro__)
+def _strip(task: _Task) -> _Task:
+    """The task without its rows (dask: the workers hold the scattered returns)."""
+    return replace(task, frame=None)
 
 
 # ---------------------------------------------------------------------------------------------
 # Task cache
 # ---------------------------------------------------------------------------------------------
-def _check_cache_dir(cache_dir: object) -> Path | None:
-    if cache_dir is None:
-        return None
-    if not isinstance(cache_dir, str | os.PathLike):
-        raise ConfigError(
-            f"cache_dir must be a directory path (got {type(cache_dir).__name__}: "
-            f"{cache_dir!r}), or None to run without a cache."
-        )
-    path = Path(cache_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ConfigError(
-            f"cache_dir={str(path)!r} is not a writable directory ({type(exc).__name__}: "
-            f"{exc.strerror or exc}). Pass a directory you can write to, or cache_dir=None to "
-            "run without a cache."
-        ) from exc
-    return path
-
-
-def _spec_bytes(model: object) -> bytes:
-    """The model spec as bytes: its pickle (every hyper-parameter), else its repr."""
-    try:
-        return pickle.dumps(model, protocol=4)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return f"{type(model).__module__}.{type(model).__qualname__}:{model!r}".encode()
-
-
 def _task_key(task: _Task, version: str) -> str:
     """SHA-256 of everything a task's output depends on (data, spec, schedule, seed, version)."""
-    digest = hashlib.sha256()
-
-    def put(tag: str, payload: bytes | str) -> None:
-        b = payload.encode() if isinstance(payload, str) else payload
-        digest.update(tag.encode() + b"\0" + len(b).to_bytes(8, "little") + b)
-
-    f = task.frame
-    put("values", np.ascontiguousarray(f.to_numpy(dtype=float)).tobytes())
-    put("index", np.ascontiguousarray(f.index.asi8).tobytes())
-    put("index_dtype", str(f.index.dtype))
-    put("columns", repr(list(f.columns)))
-    put("model", _spec_bytes(task.model))
-    put("name", task.name)
-    put("chunk", str(task.chunk))
-    put("blocks", repr(task.blocks))
-    put("window", str(task.window))
-    put("exposures", repr(list(task.exposures.index)))
-    put("exposure_values", task.exposures.to_numpy(dtype=float).tobytes())
-    put("alphas", repr(tuple(float(a) for a in task.alphas)))
-    put("horizon", str(task.horizon.value))
-    s = task.seed
-    put("seed", repr((s.entropy, tuple(s.spawn_key), s.pool_size)))
-    put("warm_start", str(task.warm_start))
-    put("update_failure", task.update_failure)
-    put("version", version)
-    return digest.hexdigest()
+    key = TaskKey().frame("returns", task.frame).spec("model", task.model)
+    key.put("name", task.name).put("chunk", str(task.chunk)).put("blocks", repr(task.blocks))
+    key.put("window", str(task.window))
+    key.put("exposures", repr(list(task.exposures.index)))
+    key.put("exposure_values", task.exposures.to_numpy(dtype=float).tobytes())
+    key.put("alphas", repr(tuple(float(a) for a in task.alphas)))
+    key.put("horizon", str(task.horizon.value))
+    key.seed("seed", task.seed)
+    key.put("warm_start", str(task.warm_start)).put("update_failure", task.update_failure)
+    return key.put("version", version).hexdigest()
 
 
-def _cache_load(path: Path) -> _TaskOutput | None:
+def _cache_load(cache: TaskCache, key: str) -> _TaskOutput | None:
     """A stored task output, or None when absent or unreadable (then it is recomputed)."""
+    got = cache.load(key)
     try:
-        with path.open("rb") as fh:
-            var, es, diags, warns = pickle.load(fh)
-    except FileNotFoundError:
+        var, es, diags, warns = got
+        caught = [warnings.WarningMessage(m, c, f, n) for m, c, f, n in warns]
+    except (TypeError, ValueError):
         return None
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
-        return None
-    caught = [warnings.WarningMessage(m, c, f, n) for m, c, f, n in warns]
     return _TaskOutput(var=var, es=es, diagnostics=diags, warnings=caught)
 
 
-def _cache_store(path: Path, out: _TaskOutput) -> None:
-    """Write ``out`` atomically (temporary file, then ``os.replace``)."""
+def _cache_store(cache: TaskCache, key: str, out: _TaskOutput) -> None:
+    """Store ``out`` atomically (an output that cannot be pickled is simply not cached)."""
     warns = [(w.message, w.category, w.filename, w.lineno) for w in out.warnings]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((out.var, out.es, out.diagnostics, warns), fh, protocol=4)
-        os.replace(tmp, path)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        # an output that cannot be pickled is simply not cached: the next run recomputes it
-        os.unlink(tmp)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-# ---------------------------------------------------------------------------------------------
-# Backends
-# ---------------------------------------------------------------------------------------------
-def _check_backend(backend: object, scheduler: object) -> str:
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ConfigError(
-            f"backend must be one of {list(BACKENDS)} (got {backend!r}): 'loky' (joblib "
-            "processes, the default), 'dask' (dask.distributed) or 'sequential' (this process)."
-        )
-    if scheduler is not None and backend != "dask":
-        raise ConfigError(
-            f"scheduler is only used with backend='dask' (got scheduler={scheduler!r} with "
-            f"backend={backend!r}). Pass backend='dask', or drop scheduler."
-        )
-    return backend
-
-
-def _import_distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ConfigError(
-            "backend='dask' needs dask.distributed, which is not installed: "
-            "pip install riskmodels[distributed] (or pip install 'dask[distributed]')."
-        ) from exc
-    return distributed
-
-
-def _dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack: Any) -> Any:
-    """A client for ``scheduler``; a LocalCluster started (and closed by ``stack``) when None."""
-    if scheduler is None:
-        if n_jobs is None:
-            n_workers = DEFAULT_DASK_WORKERS
-        elif n_jobs == -1:
-            n_workers = os.cpu_count() or 1
-        else:
-            n_workers = n_jobs
-        cluster = stack.enter_context(
-            distributed.LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None if os.environ.get("CI") else ":0",
-            )
-        )
-        return stack.enter_context(distributed.Client(cluster))
-    if isinstance(scheduler, distributed.Client):
-        return scheduler
-    if isinstance(scheduler, str) and "://" in scheduler:
-        return stack.enter_context(distributed.Client(scheduler))
-    raise ConfigError(
-        "scheduler must be a dask scheduler address such as 'tcp://127.0.0.1:8786', a "
-        f"distributed.Client, or None to start a LocalCluster for the run (got "
-        f"{type(scheduler).__name__}: {scheduler!r})."
-    )
-
-
-#: Failures of a run: task number -> (exception, attempts).
-_Failures = dict[int, tuple[BaseException, int]]
-
-
-def _run_sequential(
-    tasks: list[_Task],
-    pending: list[int],
-    retries: int,
-    stop: bool,
-    done: Callable[[int, _TaskOutput], None],
-) -> tuple[_Failures, int]:
-    """Run ``pending`` tasks here; the failures and the number of re-runs."""
-    failures: _Failures = {}
-    reruns = 0
-    for i in pending:
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                out = _run_task(tasks[i])
-            except Exception as exc:
-                if _is_crash(exc) and attempts <= retries:
-                    reruns += 1
-                    continue
-                failures[i] = (exc, attempts)
-                if stop:
-                    return failures, reruns
-                break
-            done(i, out)
-            break
-    return failures, reruns
-
-
-def _run_loky(
-    tasks: list[_Task],
-    pending: list[int],
-    n_jobs: int,
-    retries: int,
-    stop: bool,
-    done: Callable[[int, _TaskOutput], None],
-) -> tuple[_Failures, int]:
-    """Run ``pending`` tasks in loky processes; a broken pool re-runs the unfinished ones."""
-    failures: _Failures = {}
-    attempts = dict.fromkeys(pending, 0)
-    todo = list(pending)
-    reruns = 0
-    while todo:
-        for i in todo:
-            attempts[i] += 1
-        runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        results = runner(delayed(_run_task_caught)(tasks[i]) for i in todo)
-        finished: set[int] = set()
-        again: list[int] = []
-        try:
-            for i, res in zip(todo, results, strict=False):
-                finished.add(i)
-                if isinstance(res, _TaskOutput):
-                    done(i, res)
-                elif _is_crash(res.exc) and attempts[i] <= retries:
-                    again.append(i)
-                else:
-                    failures[i] = (res.exc, attempts[i])
-                    if stop:
-                        return failures, reruns
-        except Exception as exc:  # the pool itself broke (a worker died)
-            if not _is_crash(exc):
-                raise
-            for i in todo:
-                if i in finished:
-                    continue
-                if attempts[i] <= retries:
-                    again.append(i)
-                else:
-                    failures[i] = (exc, attempts[i])
-                    if stop:
-                        return failures, reruns
-        finally:
-            results.close()
-        reruns += len(again)
-        todo = sorted(again)
-    return failures, reruns
-
-
-def _run_dask(
-    tasks: list[_Task],
-    spans: list[tuple[int, int]],
-    used: pd.DataFrame,
-    scheduler: object,
-    n_jobs: int | None,
-    pending: list[int],
-    retries: int,
-    done: Callable[[int, _TaskOutput], None],
-) -> tuple[_Failures, int, int]:
-    """Run ``pending`` tasks on dask.distributed; failures, re-runs and the worker count.
-
-    A task whose worker died (``KilledWorker``, after the scheduler's own ``allowed_failures``)
-    or that raised a crash-type error is submitted again, up to ``retries`` times.
-    """
-    distributed = _import_distributed()
-    failures: _Failures = {}
-    reruns = 0
-    with contextlib.ExitStack() as stack:
-        client = _dask_client(distributed, scheduler, n_jobs, stack)
-        info = client.scheduler_info()
-        if info.get("services", {}).get("dashboard") is not None:
-            print(f"walk_forward: dask dashboard at {client.dashboard_link}")
-        data = client.scatter(used, broadcast=True)
-        attempts = dict.fromkeys(pending, 1)
-        owner: dict[str, int] = {}
-        live: list[Any] = []
-
-        def submit(i: int) -> Any:
-            lo, hi = spans[i]
-            fut = client.submit(
-                _run_task_on, data, lo, hi, replace(tasks[i], frame=None), pure=False
-            )
-            owner[fut.key] = i
-            live.append(fut)
-            return fut
-
-        try:
-            queue = distributed.as_completed([submit(i) for i in pending])
-            for fut in queue:
-                i = owner[fut.key]
-                if fut.status == "finished":
-                    done(i, fut.result())
-                    continue
-                try:
-                    exc = fut.exception()
-                except Exception as err:  # cancelled: no exception to fetch
-                    exc = err
-                if _is_crash(exc) and attempts[i] <= retries:
-                    attempts[i] += 1
-                    reruns += 1
-                    queue.add(submit(i))
-                else:
-                    failures[i] = (exc, attempts[i])
-        finally:
-            client.cancel([*live, data])
-        n_workers = len(client.scheduler_info().get("workers", {}))
-    return failures, reruns, n_workers
+    cache.store(key, (out.var, out.es, out.diagnostics, warns))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -880,8 +576,9 @@ def walk_forward(
         ``backend="dask"`` only: an existing cluster, by scheduler address
         (``"tcp://host:8786"``) or client. None starts a ``LocalCluster`` (``n_jobs`` worker
         processes of one thread each, on 127.0.0.1) for the run and closes it after; its
-        dashboard link is printed when there is one (bokeh installed; none when the ``CI``
-        environment variable is set). Workers of an existing cluster should run one thread
+        dashboard link is printed with ``progress`` when the cluster serves one (bokeh
+        installed: ``riskmodels[distributed]``). Runs go through
+        :func:`riskmodels.parallel.run_tasks`. Workers of an existing cluster should run one thread
         each: BLAS thread limits are per process, so tasks sharing a process can change each
         other's limits and hence GARCH estimates.
     cache_dir : str or path, optional
@@ -949,26 +646,19 @@ def walk_forward(
     if chunk_size is None:
         chunk_size = max(1, math.ceil(DEFAULT_CHUNK_BARS / refit_every))
     chunk_size = _positive_int(chunk_size, "chunk_size", 1, "It is a number of refits per task.")
-    n_jobs = _check_n_jobs(n_jobs)
-    backend = _check_backend(backend, scheduler)
+    n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend, scheduler)
     if backend == "dask":
-        _import_distributed()  # fail before any work when the extra is missing
+        import_distributed()  # fail before any work when the extra is missing
     root = _seed_sequence(seed)
     if update_failure not in ("raise", "refit"):
         raise ConfigError(
             f"update_failure must be 'raise' or 'refit' (got {update_failure!r}): what to do "
             "when a model cannot be filtered forward."
         )
-    retries = _positive_int(
-        retries, "retries", 0, "It is how often a task is re-run after a worker crash."
-    )
-    if not isinstance(on_task_error, str) or on_task_error not in ON_TASK_ERROR:
-        raise ConfigError(
-            f"on_task_error must be one of {list(ON_TASK_ERROR)} (got {on_task_error!r}): "
-            "'raise' a failed task's error, or return the 'partial' result of the tasks that "
-            "finished."
-        )
-    cache = _check_cache_dir(cache_dir)
+    retries = check_retries(retries)
+    on_task_error = check_on_task_error(on_task_error)
+    cache = None if cache_dir is None else TaskCache(cache_dir)
     exposures = _exposures(weights, frame.columns)
     used = _trim_and_check(frame[list(exposures.index)])
     # pandas deep-copies ``attrs`` (the loaders' provenance records) on every operation, which
@@ -1014,19 +704,18 @@ def walk_forward(
     chunks = [blocks[i : i + chunk_size] for i in range(0, len(blocks), chunk_size)]
     model_seeds = root.spawn(len(models))
     tasks = []
-    spans = []  # rows of ``used`` each task sees
     for (name, m), ms in zip(models, model_seeds, strict=True):
         chunk_seeds = ms.spawn(len(chunks))
         for c, (chunk, cs) in enumerate(zip(chunks, chunk_seeds, strict=True)):
             lo = chunk[0][0] - window + 1
             hi = chunk[-1][-1]
-            spans.append((lo, hi))
             tasks.append(
                 _Task(
                     name=name,
                     model=m,
                     chunk=c,
                     frame=used.iloc[lo : hi + 1],
+                    span=(lo, hi),
                     blocks=tuple(tuple(p - lo for p in b) for b in chunk),
                     window=window,
                     exposures=exposures,
@@ -1039,14 +728,14 @@ def walk_forward(
             )
 
     outputs: dict[int, _TaskOutput] = {}
-    paths: list[Path | None] = [None] * len(tasks)
+    keys: list[str | None] = [None] * len(tasks)
     if cache is not None:
         from riskmodels import __version__
 
-        paths = [cache / f"{_task_key(t, __version__)}.pkl" for t in tasks]
-    for i, path in enumerate(paths):
-        if path is not None and (hit := _cache_load(path)) is not None:
-            outputs[i] = hit
+        keys = [_task_key(t, __version__) for t in tasks]
+        for i, key in enumerate(keys):
+            if key is not None and (hit := _cache_load(cache, key)) is not None:
+                outputs[i] = hit
     cache_hits = len(outputs)
     pending = [i for i in range(len(tasks)) if i not in outputs]
     bar = tqdm(total=len(tasks), desc="walk_forward", unit="task", disable=not progress)
@@ -1054,30 +743,31 @@ def walk_forward(
 
     def done(i: int, out: _TaskOutput) -> None:
         outputs[i] = out
-        path = paths[i]
-        if path is not None:
-            _cache_store(path, out)
+        key = keys[i]
+        if cache is not None and key is not None:
+            _cache_store(cache, key, out)
         bar.update()
 
-    if backend == "loky" and n_jobs in (None, 1):
-        backend = "sequential"
-    workers = 1
     stop = on_task_error == "raise"
     try:
-        if not pending:
-            failures: _Failures = {}
-            reruns = 0
-        elif backend == "sequential":
-            failures, reruns = _run_sequential(tasks, pending, retries, stop, done)
-        elif backend == "loky":
-            failures, reruns = _run_loky(tasks, pending, int(n_jobs), retries, stop, done)  # type: ignore[arg-type]
-            workers = int(n_jobs)  # type: ignore[arg-type]
-        else:
-            failures, reruns, workers = _run_dask(
-                tasks, spans, used, scheduler, n_jobs, pending, retries, done
-            )
+        run = run_tasks(
+            _run_task,
+            tasks,
+            on_done=done,
+            pending=pending,
+            shared=used if backend == "dask" else None,
+            strip=_strip,
+            backend=backend,
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            retries=retries,
+            stop_on_error=stop,
+            progress=progress,
+            label="walk_forward",
+        )
     finally:
         bar.close()
+    failures, reruns, workers, backend = run.failures, run.reruns, run.n_workers, run.backend
     if failures and stop:
         raise failures[min(failures)][0]
     for i in sorted(outputs):

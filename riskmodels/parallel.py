@@ -1,0 +1,639 @@
+r"""Run independent tasks in this process, in joblib's loky processes, or on dask.distributed.
+
+The walk-forward engine (:func:`riskmodels.backtest.walk_forward`) and the calibration grid
+(:func:`riskmodels.calibration.calibration_grid`) both split their work into independent tasks
+whose inputs, seeds and boundaries are fixed before anything runs, and hand them to
+:func:`run_tasks`. Where a task runs therefore never changes what it computes: the same tasks
+give bit-identical outputs in this process, in loky processes or on a dask cluster.
+
+>>> from riskmodels.parallel import run_tasks                         # doctest: +SKIP
+>>> out = {}
+>>> run = run_tasks(fit_one, cells, shared=returns, backend="dask", n_jobs=4,
+...                 on_done=out.__setitem__)
+>>> run.failures          # {} when every task finished
+
+Backends
+--------
+``"sequential"``
+    One task after another in this process (also what ``"loky"`` does with ``n_jobs=1``).
+``"loky"``
+    joblib's loky process pool, ``n_jobs`` workers (-1: every core). Tasks are pickled to the
+    workers with their inputs, so a task should carry only the rows it needs.
+``"dask"``
+    dask.distributed: a ``LocalCluster`` on 127.0.0.1 started for the run (``n_jobs``
+    processes of one thread each) and closed after it, or an existing cluster (``scheduler=``
+    an address such as ``"tcp://10.0.0.5:8786"``, or a ``distributed.Client``). ``shared``
+    is scattered once to every worker (``client.scatter(..., broadcast=True)``) and each task
+    is shipped without its own copy (``strip``). The dashboard link is printed when the
+    cluster serves one (``bokeh`` installed) and ``progress`` is on.
+
+Every task runs under one BLAS thread (:func:`riskmodels._threads.blas_threads`): BLAS
+threading changes floating-point reductions and hence optimizer paths.
+
+Failures
+--------
+A task that fails because its worker died (loky ``TerminatedWorkerError`` or
+``BrokenProcessPool``, dask ``KilledWorker``, an ``OSError`` that is not a riskmodels error)
+is run again, up to ``retries`` times; a task's own error (a riskmodels error, ``ValueError``,
+...) is deterministic and is not. With ``stop_on_error=True`` the run stops at the first task
+that fails for good; otherwise the other tasks finish and the failures are returned. Outputs
+reach ``on_done`` as tasks finish, so a caller that stores them (e.g. in a
+:class:`TaskCache`) keeps everything that finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import pickle
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from riskmodels._threads import blas_threads
+from riskmodels.exceptions import ConfigError, RiskModelsError
+
+__all__ = [
+    "BACKENDS",
+    "CRASH_ERRORS",
+    "DEFAULT_DASK_WORKERS",
+    "ON_TASK_ERROR",
+    "TaskCache",
+    "TaskRun",
+    "check_backend",
+    "check_n_jobs",
+    "check_on_task_error",
+    "check_retries",
+    "is_crash",
+    "run_tasks",
+]
+
+#: Execution backends.
+BACKENDS: tuple[str, ...] = ("loky", "dask", "sequential")
+#: What a grid does with a task that fails for good: raise, or return what finished.
+ON_TASK_ERROR: tuple[str, ...] = ("raise", "partial")
+#: Exception class names (beyond ``OSError`` and ``concurrent.futures.BrokenExecutor``) that
+#: mean a worker died, not that the task failed: such a task is run again (``retries``).
+CRASH_ERRORS: tuple[str, ...] = ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool")
+#: Workers of the LocalCluster started for ``backend="dask"`` when ``n_jobs`` is not given.
+DEFAULT_DASK_WORKERS = 2
+
+#: Failures of a run: task number -> (exception, attempts).
+Failures = dict[int, tuple[BaseException, int]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument checks (shared by every function that takes these options)
+# ---------------------------------------------------------------------------------------------
+def check_backend(backend: object, scheduler: object = None) -> str:
+    """``backend`` if valid; ``scheduler`` only with ``"dask"``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown backend, or a scheduler given with another backend.
+    """
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ConfigError(
+            f"backend must be one of {list(BACKENDS)} (got {backend!r}): 'loky' (joblib "
+            "processes, the default), 'dask' (dask.distributed) or 'sequential' (this process)."
+        )
+    if scheduler is not None and backend != "dask":
+        raise ConfigError(
+            f"scheduler is only used with backend='dask' (got scheduler={scheduler!r} with "
+            f"backend={backend!r}). Pass backend='dask', or drop scheduler."
+        )
+    return backend
+
+
+def check_n_jobs(n_jobs: object) -> int | None:
+    """``n_jobs`` as an int (-1: every core), or None for the default.
+
+    Raises
+    ------
+    ConfigError
+        Zero, below -1, a bool or not an integer.
+    """
+    if n_jobs is None:
+        return None
+    if (
+        isinstance(n_jobs, bool)
+        or not isinstance(n_jobs, int | np.integer)
+        or n_jobs == 0
+        or n_jobs < -1
+    ):
+        raise ConfigError(
+            f"n_jobs must be a positive integer or -1 for every core (got {n_jobs!r}), or None "
+            "for the default. Results do not depend on it."
+        )
+    return int(n_jobs)
+
+
+def check_retries(retries: object) -> int:
+    """``retries`` as a non-negative int.
+
+    Raises
+    ------
+    ConfigError
+        Negative, a bool or not an integer.
+    """
+    if isinstance(retries, bool) or not isinstance(retries, int | np.integer) or retries < 0:
+        raise ConfigError(
+            f"retries must be an integer >= 0 (got {retries!r}). It is how often a task is "
+            "re-run after a worker crash."
+        )
+    return int(retries)
+
+
+def check_on_task_error(on_task_error: object) -> str:
+    """``on_task_error`` if it is ``"raise"`` or ``"partial"``.
+
+    Raises
+    ------
+    ConfigError
+        Anything else.
+    """
+    if not isinstance(on_task_error, str) or on_task_error not in ON_TASK_ERROR:
+        raise ConfigError(
+            f"on_task_error must be one of {list(ON_TASK_ERROR)} (got {on_task_error!r}): "
+            "'raise' a failed task's error, or return the 'partial' result of the tasks that "
+            "finished."
+        )
+    return on_task_error
+
+
+def is_crash(exc: BaseException) -> bool:
+    """True for a dead worker or a broken pool (retried), False for a task's own error."""
+    if isinstance(exc, RiskModelsError):
+        return False
+    if isinstance(exc, OSError | BrokenExecutor):
+        return True
+    return any(c.__name__ in CRASH_ERRORS for c in type(exc).__mro__)
+
+
+def import_distributed() -> Any:
+    """The ``distributed`` module, or a ConfigError saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ConfigError(
+            "backend='dask' needs dask.distributed, which is not installed: "
+            "pip install riskmodels[distributed] (or pip install 'dask[distributed]')."
+        ) from exc
+    return distributed
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _Caught:
+    """A task's exception, returned (not raised) by a loky worker so the other tasks go on."""
+
+    exc: BaseException
+
+
+def _call(fn: Callable[[Any, Any], Any], shared: Any, task: Any) -> Any:
+    """One task under one BLAS thread."""
+    with blas_threads(limits=1):
+        return fn(shared, task)
+
+
+def _call_caught(fn: Callable[[Any, Any], Any], shared: Any, task: Any) -> Any:
+    """Loky worker: :func:`_call`, its exception returned with the worker's traceback."""
+    try:
+        return _call(fn, shared, task)
+    except Exception as exc:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.add_note("".join(traceback.format_exception(exc)).rstrip())
+        return _Caught(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskRun:
+    """What :func:`run_tasks` did.
+
+    Attributes
+    ----------
+    backend : str
+        The backend that ran the tasks (``"loky"`` with one job is reported as
+        ``"sequential"``).
+    n_workers : int
+        Worker processes (1 in this process; the cluster's workers on dask).
+    reruns : int
+        Tasks run again after a worker crash.
+    failures : dict of int to (exception, int)
+        Tasks that failed for good: task number -> (exception, attempts).
+    dashboard : str or None
+        The dask dashboard link, when there was one.
+    """
+
+    backend: str
+    n_workers: int
+    reruns: int = 0
+    failures: Failures = field(default_factory=dict)
+    dashboard: str | None = None
+
+
+def run_tasks(
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    *,
+    on_done: Callable[[int, Any], None],
+    pending: Sequence[int] | None = None,
+    shared: Any = None,
+    strip: Callable[[Any], Any] | None = None,
+    backend: str = "loky",
+    n_jobs: int | None = None,
+    scheduler: Any = None,
+    retries: int = 1,
+    stop_on_error: bool = True,
+    progress: bool = False,
+    label: str = "riskmodels",
+) -> TaskRun:
+    """Run ``fn(shared, task)`` for each pending task; outputs go to ``on_done(i, output)``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(shared, task) -> output``; a module-level function (it is pickled to workers).
+    tasks : sequence
+        Picklable task descriptions; their order numbers them.
+    on_done : callable
+        Called in this process as ``on_done(i, output)`` when task ``i`` finishes, in
+        completion order.
+    pending : sequence of int, optional
+        The task numbers to run (default all), e.g. those not found in a cache.
+    shared : object, optional
+        Data every task reads (e.g. the returns panel), passed as ``fn``'s first argument; on
+        dask it is scattered once to every worker.
+    strip : callable, optional
+        ``strip(task)``: the task without the data it carries, shipped on dask where ``shared``
+        already holds it.
+    backend : {"loky", "dask", "sequential"}, default "loky"
+    n_jobs : int, optional
+        Workers; -1 for every core. None: 1 for loky (this process), 2 for a dask LocalCluster;
+        ignored with an existing dask ``scheduler``.
+    scheduler : str or distributed.Client, optional
+        ``backend="dask"`` only: an existing cluster; None starts a LocalCluster for the run.
+    retries : int, default 1
+        Re-runs of a task after a worker crash (:func:`is_crash`).
+    stop_on_error : bool, default True
+        Stop at the first task that fails for good (its error is in ``failures``; the caller
+        raises it); False finishes the others.
+    progress : bool, default False
+        Print the dask dashboard link when there is one.
+    label : str
+        Prefix of printed lines.
+
+    Returns
+    -------
+    TaskRun
+
+    Raises
+    ------
+    ConfigError
+        A bad ``backend``, ``scheduler``, ``n_jobs`` or ``retries``; dask not installed.
+    """
+    backend = check_backend(backend, scheduler)
+    n_jobs = check_n_jobs(n_jobs)
+    retries = check_retries(retries)
+    todo = list(range(len(tasks))) if pending is None else list(pending)
+    if backend == "loky" and n_jobs in (None, 1):
+        backend = "sequential"
+    if backend == "dask":
+        distributed = import_distributed()
+        if not todo:
+            return TaskRun(backend="dask", n_workers=0)
+        return _run_dask(
+            distributed,
+            fn,
+            tasks,
+            todo,
+            shared,
+            strip,
+            scheduler,
+            n_jobs,
+            retries,
+            stop_on_error,
+            on_done,
+            progress,
+            label,
+        )
+    if backend == "sequential" or not todo:
+        failures, reruns = _run_sequential(fn, tasks, todo, shared, retries, stop_on_error, on_done)
+        return TaskRun(backend="sequential", n_workers=1, reruns=reruns, failures=failures)
+    workers = int(n_jobs) if n_jobs != -1 else (os.cpu_count() or 1)  # type: ignore[arg-type]
+    failures, reruns = _run_loky(fn, tasks, todo, shared, workers, retries, stop_on_error, on_done)
+    return TaskRun(backend="loky", n_workers=workers, reruns=reruns, failures=failures)
+
+
+def _run_sequential(
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    todo: list[int],
+    shared: Any,
+    retries: int,
+    stop: bool,
+    on_done: Callable[[int, Any], None],
+) -> tuple[Failures, int]:
+    failures: Failures = {}
+    reruns = 0
+    for i in todo:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                out = _call(fn, shared, tasks[i])
+            except Exception as exc:
+                if is_crash(exc) and attempts <= retries:
+                    reruns += 1
+                    continue
+                failures[i] = (exc, attempts)
+                if stop:
+                    return failures, reruns
+                break
+            on_done(i, out)
+            break
+    return failures, reruns
+
+
+def _run_loky(
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    todo: list[int],
+    shared: Any,
+    n_jobs: int,
+    retries: int,
+    stop: bool,
+    on_done: Callable[[int, Any], None],
+) -> tuple[Failures, int]:
+    """Loky processes; a broken pool (a worker died) re-runs the unfinished tasks."""
+    failures: Failures = {}
+    attempts = dict.fromkeys(todo, 0)
+    reruns = 0
+    while todo:
+        for i in todo:
+            attempts[i] += 1
+        runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
+        results = runner(delayed(_call_caught)(fn, shared, tasks[i]) for i in todo)
+        finished: set[int] = set()
+        again: list[int] = []
+        try:
+            for i, res in zip(todo, results, strict=False):
+                finished.add(i)
+                if not isinstance(res, _Caught):
+                    on_done(i, res)
+                elif is_crash(res.exc) and attempts[i] <= retries:
+                    again.append(i)
+                else:
+                    failures[i] = (res.exc, attempts[i])
+                    if stop:
+                        return failures, reruns
+        except Exception as exc:  # the pool itself broke (a worker died)
+            if not is_crash(exc):
+                raise
+            for i in todo:
+                if i in finished:
+                    continue
+                if attempts[i] <= retries:
+                    again.append(i)
+                else:
+                    failures[i] = (exc, attempts[i])
+                    if stop:
+                        return failures, reruns
+        finally:
+            results.close()
+        reruns += len(again)
+        todo = sorted(again)
+    return failures, reruns
+
+
+def _has_dashboard() -> bool:
+    """Whether a dask scheduler here can serve its dashboard (it needs bokeh)."""
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack: Any) -> Any:
+    """A client for ``scheduler``; a LocalCluster started (and closed by ``stack``) when None.
+
+    The LocalCluster's dashboard binds a free port (``":0"``): ``dashboard_address=None`` does
+    not turn it off in distributed (dask/distributed#8136) and the fixed default 8787 clashes
+    between concurrent runs.
+    """
+    if scheduler is None:
+        if n_jobs is None:
+            n_workers = DEFAULT_DASK_WORKERS
+        elif n_jobs == -1:
+            n_workers = os.cpu_count() or 1
+        else:
+            n_workers = n_jobs
+        cluster = stack.enter_context(
+            distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0",
+            )
+        )
+        return stack.enter_context(distributed.Client(cluster))
+    if isinstance(scheduler, distributed.Client):
+        return scheduler
+    if isinstance(scheduler, str) and "://" in scheduler:
+        return stack.enter_context(distributed.Client(scheduler))
+    raise ConfigError(
+        "scheduler must be a dask scheduler address such as 'tcp://127.0.0.1:8786', a "
+        f"distributed.Client, or None to start a LocalCluster for the run (got "
+        f"{type(scheduler).__name__}: {scheduler!r})."
+    )
+
+
+def _run_dask(
+    distributed: Any,
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    todo: list[int],
+    shared: Any,
+    strip: Callable[[Any], Any] | None,
+    scheduler: Any,
+    n_jobs: int | None,
+    retries: int,
+    stop: bool,
+    on_done: Callable[[int, Any], None],
+    progress: bool,
+    label: str,
+) -> TaskRun:
+    """dask.distributed; a task whose worker died (``KilledWorker``, after the scheduler's own
+    ``allowed_failures``) or that raised a crash-type error is submitted again."""
+    failures: Failures = {}
+    reruns = 0
+    dashboard = None
+    with contextlib.ExitStack() as stack:
+        client = dask_client(distributed, scheduler, n_jobs, stack)
+        info = client.scheduler_info()
+        if info.get("services", {}).get("dashboard") is not None and _has_dashboard():
+            dashboard = str(client.dashboard_link)
+            if progress:
+                print(f"{label}: dask dashboard at {dashboard}")
+        data = client.scatter(shared, broadcast=True) if shared is not None else None
+        attempts = dict.fromkeys(todo, 1)
+        owner: dict[str, int] = {}
+        live: list[Any] = []
+
+        def submit(i: int) -> Any:
+            task = tasks[i] if strip is None or data is None else strip(tasks[i])
+            fut = client.submit(_call, fn, data, task, pure=False)
+            owner[fut.key] = i
+            live.append(fut)
+            return fut
+
+        try:
+            queue = distributed.as_completed([submit(i) for i in todo])
+            for fut in queue:
+                i = owner[fut.key]
+                if fut.status == "finished":
+                    on_done(i, fut.result())
+                    continue
+                try:
+                    exc = fut.exception()
+                except Exception as err:  # cancelled: no exception to fetch
+                    exc = err
+                if is_crash(exc) and attempts[i] <= retries:
+                    attempts[i] += 1
+                    reruns += 1
+                    queue.add(submit(i))
+                else:
+                    failures[i] = (exc, attempts[i])
+                    if stop:
+                        break
+        finally:
+            client.cancel(live + ([data] if data is not None else []))
+        n_workers = len(client.scheduler_info().get("workers", {}))
+    return TaskRun(
+        backend="dask", n_workers=n_workers, reruns=reruns, failures=failures, dashboard=dashboard
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# On-disk task cache
+# ---------------------------------------------------------------------------------------------
+class TaskKey:
+    """An incremental SHA-256 over tagged, length-prefixed parts (no two inputs collide by
+    concatenation)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def put(self, tag: str, payload: bytes | str) -> TaskKey:
+        """Add ``payload`` under ``tag``; returns self."""
+        b = payload.encode() if isinstance(payload, str) else payload
+        self._h.update(tag.encode() + b"\0" + len(b).to_bytes(8, "little") + b)
+        return self
+
+    def frame(self, tag: str, frame: pd.DataFrame | pd.Series) -> TaskKey:
+        """Add a float frame's values, index (as int64 nanoseconds and dtype) and columns."""
+        f = frame.to_frame() if isinstance(frame, pd.Series) else frame
+        self.put(f"{tag}.values", np.ascontiguousarray(f.to_numpy(dtype=float)).tobytes())
+        self.put(f"{tag}.index", np.ascontiguousarray(f.index.asi8).tobytes())
+        self.put(f"{tag}.index_dtype", str(f.index.dtype))
+        return self.put(f"{tag}.columns", repr(list(f.columns)))
+
+    def spec(self, tag: str, obj: object) -> TaskKey:
+        """Add a spec object: its pickle (every hyper-parameter), else its type and repr."""
+        try:
+            b = pickle.dumps(obj, protocol=4)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            b = f"{type(obj).__module__}.{type(obj).__qualname__}:{obj!r}".encode()
+        return self.put(tag, b)
+
+    def seed(self, tag: str, seed: np.random.SeedSequence) -> TaskKey:
+        """Add a SeedSequence (entropy, spawn key, pool size)."""
+        return self.put(tag, repr((seed.entropy, tuple(seed.spawn_key), seed.pool_size)))
+
+    def hexdigest(self) -> str:
+        """The key."""
+        return self._h.hexdigest()
+
+
+class TaskCache:
+    """A directory of task outputs, one pickle per key, written atomically.
+
+    Parameters
+    ----------
+    directory : str or path
+        Created if missing; must be writable. Only use a directory you trust: entries are
+        unpickled.
+
+    Raises
+    ------
+    ConfigError
+        ``directory`` is not a path, or cannot be created or written.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        if not isinstance(directory, str | os.PathLike):
+            raise ConfigError(
+                f"cache_dir must be a directory path (got {type(directory).__name__}: "
+                f"{directory!r}), or None to run without a cache."
+            )
+        path = Path(directory)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ConfigError(
+                f"cache_dir={str(path)!r} is not a writable directory ({type(exc).__name__}: "
+                f"{exc.strerror or exc}). Pass a directory you can write to, or cache_dir=None "
+                "to run without a cache."
+            ) from exc
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"TaskCache({str(self.path)!r})"
+
+    def file(self, key: str) -> Path:
+        """Where the entry ``key`` lives."""
+        return self.path / f"{key}.pkl"
+
+    def load(self, key: str) -> Any:
+        """The stored object, or None when absent or unreadable (then it is recomputed)."""
+        try:
+            with self.file(key).open("rb") as fh:
+                return pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+            return None
+
+    def store(self, key: str, obj: Any) -> bool:
+        """Write ``obj`` atomically (temporary file, then ``os.replace``); False when it cannot
+        be pickled (it is simply not cached)."""
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".pkl")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(obj, fh, protocol=4)
+            os.replace(tmp, self.file(key))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            os.unlink(tmp)
+            return False
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return True

@@ -37,6 +37,11 @@ quality = "raise"
 mirror = None
 seed = 20240917
 profile = "default"
+backend = "loky"  # where the backtests run: loky | dask | sequential (same numbers)
+n_jobs = 1  # worker processes, -1 for every core
+scheduler = None  # backend "dask": a running scheduler's address; None starts a local cluster
+cache_dir = None  # backtest task cache folder (an interrupted run resumes); None: no cache
+retries = 1  # re-runs of a backtest task after a worker crash
 output_dir = None
 window = 500  # bars of history per forecast
 refit_every = 25  # bars between re-estimations
@@ -82,12 +87,18 @@ for name, rets in books.items():
         refit_every=refit_every,
         seed=seed,
         progress=False,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        cache_dir=cache_dir,
+        retries=retries,
     )
     f = runs[name].forecasts
     display(
         Markdown(
             f"**{name}**: {f['time'].nunique()} forecasts from {f['time'].min():%Y-%m-%d} "
-            f"to {f['time'].max():%Y-%m-%d}."
+            f"to {f['time'].max():%Y-%m-%d}, computed with backend "
+            f"`{runs[name].config['backend']}` on {runs[name].n_jobs} worker(s)."
         )
     )
 

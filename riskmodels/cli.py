@@ -8,6 +8,15 @@ Subcommands::
     riskmodels data check [--symbols BTC ETH ...] [--freq 1d] [--market spot] [--mirror PATH]
     riskmodels data fetch BTC ETH --freq 1d --market spot --start 2024-01 [--end 2024-06]
     riskmodels report data|calibration|validation|all [--config configs/default.toml] [--quick]
+        [--out reports] [--backend loky|dask|sequential] [--n-jobs N] [--scheduler ADDRESS]
+        [--cache-dir DIR]
+
+``report``'s ``--backend``, ``--n-jobs``, ``--scheduler`` and ``--cache-dir`` replace the
+config's ``[run]`` keys of the same names (:meth:`riskmodels.config.RunConfig.with_run`): where
+the notebooks run their walk-forward backtests, e.g. on a dask cluster with
+``--backend dask --scheduler tcp://10.0.0.5:8786``; ``--backend loky`` or ``sequential`` also
+drops the config's dask ``scheduler``. The numbers do not depend on them; a bad value is a
+configuration error (exit 2).
 
 The command holds no logic of its own: it parses arguments and calls the package.
 """
@@ -72,7 +81,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--out", default="reports", help="output root (default reports/)")
     rep.add_argument("--quick", action="store_true", help="small, fast profile (tests)")
+    run = rep.add_argument_group(
+        "where the backtests run", "override the config's [run] keys; the numbers do not change"
+    )
+    # validated by the config (a bad value is a configuration error, exit 2), not by argparse
+    run.add_argument(
+        "--backend",
+        default=None,
+        metavar="{loky,dask,sequential}",
+        help="joblib processes, dask.distributed, or the notebook's own process",
+    )
+    run.add_argument(
+        "--n-jobs",
+        default=None,
+        type=_int_or_text,
+        metavar="N",
+        help="worker processes, -1 for every core (dask: workers of the local cluster)",
+    )
+    run.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a running dask scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask)",
+    )
+    run.add_argument(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="backtest task cache: a rerun after an interruption resumes from it",
+    )
     return p
+
+
+def _int_or_text(text: str) -> int | str:
+    """An integer when ``text`` is one; else the text, for the config to reject with its fix."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _data_check(args: argparse.Namespace) -> int:
@@ -126,9 +172,22 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from riskmodels.config import load_config
     from riskmodels.reporting import build_reports
 
-    paths = build_reports(args.name, config=args.config, out_root=Path(args.out), quick=args.quick)
+    config = load_config(args.config, quick=args.quick)
+    given = {
+        "backend": args.backend,
+        "n_jobs": args.n_jobs,
+        "scheduler": args.scheduler,
+        "cache_dir": args.cache_dir,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if args.backend not in (None, "dask") and args.scheduler is None:
+        changes["scheduler"] = None  # the config's dask scheduler has no use on another backend
+    if changes:
+        config = config.with_run(**changes)
+    paths = build_reports(args.name, config=config, out_root=Path(args.out))
     for p in paths:
         print(f"wrote {p}")
     return EXIT_OK

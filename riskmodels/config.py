@@ -10,6 +10,11 @@ Example (``configs/default.toml``)::
     [run]
     seed = 20240917
     profile = "default"
+    backend = "loky"        # where walk-forward backtests run: loky | dask | sequential
+    n_jobs = 1              # worker processes (-1: every core); results do not depend on it
+    # scheduler = "tcp://10.0.0.5:8786"   # backend = "dask" only: an existing cluster
+    # cache_dir = "../data/walkforward"   # task cache: an interrupted run resumes from it
+    retries = 1             # re-runs of a task after a worker crash
 
     [data]
     universe = ["BTC", "ETH", "BNB", "SOL", "XRP", "ADA", "DOGE", "LTC", "LINK", "AVAX"]
@@ -51,8 +56,10 @@ import pandas as pd
 
 from riskmodels.data._frames import DEFAULT_UNIVERSE, parse_freq, parse_market, parse_symbol
 from riskmodels.exceptions import ConfigError
+from riskmodels.parallel import BACKENDS as _BACKENDS
 
 __all__ = [
+    "BACKENDS",
     "QUALITY_POLICIES",
     "REPORT_NAMES",
     "DataConfig",
@@ -66,6 +73,10 @@ __all__ = [
 
 #: Quality policies of :func:`riskmodels.data.load_prices`.
 QUALITY_POLICIES: tuple[str, ...] = ("raise", "warn", "repair", "off")
+
+#: Execution backends of :func:`riskmodels.backtest.walk_forward` and
+#: :func:`riskmodels.calibration.calibration_grid`.
+BACKENDS: tuple[str, ...] = _BACKENDS
 
 #: Reports a config may ask for (``riskmodels.reporting.REPORTS`` has one entry for each).
 REPORT_NAMES: tuple[str, ...] = ("data", "calibration", "validation")
@@ -129,7 +140,10 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class RunSection:
-    """``[run]``: seed and profile name.
+    """``[run]``: seed, profile name and where the walk-forward backtests run.
+
+    The execution keys are passed to :func:`riskmodels.backtest.walk_forward` by the notebooks
+    (see its docstring); the forecasts are bit-identical for every backend and ``n_jobs``.
 
     Attributes
     ----------
@@ -137,10 +151,31 @@ class RunSection:
         Seed of every random number generator of the run (non-negative).
     profile : str
         A label recorded in reports (``"default"``, ``"quick"``, ...).
+    backend : {"loky", "dask", "sequential"}
+        ``"loky"``: joblib processes (in the notebook's process when ``n_jobs = 1``);
+        ``"dask"``: dask.distributed (``pip install riskmodels[distributed]``);
+        ``"sequential"``: always in the notebook's process.
+    n_jobs : int
+        Worker processes, ``>= 1``, or ``-1`` for every core. With ``backend = "dask"`` and no
+        ``scheduler``, the workers of the local cluster started for each backtest.
+    scheduler : str or None
+        ``backend = "dask"`` only: the address of a running dask scheduler, e.g.
+        ``"tcp://10.0.0.5:8786"``; ``None`` starts a local cluster for each backtest.
+    cache_dir : pathlib.Path or None
+        Folder where each backtest task's output is stored as it finishes, so that an
+        interrupted run resumes; ``None``: no cache. A relative path in a file is taken
+        relative to that file's folder.
+    retries : int
+        How many times a task is run again after a worker crash (``>= 0``).
     """
 
     seed: int = 20240917
     profile: str = "default"
+    backend: str = "loky"
+    n_jobs: int = 1
+    scheduler: str | None = None
+    cache_dir: Path | None = None
+    retries: int = 1
 
 
 @dataclass(frozen=True)
@@ -219,8 +254,8 @@ class RunConfig:
         raw : mapping
             Sections ``data``, ``report``, ``run`` and ``quick``; each is optional.
         path : path-like, optional
-            The file ``raw`` came from: named in messages, and relative ``mirror`` paths are
-            resolved against its folder.
+            The file ``raw`` came from: named in messages, and relative ``data.mirror`` and
+            ``run.cache_dir`` paths are resolved against its folder.
 
         Raises
         ------
@@ -261,7 +296,7 @@ class RunConfig:
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of :meth:`to_dict` (stable across runs and machines,
-        except for an explicit ``mirror`` path)."""
+        except for an explicit ``mirror`` or ``cache_dir`` path)."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -285,6 +320,42 @@ class RunConfig:
             ),
             run=dataclasses.replace(self.run, profile="quick"),
         )
+
+    def with_run(self, **changes: Any) -> RunConfig:
+        """A copy with ``[run]`` keys replaced, validated like a file's ``[run]`` section.
+
+        Parameters
+        ----------
+        **changes
+            ``[run]`` keys and their new values, e.g. ``backend="dask", n_jobs=4``. ``None``
+            removes a key (back to its default: no ``scheduler``, no ``cache_dir``). A relative
+            ``cache_dir`` is taken relative to the working directory.
+
+        Returns
+        -------
+        RunConfig
+            A new config; this one is unchanged.
+
+        Raises
+        ------
+        ConfigError
+            For an unknown key or a bad value (the same messages as for a file), including a
+            ``scheduler`` left in place while ``backend`` becomes something other than ``"dask"``.
+
+        Examples
+        --------
+        >>> RunConfig().with_run(backend="dask", n_jobs=2).run.backend
+        'dask'
+        """
+        v = _Validator(None)
+        v.unknown("run", changes, RunSection)
+        raw: dict[str, Any] = self.to_dict()["run"]
+        for key, val in changes.items():
+            if val is None:
+                raw.pop(key, None)
+            else:
+                raw[key] = os.fspath(val) if isinstance(val, os.PathLike) else val
+        return dataclasses.replace(self, run=v.run(raw))
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -555,7 +626,77 @@ class _Validator:
                     f"run.profile = {profile!r} must be a short name of letters, digits, '-', "
                     "'_' or '.' (it names runs and files)."
                 )
-        return RunSection(seed=seed, profile=profile)
+        backend = d.backend
+        if "backend" in raw:
+            backend = self._str("run.backend", raw["backend"], '"loky"')
+            if backend not in BACKENDS:
+                raise self.error(
+                    f"run.backend = {backend!r} is not a backend: use 'loky' (joblib processes), "
+                    "'dask' (dask.distributed) or 'sequential' (this process)."
+                )
+        n_jobs = d.n_jobs
+        if "n_jobs" in raw:
+            n_jobs = raw["n_jobs"]
+            if (
+                isinstance(n_jobs, bool)
+                or not isinstance(n_jobs, int)
+                or n_jobs == 0
+                or n_jobs < -1
+            ):
+                raise self.error(
+                    f"run.n_jobs must be a positive integer, or -1 for every core (got "
+                    f"{_short(n_jobs)}). Write e.g. n_jobs = 4; the results do not depend on it."
+                )
+        scheduler = None
+        if "scheduler" in raw:
+            scheduler = self._str("run.scheduler", raw["scheduler"], '"tcp://10.0.0.5:8786"')
+            if "://" not in scheduler:
+                raise self.error(
+                    f"run.scheduler = {scheduler!r} is not a dask scheduler address: write it "
+                    'with its protocol, e.g. scheduler = "tcp://10.0.0.5:8786", or remove the key '
+                    "to start a local cluster for each backtest."
+                )
+            if backend != "dask":
+                raise self.error(
+                    f'run.scheduler = {scheduler!r} is only used with backend = "dask" (got '
+                    f'backend = {backend!r}). Set backend = "dask", or remove scheduler.'
+                )
+        cache_dir = None
+        if "cache_dir" in raw:
+            text = self._str("run.cache_dir", raw["cache_dir"], '"cache/walkforward"')
+            if not text.strip():
+                raise self.error(
+                    "run.cache_dir is empty. Name a folder, e.g. cache_dir = "
+                    '"cache/walkforward", or remove the key to run without a cache.'
+                )
+            c = Path(text).expanduser()
+            if not c.is_absolute() and self.path is not None:
+                c = self.path.parent / c
+            c = c.resolve()
+            if c.exists() and not c.is_dir():
+                raise self.error(
+                    f"run.cache_dir = {text!r} is a file, not a folder (resolved to "
+                    f"{str(c)!r}). Name a folder (it is created when missing), or remove the key "
+                    "to run without a cache."
+                )
+            cache_dir = c
+        retries = d.retries
+        if "retries" in raw:
+            retries = raw["retries"]
+            if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+                raise self.error(
+                    f"run.retries must be a non-negative integer (got {_short(retries)}): how "
+                    "many times a backtest task is run again after a worker crash. Typical: 1."
+                )
+        return RunSection(
+            seed=seed,
+            profile=profile,
+            backend=backend,
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            cache_dir=cache_dir,
+            retries=retries,
+        )
 
     def quick(self, raw: Mapping[str, Any]) -> QuickConfig:
         d = QuickConfig()

@@ -42,6 +42,11 @@ STANDARD_PARAMETERS: tuple[str, ...] = (
     "mirror",
     "seed",
     "profile",
+    "backend",
+    "n_jobs",
+    "scheduler",
+    "cache_dir",
+    "retries",
     "output_dir",
 )
 
@@ -62,7 +67,10 @@ def notebook_parameters(config: RunConfig, output_dir: str | Path) -> dict[str, 
     dict
         ``config_path`` (absolute, or None), ``symbols``, ``freq``, ``market``, ``start``/``end``
         (ISO strings or None), ``quality``, ``check_freqs``, ``mirror`` (or None), ``seed``,
-        ``profile`` and ``output_dir`` (absolute: notebooks run in their own folder).
+        ``profile``; where the walk-forward backtests run (``[run]``, passed on to
+        :func:`riskmodels.backtest.walk_forward`): ``backend``, ``n_jobs``, ``scheduler`` (or
+        None), ``cache_dir`` (absolute, or None) and ``retries``; and ``output_dir``
+        (absolute: notebooks run in their own folder).
     """
     d = config.to_dict()["data"]
     return {
@@ -77,6 +85,11 @@ def notebook_parameters(config: RunConfig, output_dir: str | Path) -> dict[str, 
         "mirror": str(config.data.mirror) if config.data.mirror is not None else None,
         "seed": int(config.run.seed),
         "profile": config.run.profile,
+        "backend": config.run.backend,
+        "n_jobs": int(config.run.n_jobs),
+        "scheduler": config.run.scheduler,
+        "cache_dir": str(config.run.cache_dir) if config.run.cache_dir is not None else None,
+        "retries": int(config.run.retries),
         "output_dir": str(Path(output_dir).resolve()),  # the kernel runs in notebooks/
     }
 

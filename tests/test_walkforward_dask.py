@@ -171,6 +171,7 @@ def test_dask_existing_client_matches_sequential(reference, data, no_hang, capsy
     # The link is printed when the dashboard really serves (bokeh is in riskmodels[distributed]).
     assert printed == (importlib.util.find_spec("bokeh") is not None)
 
+
 # ---------------------------------------------------------------------------------------------
 # Errors (no cluster is started)
 # ---------------------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def _local_cluster(k: int):
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # None does not disable it (dask#8136)
     )
     client = Client(cluster)
     client.run(_warm_worker)

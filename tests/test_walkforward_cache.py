@@ -322,7 +322,7 @@ def test_dask_killed_worker_completes(data, reference, tmp_path, no_hang, by_val
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster, timeout=60) as client,
     ):

@@ -15,6 +15,9 @@
 Static MMR
     :func:`calibrate_mmr` -> :class:`MMRCalibration` (:mod:`.mmr`), :func:`static_mmr`,
     :func:`leverage_limits`, :func:`breach_summary`.
+Grids
+    :func:`calibration_grid` -> :class:`CalibrationGrid` (:mod:`.grid`): assets × horizons ×
+    targets × models, one task per cell, in this process, loky processes or on dask.
 Dynamic MMR
     :func:`dynamic_mmr` (conditional quantile, walk-forward).
 Horizons
@@ -27,6 +30,7 @@ Venue rules
     (:mod:`.venues`, rule files in ``rules/*.toml``).
 """
 
+from riskmodels.calibration.grid import CalibrationGrid, calibration_grid
 from riskmodels.calibration.horizon import (
     DataChoice,
     adv_from_ohlcv,
@@ -40,6 +44,7 @@ from riskmodels.calibration.mmr import (
     MMRCalibration,
     breach_summary,
     calibrate_mmr,
+    cell_seed,
     check_target,
     dynamic_mmr,
     leverage_limits,
@@ -58,6 +63,7 @@ from riskmodels.calibration.venues import (
 )
 
 __all__ = [
+    "CalibrationGrid",
     "DataChoice",
     "MMRCalibration",
     "ProcyclicalityMetrics",
@@ -66,6 +72,8 @@ __all__ = [
     "available_rules",
     "breach_summary",
     "calibrate_mmr",
+    "calibration_grid",
+    "cell_seed",
     "check_target",
     "choose_data",
     "daily_volatility",

@@ -56,6 +56,7 @@ is :math:`\lfloor 1/\text{IMR} \rfloor` (at least 1).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import itertools
 import math
@@ -88,6 +89,7 @@ __all__ = [
     "MMRCalibration",
     "breach_summary",
     "calibrate_mmr",
+    "cell_seed",
     "check_target",
     "dynamic_mmr",
     "leverage_limits",
@@ -487,7 +489,14 @@ def calibrate_mmr(
     regimes : Series, optional
         Regime label per origin (any bars; read as of each origin with ``asof``); default
         realized-volatility terciles (module docstring).
-    seed : int or Generator, default 0
+    seed : int, SeedSequence or Generator, default 0
+        Root of the bootstrap streams. Each (asset, side, data frequency, horizon in bars)
+        draws from its own stream, :func:`cell_seed` of the root and those four, so its
+        interval does not depend on which other assets, brackets or sides are calibrated in
+        the same call, or in which order (:func:`~riskmodels.calibration.calibration_grid`
+        relies on it). Targets and models of the same cell share the stream (common random
+        numbers: their intervals move together). A Generator gives the root by drawing one
+        integer from it.
 
     Returns
     -------
@@ -521,7 +530,7 @@ def calibrate_mmr(
     lower, upper = _as_brackets(tiers)
     sides = ["long", "short"] if side == "both" else [side]
     split = None if test_start is None else utc_timestamp(test_start, "test_start")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    root = _root_entropy(seed)
     adv_map = dict(adv) if adv is not None else {}
 
     rows: list[dict[str, Any]] = []
@@ -552,7 +561,9 @@ def calibrate_mmr(
                         level,
                         block_length,
                         regimes,
-                        rng,
+                        np.random.default_rng(
+                            cell_seed(root, asset, sd, choice.freq, choice.n_bars)
+                        ),
                     )
                 c = cache[key]
                 slip = slippage_rate(
@@ -629,6 +640,48 @@ def calibrate_mmr(
             "data": {_freq_label(f): (str(d.index[0]), str(d.index[-1])) for f, d in data.items()},
         },
     )
+
+
+def _root_entropy(seed: Any) -> int | Sequence[int]:
+    """The entropy of a seed given as int, SeedSequence or Generator (one draw from it)."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2**63))
+    if isinstance(seed, np.random.SeedSequence):
+        if seed.spawn_key:
+            return [int(v) for v in seed.generate_state(4)]
+        return seed.entropy  # type: ignore[return-value]
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(
+            f"seed must be a non-negative integer, a numpy SeedSequence or a Generator (got "
+            f"{seed!r})."
+        )
+    return int(seed)
+
+
+def cell_seed(
+    seed: int | Sequence[int], asset: str, side: str, freq: pd.Timedelta, n_bars: int
+) -> np.random.SeedSequence:
+    """The bootstrap stream of one calibration cell: ``SeedSequence(seed, spawn_key=...)`` with
+    the spawn key a hash of (asset, side, bar length, horizon in bars).
+
+    Parameters
+    ----------
+    seed : int or sequence of int
+        Root entropy (the ``seed`` of :func:`calibrate_mmr`).
+    asset, side : str
+    freq : Timedelta
+        Bar length of the data that serves the horizon.
+    n_bars : int
+        Horizon in bars.
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+        Independent of every other cell's (distinct spawn keys), the same in every process.
+    """
+    text = f"{asset}\0{side}\0{pd.Timedelta(freq).value}\0{int(n_bars)}".encode()
+    words = np.frombuffer(hashlib.sha256(text).digest()[:16], dtype="<u4")
+    return np.random.SeedSequence(seed, spawn_key=tuple(int(w) for w in words))
 
 
 def _calibrate_one(

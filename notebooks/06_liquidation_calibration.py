@@ -36,6 +36,11 @@ quality = "raise"
 mirror = None
 seed = 20240917
 profile = "default"
+backend = "loky"  # where the calibration grid runs: loky | dask | sequential (same numbers)
+n_jobs = 1  # worker processes, -1 for every core
+scheduler = None  # backend "dask": a running scheduler's address; None starts a local cluster
+cache_dir = None  # task cache folder (an interrupted run resumes); None: no cache
+retries = 1  # re-runs of a task after a worker crash
 output_dir = None
 target = 0.005  # breach probability over the liquidation horizon
 base_horizon = "1D"  # liquidation horizon of the smallest position
@@ -53,7 +58,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from riskmodels.backtest import traffic_light
-from riskmodels.calibration import adv_from_ohlcv, calibrate_mmr, replay_venue_rules
+from riskmodels.calibration import adv_from_ohlcv, calibration_grid, replay_venue_rules
 from riskmodels.data import FREQUENCIES, MirrorSource, load_ohlcv, load_prices, log_returns
 from riskmodels.exceptions import DataNotFoundError
 from riskmodels.instruments import MarketState
@@ -118,20 +123,29 @@ display(
 
 # %%
 tiers = binance_usdm_tiers()
-cals = {}
-for a in assets:
-    cals[a] = calibrate_mmr(
-        returns,
-        a,
-        horizon=base_horizon,
-        target=target,
-        tiers=tiers.get(a, tiers["BTC"]),
-        adv=adv,
-        participation=participation,
-        test_start=test_start,
-        n_boot=200,
-        seed=seed,
-    )
+run_on = dict(
+    backend=backend,
+    n_jobs=n_jobs,
+    scheduler=scheduler,
+    cache_dir=cache_dir,
+    retries=retries,
+    progress=False,
+)
+tier_grid = calibration_grid(
+    returns,
+    assets,
+    horizons=[base_horizon],
+    targets=[target],
+    tiers={a: tiers.get(a, tiers["BTC"]) for a in assets},
+    adv=adv,
+    participation=participation,
+    test_start=test_start,
+    n_boot=200,
+    seed=seed,
+    insufficient="raise",
+    **run_on,
+)
+cals = {a: tier_grid[a, base_horizon, target, "historical"] for a in assets}
 for a, cal in cals.items():
     published = tiers.get(a, tiers["BTC"]).frame()
     display(Markdown(f"### {a} (published table: {tiers.get(a, tiers['BTC']).name})"))
@@ -175,30 +189,43 @@ for a, cal in cals.items():
 # cover?".
 
 # %%
-rows = []
-for h in ("1h", "4h", "1D", "2D", "5D"):
-    for p in (0.001, 0.005, 0.01, 0.025):
-        if pd.Timedelta(h) < min(FREQUENCIES[k] for k in returns):
-            continue
-        try:
-            c = calibrate_mmr(
-                returns,
-                assets[0],
-                horizon=h,
-                target=p,
-                side="long",
-                n_boot=0,
-                test_start=test_start,
-                seed=seed,
-            )
-        except Exception as exc:  # too little data for this horizon and target
-            display(Markdown(f"{h}, {p:.1%}: not calibrated ({type(exc).__name__})."))
-            continue
-        t = c.table.iloc[0]
-        rows.append({"horizon": h, "target": p, "mmr": t["mmr"], "data": t["data_freq"]})
-curve = pd.DataFrame(rows)
-order = sorted(curve["horizon"].unique(), key=pd.Timedelta)
-display(curve.pivot(index="horizon", columns="target", values="mmr").reindex(order))
+shortest = min(FREQUENCIES[k] for k in returns)
+plane = calibration_grid(
+    returns,
+    assets[0],
+    horizons=[h for h in ("1h", "4h", "1D", "2D", "5D") if pd.Timedelta(h) >= shortest],
+    targets=[0.001, 0.005, 0.01, 0.025],
+    side="long",
+    n_boot=0,
+    test_start=test_start,
+    seed=seed,
+    **run_on,
+)
+for cell in plane.config["not_calibrated"]:
+    display(
+        Markdown(
+            f"{cell['base_horizon']}, {cell['target']:.1%}: not calibrated "
+            f"({cell['note'].split(':')[0]})."
+        )
+    )
+first = plane.table[plane.table["note"].isna() & (plane.table["bracket"] == 1)]
+curve = pd.DataFrame(
+    {
+        "horizon": first["base_horizon"],
+        "target": first["target"],
+        "mmr": first["mmr"].astype(float),
+        "data": first["data_freq"],
+    }
+)
+display(
+    Markdown(
+        f"{tier_grid.config['n_tasks'] + plane.config['n_tasks']} calibrations computed with "
+        f"backend `{plane.config['backend']}` on {plane.config['n_workers']} worker(s)."
+    )
+)
+plane_mmr = plane.curve(assets[0])  # horizons ascending x targets; NaN: not calibrated
+display(plane_mmr)
+order = [h for h in plane_mmr.index if h in set(curve["horizon"])]
 fig, ax = plt.subplots(figsize=(9, 4))
 sns.lineplot(data=curve, x="target", y="mmr", hue="horizon", hue_order=order, marker="o", ax=ax)
 ax.axhline(0.004, color="crimson", ls="--", lw=0.8, label="Binance tier 1 (0.40%)")

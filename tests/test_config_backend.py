@@ -27,7 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "configs" / "default.toml"
 QUICK = REPO / "configs" / "quick.toml"
 #: Notebooks that run walk-forward backtests with the config's [run] keys (06 is wired apart).
-BACKTEST_NOTEBOOKS = ("04_var_es_backtest.py", "validation_report.py")
+#: Notebooks that run tasks on a backend, and the function they run them with.
+BACKTEST_NOTEBOOKS = {
+    "04_var_es_backtest.py": "walk_forward",
+    "validation_report.py": "walk_forward",
+    "06_liquidation_calibration.py": "calibration_grid",
+}
 EXEC_KEYS = ("backend", "n_jobs", "scheduler", "cache_dir", "retries")
 
 
@@ -329,32 +334,58 @@ def test_notebook_parameters_include_the_run_keys(tmp_path):
     json.dumps(p)  # papermill needs plain values
 
 
-@pytest.mark.parametrize("name", BACKTEST_NOTEBOOKS)
+@pytest.mark.parametrize("name", sorted(BACKTEST_NOTEBOOKS))
 def test_backtest_notebooks_declare_and_pass_the_run_keys(name):
     path = REPO / "notebooks" / name
+    func = BACKTEST_NOTEBOOKS[name]
     declared = nbx.declared_parameters(nbx.read_notebook(path))
     defaults = notebook_parameters(RunConfig(), REPO)
     assert {k: declared[k] for k in EXEC_KEYS} == {k: defaults[k] for k in EXEC_KEYS}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # ``run_on = dict(backend=backend, ...)`` passed on as ``**run_on``
+    dicts = {
+        node.targets[0].id: node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "dict"
+    }
     calls = [
         node
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "walk_forward"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == func
     ]
-    assert calls, f"{name} runs no walk_forward"
+    assert calls, f"{name} runs no {func}"
     for call in calls:
-        passed = {kw.arg: kw.value.id for kw in call.keywords if isinstance(kw.value, ast.Name)}
+        keywords = list(call.keywords)
+        for kw in call.keywords:
+            if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id in dicts:
+                keywords += dicts[kw.value.id].keywords
+        passed = {kw.arg: kw.value.id for kw in keywords if isinstance(kw.value, ast.Name)}
         missing = [k for k in EXEC_KEYS if passed.get(k) != k]
-        assert not missing, f"{name} line {call.lineno}: walk_forward without {missing}=..."
+        assert not missing, f"{name} line {call.lineno}: {func} without {missing}=..."
+
+
+#: What each notebook says about where it ran, and how often.
+WHERE_IT_RAN = {
+    "04_var_es_backtest.py": ("computed with backend `dask` on 2 worker(s).", 2),
+    "06_liquidation_calibration.py": (
+        "calibrations computed with backend `dask` on 2 worker(s).",
+        1,
+    ),
+}
 
 
 @pytest.mark.mirror
 @pytest.mark.slow
-def test_notebook_04_runs_on_dask(tmp_path, mirror_path):
-    # Notebook 04 on the quick config, its backtests on a two-worker dask LocalCluster per
-    # book: it runs, prints nothing to stderr (LocalCluster's own logging is silenced below
-    # WARNING) and says where each book was computed.
+@pytest.mark.parametrize("name", sorted(WHERE_IT_RAN))
+def test_notebook_runs_on_dask(name, tmp_path, mirror_path):
+    # The notebook on the quick config, its tasks on a two-worker dask LocalCluster per
+    # call: it runs, prints nothing to stderr (LocalCluster's own logging is silenced below
+    # WARNING) and says where it was computed.
     pytest.importorskip("distributed")
-    path = REPO / "notebooks" / "04_var_es_backtest.py"
+    path = REPO / "notebooks" / name
     nb = nbx.read_notebook(path)
     declared = nbx.declared_parameters(nb)
     cfg = load_config(QUICK).with_run(backend="dask", n_jobs=2)
@@ -370,7 +401,9 @@ def test_notebook_04_runs_on_dask(tmp_path, mirror_path):
     text = "\n".join(
         o.get("data", {}).get("text/markdown", "") for o in outputs if o.output_type != "stream"
     )
-    for book in ("BTC", "equal-weight portfolio"):
-        assert f"**{book}**: " in text
-    assert text.count("computed with backend `dask` on 2 worker(s).") == 2
+    phrase, count = WHERE_IT_RAN[name]
+    assert text.count(phrase) == count, text
+    if name.startswith("04"):
+        for book in ("BTC", "equal-weight portfolio"):
+            assert f"**{book}**: " in text
     assert os.path.exists(tmp_path / "out.ipynb")

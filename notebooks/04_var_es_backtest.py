@@ -54,10 +54,13 @@ from IPython.display import Markdown, display
 
 from riskmodels.backtest import standard_models, walk_forward
 from riskmodels.data import MirrorSource, common_sample, load_prices, log_returns
+from riskmodels.parallel import session_scheduler
 from riskmodels.reporting import figures
 from riskmodels.reporting.provenance import record_inputs
 
 figures.set_style()
+# backend "dask" without a scheduler: one LocalCluster for every call of this notebook
+scheduler = session_scheduler(backend, n_jobs, scheduler)
 pd.set_option("display.float_format", "{:,.4g}".format)
 prices = load_prices(
     symbols,

@@ -63,6 +63,7 @@ from riskmodels.data import FREQUENCIES, MirrorSource, load_ohlcv, load_prices, 
 from riskmodels.exceptions import DataNotFoundError
 from riskmodels.instruments import MarketState
 from riskmodels.margin import binance_usdm_tiers, capital_efficiency, example_books, example_models
+from riskmodels.parallel import session_scheduler
 from riskmodels.reporting import figures
 from riskmodels.reporting.provenance import record_inputs
 from riskmodels.scenarios import HistoricalScenarios
@@ -76,6 +77,8 @@ from riskmodels.stress import (
 )
 
 figures.set_style()
+# backend "dask" without a scheduler: one LocalCluster for every call of this notebook
+scheduler = session_scheduler(backend, n_jobs, scheduler)
 pd.set_option("display.float_format", "{:,.4g}".format)
 source = MirrorSource(mirror)
 assets = [s for s in ("BTC", "ETH") if s in symbols] or list(symbols[:1])

@@ -71,11 +71,14 @@ from riskmodels.backtest import (
 from riskmodels.correlation import DCC
 from riskmodels.data import MirrorSource, check_quality, common_sample, load_prices, log_returns
 from riskmodels.data.quality import combine
+from riskmodels.parallel import session_scheduler
 from riskmodels.reporting import figures
 from riskmodels.reporting.provenance import record_inputs
 from riskmodels.volatility import GARCH, fit_panel
 
 figures.set_style()
+# backend "dask" without a scheduler: one LocalCluster for every call of this notebook
+scheduler = session_scheduler(backend, n_jobs, scheduler)
 pd.set_option("display.float_format", "{:,.4g}".format)
 source = MirrorSource(mirror)
 prices = load_prices(

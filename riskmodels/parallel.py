@@ -43,6 +43,7 @@ reach ``on_done`` as tasks finish, so a caller that stores them (e.g. in a
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib.util
@@ -76,6 +77,7 @@ __all__ = [
     "check_retries",
     "is_crash",
     "run_tasks",
+    "session_scheduler",
 ]
 
 #: Execution backends.
@@ -460,6 +462,53 @@ def dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack: 
         f"distributed.Client, or None to start a LocalCluster for the run (got "
         f"{type(scheduler).__name__}: {scheduler!r})."
     )
+
+
+#: LocalClusters started by :func:`session_scheduler`, by worker count: (cluster, client).
+_SESSION: dict[int, tuple[Any, Any]] = {}
+
+
+def session_scheduler(backend: str, n_jobs: int | None = None, scheduler: Any = None) -> Any:
+    """The scheduler to pass to every call of a session (a notebook, a script) that runs on
+    ``backend``: one LocalCluster shared by all of them instead of one per call.
+
+    Parameters
+    ----------
+    backend : {"loky", "dask", "sequential"}
+    n_jobs : int, optional
+        Workers of the LocalCluster (-1: every core; default 2).
+    scheduler : str or distributed.Client, optional
+        An existing cluster: returned unchanged.
+
+    Returns
+    -------
+    object
+        ``scheduler`` unchanged unless ``backend="dask"`` and ``scheduler`` is None; then a
+        ``distributed.Client`` of a LocalCluster (127.0.0.1, ``n_jobs`` processes of one
+        thread) started on the first call for that worker count, reused by later calls and
+        closed when the interpreter exits.
+
+    Raises
+    ------
+    ConfigError
+        A bad ``backend``, ``scheduler`` or ``n_jobs``; dask not installed.
+    """
+    backend = check_backend(backend, scheduler)
+    n_jobs = check_n_jobs(n_jobs)
+    if backend != "dask" or scheduler is not None:
+        return scheduler
+    distributed = import_distributed()
+    workers = DEFAULT_DASK_WORKERS if n_jobs is None else n_jobs
+    if workers == -1:
+        workers = os.cpu_count() or 1
+    got = _SESSION.get(workers)
+    if got is not None and got[1].status == "running":
+        return got[1]
+    stack = contextlib.ExitStack()
+    client = dask_client(distributed, None, workers, stack)
+    _SESSION[workers] = (stack, client)
+    atexit.register(stack.close)
+    return client
 
 
 def _run_dask(

@@ -44,6 +44,7 @@ reach ``on_done`` as tasks finish, so a caller that stores them (e.g. in a
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import hashlib
 import importlib.util
@@ -59,7 +60,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed
 
 from riskmodels._threads import blas_threads
 from riskmodels.exceptions import ConfigError, RiskModelsError
@@ -338,7 +339,7 @@ def run_tasks(
     if backend == "sequential" or not todo:
         failures, reruns = _run_sequential(fn, tasks, todo, shared, retries, stop_on_error, on_done)
         return TaskRun(backend="sequential", n_workers=1, reruns=reruns, failures=failures)
-    workers = int(n_jobs) if n_jobs != -1 else (os.cpu_count() or 1)  # type: ignore[arg-type]
+    workers = int(n_jobs) if n_jobs != -1 else (cpu_count())  # type: ignore[arg-type]
     failures, reruns = _run_loky(fn, tasks, todo, shared, workers, retries, stop_on_error, on_done)
     return TaskRun(backend="loky", n_workers=workers, reruns=reruns, failures=failures)
 
@@ -440,7 +441,7 @@ def dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack: 
         if n_jobs is None:
             n_workers = DEFAULT_DASK_WORKERS
         elif n_jobs == -1:
-            n_workers = os.cpu_count() or 1
+            n_workers = cpu_count()
         else:
             n_workers = n_jobs
         cluster = stack.enter_context(
@@ -464,7 +465,7 @@ def dask_client(distributed: Any, scheduler: object, n_jobs: int | None, stack: 
     )
 
 
-#: LocalClusters started by :func:`session_scheduler`, by worker count: (cluster, client).
+#: LocalClusters started by :func:`session_scheduler`, by worker count: (exit stack, client).
 _SESSION: dict[int, tuple[Any, Any]] = {}
 
 
@@ -500,7 +501,7 @@ def session_scheduler(backend: str, n_jobs: int | None = None, scheduler: Any = 
     distributed = import_distributed()
     workers = DEFAULT_DASK_WORKERS if n_jobs is None else n_jobs
     if workers == -1:
-        workers = os.cpu_count() or 1
+        workers = cpu_count()
     got = _SESSION.get(workers)
     if got is not None and got[1].status == "running":
         return got[1]
@@ -538,7 +539,12 @@ def _run_dask(
             dashboard = str(client.dashboard_link)
             if progress:
                 print(f"{label}: dask dashboard at {dashboard}")
-        data = client.scatter(shared, broadcast=True) if shared is not None else None
+        # One future for the whole object (a dict would be split by its keys) under a fresh
+        # key (hash=False): a content-hash key is shared by another run on the same client
+        # with equal data, whose clean-up would cancel this run's tasks.
+        data = (
+            client.scatter([shared], broadcast=True, hash=False)[0] if shared is not None else None
+        )
         attempts = dict.fromkeys(todo, 1)
         owner: dict[str, int] = {}
         live: list[Any] = []
@@ -561,6 +567,11 @@ def _run_dask(
                     exc = fut.exception()
                 except Exception as err:  # cancelled: no exception to fetch
                     exc = err
+                if exc is None:  # cancelled (by another client, or its data was lost)
+                    exc = concurrent.futures.CancelledError(
+                        f"{label}: task {i} was cancelled on the dask cluster (status "
+                        f"{fut.status!r})."
+                    )
                 if is_crash(exc) and attempts[i] <= retries:
                     attempts[i] += 1
                     reruns += 1
@@ -667,7 +678,15 @@ class TaskCache:
                 return pickle.load(fh)
         except FileNotFoundError:
             return None
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+        except (
+            OSError,
+            EOFError,
+            ImportError,
+            pickle.UnpicklingError,
+            AttributeError,
+            ValueError,
+            TypeError,
+        ):
             return None
 
     def store(self, key: str, obj: Any) -> bool:

@@ -34,7 +34,8 @@ Failures
 --------
 A task that fails because its worker died (loky ``TerminatedWorkerError`` or
 ``BrokenProcessPool``, dask ``KilledWorker``, an ``OSError`` that is not a riskmodels error)
-is run again, up to ``retries`` times; a task's own error (a riskmodels error, ``ValueError``,
+or that the cluster cancelled (a dask ``CancelledError``: the scattered data were lost with the
+last worker holding them, and are sent again) is run again, up to ``retries`` times; a task's own error (a riskmodels error, ``ValueError``,
 ...) is deterministic and is not. With ``stop_on_error=True`` the run stops at the first task
 that fails for good; otherwise the other tasks finish and the failures are returned. Outputs
 reach ``on_done`` as tasks finish, so a caller that stores them (e.g. in a
@@ -87,7 +88,12 @@ BACKENDS: tuple[str, ...] = ("loky", "dask", "sequential")
 ON_TASK_ERROR: tuple[str, ...] = ("raise", "partial")
 #: Exception class names (beyond ``OSError`` and ``concurrent.futures.BrokenExecutor``) that
 #: mean a worker died, not that the task failed: such a task is run again (``retries``).
-CRASH_ERRORS: tuple[str, ...] = ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool")
+CRASH_ERRORS: tuple[str, ...] = (
+    "TerminatedWorkerError",
+    "KilledWorker",
+    "BrokenProcessPool",
+    "CancelledError",  # a dask task cancelled by the cluster (lost data), not by the task
+)
 #: Workers of the LocalCluster started for ``backend="dask"`` when ``n_jobs`` is not given.
 DEFAULT_DASK_WORKERS = 2
 
@@ -539,20 +545,25 @@ def _run_dask(
             dashboard = str(client.dashboard_link)
             if progress:
                 print(f"{label}: dask dashboard at {dashboard}")
+
         # One future for the whole object (a dict would be split by its keys) under a fresh
         # key (hash=False): a content-hash key is shared by another run on the same client
         # with equal data, whose clean-up would cancel this run's tasks.
-        data = (
-            client.scatter([shared], broadcast=True, hash=False)[0] if shared is not None else None
-        )
+        def scatter() -> Any:
+            return client.scatter([shared], broadcast=True, hash=False)[0]
+
+        data = scatter() if shared is not None else None
         attempts = dict.fromkeys(todo, 1)
         owner: dict[str, int] = {}
-        live: list[Any] = []
+        sent_with: dict[str, str] = {}  # task key -> key of the data it was sent with
+        live: list[Any] = [] if data is None else [data]
 
         def submit(i: int) -> Any:
             task = tasks[i] if strip is None or data is None else strip(tasks[i])
             fut = client.submit(_call, fn, data, task, pure=False)
             owner[fut.key] = i
+            if data is not None:
+                sent_with[fut.key] = data.key
             live.append(fut)
             return fut
 
@@ -573,6 +584,17 @@ def _run_dask(
                         f"{fut.status!r})."
                     )
                 if is_crash(exc) and attempts[i] <= retries:
+                    if (
+                        isinstance(exc, concurrent.futures.CancelledError)
+                        and data is not None
+                        and sent_with.get(fut.key) == data.key
+                    ):
+                        # Cancelled by the cluster: typically the scattered data went with the
+                        # last worker holding it (the scheduler's memory manager may drop
+                        # broadcast replicas no queued task needs). Send it again, once per
+                        # loss (tasks sent with an older copy do not trigger another).
+                        data = scatter()
+                        live.append(data)
                     attempts[i] += 1
                     reruns += 1
                     queue.add(submit(i))
@@ -581,7 +603,7 @@ def _run_dask(
                     if stop:
                         break
         finally:
-            client.cancel(live + ([data] if data is not None else []))
+            client.cancel(live)
         n_workers = len(client.scheduler_info().get("workers", {}))
     return TaskRun(
         backend="dask", n_workers=n_workers, reruns=reruns, failures=failures, dashboard=dashboard

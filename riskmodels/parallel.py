@@ -47,13 +47,15 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import dataclasses
 import hashlib
 import importlib.util
 import os
 import pickle
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,24 +64,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, cpu_count, delayed
+from tqdm.auto import tqdm
 
 from riskmodels._threads import blas_threads
-from riskmodels.exceptions import ConfigError, RiskModelsError
+from riskmodels.exceptions import ConfigError, RiskModelsError, RiskModelsWarning
 
 __all__ = [
     "BACKENDS",
     "CRASH_ERRORS",
     "DEFAULT_DASK_WORKERS",
     "ON_TASK_ERROR",
+    "CachedRun",
     "TaskCache",
     "TaskRun",
     "check_backend",
     "check_n_jobs",
     "check_on_task_error",
     "check_retries",
+    "failure_text",
     "is_crash",
+    "run_cached",
     "run_tasks",
     "session_scheduler",
+    "warn_failed",
 ]
 
 #: Execution backends.
@@ -727,3 +734,160 @@ class TaskCache:
                 os.unlink(tmp)
             raise
         return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached runs: what walk_forward and calibration_grid share
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CachedRun:
+    """What :func:`run_cached` did.
+
+    Attributes
+    ----------
+    outputs : dict of int to output
+        Task number -> output, for every task that finished or was loaded from the cache.
+    run : TaskRun
+        The run of the tasks that were not in the cache.
+    cache_hits : int
+        Tasks loaded from the cache.
+    """
+
+    outputs: dict[int, Any]
+    run: TaskRun
+    cache_hits: int
+
+
+def _encode(out: Any) -> tuple[Any, list[tuple[Any, ...]]]:
+    """A cache entry: the output without its warnings, and the warnings as plain tuples."""
+    warns = [(w.message, w.category, w.filename, w.lineno) for w in out.warnings]
+    return dataclasses.replace(out, warnings=[]), warns
+
+
+def _decode(entry: Any, output_type: type) -> Any:
+    """The output stored by :func:`_encode`, or None for anything else (then recomputed)."""
+    try:
+        out, warns = entry
+        caught = [warnings.WarningMessage(m, c, f, n) for m, c, f, n in warns]
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(out, output_type):
+        return None
+    return dataclasses.replace(out, warnings=caught)
+
+
+def run_cached(
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    *,
+    output_type: type,
+    key: Callable[[Any, str], str],
+    cache: TaskCache | None,
+    on_task_error: str,
+    progress: bool,
+    label: str,
+    unit: str = "task",
+    **run_kwargs: Any,
+) -> CachedRun:
+    """:func:`run_tasks` behind an optional :class:`TaskCache`, with a tqdm bar over tasks.
+
+    Parameters
+    ----------
+    fn, tasks
+        As :func:`run_tasks`. Outputs are dataclasses of ``output_type`` with a ``warnings``
+        field (the :class:`warnings.WarningMessage` list the task recorded).
+    output_type : type
+        What a cache entry must hold to be used.
+    key : callable
+        ``key(task, version)``: the task's cache key (everything its output depends on).
+    cache : TaskCache or None
+        Where outputs are loaded from before the run and stored as tasks finish.
+    on_task_error : {"raise", "partial"}
+        ``"raise"``: stop at the first task that fails for good and raise its error (what
+        finished is already in the cache); ``"partial"``: finish the others.
+    progress : bool
+        The bar (and the dask dashboard link).
+    label, unit : str
+        The bar's description and unit.
+    **run_kwargs
+        ``shared``, ``strip``, ``backend``, ``n_jobs``, ``scheduler``, ``retries`` of
+        :func:`run_tasks`.
+
+    Returns
+    -------
+    CachedRun
+        After the warnings recorded by every task (loaded ones included) were re-issued here,
+        in task order.
+    """
+    outputs: dict[int, Any] = {}
+    keys: list[str] = []
+    if cache is not None:
+        from riskmodels import __version__
+
+        keys = [key(t, __version__) for t in tasks]
+        for i, k in enumerate(keys):
+            hit = _decode(cache.load(k), output_type)
+            if hit is not None:
+                outputs[i] = hit
+    cache_hits = len(outputs)
+    pending = [i for i in range(len(tasks)) if i not in outputs]
+    bar = tqdm(total=len(tasks), desc=label, unit=unit, disable=not progress)
+    bar.update(cache_hits)
+
+    def done(i: int, out: Any) -> None:
+        outputs[i] = out
+        if cache is not None:
+            cache.store(keys[i], _encode(out))
+        bar.update()
+
+    stop = on_task_error == "raise"
+    try:
+        run = run_tasks(
+            fn,
+            tasks,
+            on_done=done,
+            pending=pending,
+            stop_on_error=stop,
+            progress=progress,
+            label=label,
+            **run_kwargs,
+        )
+    finally:
+        bar.close()
+    if run.failures and stop:
+        raise run.failures[min(run.failures)][0]
+    for i in sorted(outputs):
+        for w in outputs[i].warnings:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return CachedRun(outputs=outputs, run=run, cache_hits=cache_hits)
+
+
+def failure_text(exc: BaseException) -> str:
+    """``"Type: first line of the message"`` of a failed task's error."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def warn_failed(label: str, failed: Sequence[Mapping[str, Any]], n_tasks: int, what: str) -> None:
+    """The :class:`~riskmodels.exceptions.RiskModelsWarning` of a partial run.
+
+    Parameters
+    ----------
+    label : str
+        Who warns (``"walk_forward"``).
+    failed : sequence of mapping
+        One record per failed task, with ``"task"`` (its name) and ``"error"``.
+    n_tasks : int
+        Tasks in the run.
+    what : str
+        What is missing, e.g. ``"task(s) failed and their forecasts are"``.
+    """
+    if not failed:
+        return
+    warnings.warn(
+        f"{label}: {len(failed)} of {n_tasks} {what} missing: {[f['task'] for f in failed]} "
+        f"(first error: {failed[0]['error']}). See config['failed_tasks']; fix the cause and "
+        "run again with the same cache_dir to compute only those.",
+        RiskModelsWarning,
+        stacklevel=3,
+    )

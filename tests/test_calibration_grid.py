@@ -287,6 +287,7 @@ def test_error_dask_missing(data, monkeypatch):
 def test_cache_second_run_loads_every_cell(data, reference, tmp_path):
     first = calibration_grid(data, backend="sequential", cache_dir=tmp_path, **GRID)
     assert first.config["cache_hits"] == 0
+    assert first.config["cache_dir"] == str(tmp_path)
     assert len(list(tmp_path.glob("*.pkl"))) == 8
     again = calibration_grid(data, backend="sequential", cache_dir=tmp_path, **GRID)
     assert again.config["cache_hits"] == 8

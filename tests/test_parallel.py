@@ -53,6 +53,7 @@ from riskmodels.exceptions import (
     DataError,
     DownloadError,
     ModelError,
+    RiskModelsWarning,
 )
 from riskmodels.parallel import (
     CRASH_ERRORS,
@@ -1238,3 +1239,102 @@ def test_key_seed():
     assert key(first) == key(np.random.SeedSequence(2024, spawn_key=(0,)))
     assert key(np.random.SeedSequence(2025, spawn_key=(0,))) != key(first)  # the entropy counts
     assert key(np.random.SeedSequence(2024, spawn_key=(0,), pool_size=8)) != key(first)
+
+
+# ---------------------------------------------------------------------------------------------
+# run_cached: the cache, the bar and warnings around run_tasks
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WarnedOutput:
+    value: int
+    warnings: list[Any]
+
+
+def square_warned(shared: Any, x: int) -> WarnedOutput:
+    """``x**2``, with one recorded warning for odd ``x`` (as the engines record theirs)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if x % 2:
+            warnings.warn(f"odd {x}", UserWarning, stacklevel=1)
+    return WarnedOutput(x**2, list(caught))
+
+
+def _cached(tasks: list[int], cache: TaskCache | None, **kw: Any) -> Any:
+    return parallel.run_cached(
+        square_warned,
+        tasks,
+        output_type=WarnedOutput,
+        key=lambda t, version: f"sq-{t}-{version}",
+        cache=cache,
+        on_task_error="raise",
+        progress=False,
+        label="test",
+        backend="sequential",
+        **kw,
+    )
+
+
+def test_run_cached_loads_what_finished_and_reissues_its_warnings(tmp_path):
+    cache = TaskCache(tmp_path)
+    with pytest.warns(UserWarning) as first_warns:
+        first = _cached([0, 1, 2, 3], cache)
+    assert first.cache_hits == 0
+    assert {i: o.value for i, o in first.outputs.items()} == {0: 0, 1: 1, 2: 4, 3: 9}
+    assert [str(w.message) for w in first_warns] == ["odd 1", "odd 3"]
+    with pytest.warns(UserWarning) as again_warns:
+        again = _cached([0, 1, 2, 3], cache)
+    assert again.cache_hits == 4 and again.run.backend == "sequential"
+    assert {i: o.value for i, o in again.outputs.items()} == {0: 0, 1: 1, 2: 4, 3: 9}
+    # warnings of loaded tasks come back too, in task order
+    assert [str(w.message) for w in again_warns] == ["odd 1", "odd 3"]
+
+
+def test_run_cached_recomputes_foreign_entries(tmp_path):
+    cache = TaskCache(tmp_path)
+    from riskmodels import __version__
+
+    cache.store(f"sq-2-{__version__}", ("not", "an output"))  # a stale entry, another format
+    cache.store(f"sq-0-{__version__}", 123)
+    got = _cached([0, 2], cache)
+    assert got.cache_hits == 0
+    assert {i: o.value for i, o in got.outputs.items()} == {0: 0, 1: 4}
+
+
+def test_run_cached_raises_or_keeps_going(tmp_path):
+    def fail_two(shared: Any, x: int) -> WarnedOutput:
+        if x == 2:
+            raise ValueError("two")
+        return WarnedOutput(x, [])
+
+    kw = dict(
+        output_type=WarnedOutput,
+        key=lambda t, version: f"f-{t}",
+        cache=TaskCache(tmp_path),
+        progress=False,
+        label="test",
+        backend="sequential",
+    )
+    with pytest.raises(ValueError, match="two"):
+        parallel.run_cached(fail_two, [1, 2, 3], on_task_error="raise", **kw)
+    got = parallel.run_cached(fail_two, [1, 2, 3], on_task_error="partial", **kw)
+    assert sorted(got.outputs) == [0, 2] and got.cache_hits == 1  # task 1 (x=1) was cached
+    assert list(got.run.failures) == [1]
+
+
+def test_warn_failed_and_failure_text():
+    assert parallel.failure_text(ValueError("bad\nmore")) == "ValueError: bad"
+    assert parallel.failure_text(KeyError()) == "KeyError: "
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing failed: no warning
+        parallel.warn_failed("x", [], 3, "task(s) failed and are")
+    failed = [{"task": "a[1]", "error": "ValueError: bad"}]
+    with pytest.warns(
+        RiskModelsWarning,
+        match=r"^x: 1 of 3 task\(s\) failed and are missing: \['a\[1\]'\] \(first error: "
+        r"ValueError: bad\)\. See config\['failed_tasks'\]",
+    ):
+        parallel.warn_failed("x", failed, 3, "task(s) failed and are")

@@ -145,6 +145,7 @@ def chunk_span(data: pd.DataFrame, c: int) -> tuple[pd.Timestamp, pd.Timestamp]:
 def test_cache_second_run_loads_every_task(data, reference, tmp_path):
     first = walk_forward(switched_models(), data, None, cache_dir=tmp_path, **KWARGS)
     assert first.config["cache_hits"] == 0
+    assert first.config["cache_dir"] == str(tmp_path)
     assert CALLS["fit"] == 7  # every refit of the EWMA model ran
     assert len(list(tmp_path.glob("*.pkl"))) == 2 * N_CHUNKS
     assert_frame_equal(first.forecasts, reference.forecasts, check_exact=True)

@@ -56,7 +56,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from riskmodels.backtest.coverage import (
     align,
@@ -77,7 +76,6 @@ from riskmodels.exceptions import (
     InsufficientDataError,
     ModelError,
     RiskModelsError,
-    RiskModelsWarning,
 )
 from riskmodels.parallel import (
     BACKENDS,
@@ -87,8 +85,10 @@ from riskmodels.parallel import (
     check_n_jobs,
     check_on_task_error,
     check_retries,
+    failure_text,
     import_distributed,
-    run_tasks,
+    run_cached,
+    warn_failed,
 )
 from riskmodels.scenarios.base import ScenarioGenerator, as_horizon
 
@@ -479,23 +479,6 @@ def _task_key(task: _Task, version: str) -> str:
     return key.put("version", version).hexdigest()
 
 
-def _cache_load(cache: TaskCache, key: str) -> _TaskOutput | None:
-    """A stored task output, or None when absent or unreadable (then it is recomputed)."""
-    got = cache.load(key)
-    try:
-        var, es, diags, warns = got
-        caught = [warnings.WarningMessage(m, c, f, n) for m, c, f, n in warns]
-    except (TypeError, ValueError):
-        return None
-    return _TaskOutput(var=var, es=es, diagnostics=diags, warnings=caught)
-
-
-def _cache_store(cache: TaskCache, key: str, out: _TaskOutput) -> None:
-    """Store ``out`` atomically (an output that cannot be pickled is simply not cached)."""
-    warns = [(w.message, w.category, w.filename, w.lineno) for w in out.warnings]
-    cache.store(key, (out.var, out.es, out.diagnostics, warns))
-
-
 # ---------------------------------------------------------------------------------------------
 # Engine
 # ---------------------------------------------------------------------------------------------
@@ -727,52 +710,24 @@ def walk_forward(
                 )
             )
 
-    outputs: dict[int, _TaskOutput] = {}
-    keys: list[str | None] = [None] * len(tasks)
-    if cache is not None:
-        from riskmodels import __version__
-
-        keys = [_task_key(t, __version__) for t in tasks]
-        for i, key in enumerate(keys):
-            if key is not None and (hit := _cache_load(cache, key)) is not None:
-                outputs[i] = hit
-    cache_hits = len(outputs)
-    pending = [i for i in range(len(tasks)) if i not in outputs]
-    bar = tqdm(total=len(tasks), desc="walk_forward", unit="task", disable=not progress)
-    bar.update(cache_hits)
-
-    def done(i: int, out: _TaskOutput) -> None:
-        outputs[i] = out
-        key = keys[i]
-        if cache is not None and key is not None:
-            _cache_store(cache, key, out)
-        bar.update()
-
-    stop = on_task_error == "raise"
-    try:
-        run = run_tasks(
-            _run_task,
-            tasks,
-            on_done=done,
-            pending=pending,
-            shared=used if backend == "dask" else None,
-            strip=_strip,
-            backend=backend,
-            n_jobs=n_jobs,
-            scheduler=scheduler,
-            retries=retries,
-            stop_on_error=stop,
-            progress=progress,
-            label="walk_forward",
-        )
-    finally:
-        bar.close()
+    got = run_cached(
+        _run_task,
+        tasks,
+        output_type=_TaskOutput,
+        key=_task_key,
+        cache=cache,
+        on_task_error=on_task_error,
+        progress=progress,
+        label="walk_forward",
+        shared=used if backend == "dask" else None,
+        strip=_strip,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        retries=retries,
+    )
+    outputs, run, cache_hits = got.outputs, got.run, got.cache_hits
     failures, reruns, workers, backend = run.failures, run.reruns, run.n_workers, run.backend
-    if failures and stop:
-        raise failures[min(failures)][0]
-    for i in sorted(outputs):
-        for w in outputs[i].warnings:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     realized_all = _realized(used, exposures, origins, h)
     chunk_pos = [np.concatenate([np.asarray(b, dtype=np.int64) for b in ch]) for ch in chunks]
@@ -817,18 +772,10 @@ def walk_forward(
                 "start": index[pos[0]],
                 "end": index[pos[-1]],
                 "attempts": tries,
-                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                "error": failure_text(exc),
             }
         )
-    if failed_tasks:
-        warnings.warn(
-            f"walk_forward: {len(failed_tasks)} of {len(tasks)} task(s) failed and their "
-            f"forecasts are missing: {[f['task'] for f in failed_tasks]} (first error: "
-            f"{failed_tasks[0]['error']}). See config['failed_tasks']; fix the cause and run "
-            "again with the same cache_dir to compute only those.",
-            RiskModelsWarning,
-            stacklevel=2,
-        )
+    warn_failed("walk_forward", failed_tasks, len(tasks), "task(s) failed and their forecasts are")
     if frames:
         forecasts = pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
     else:
@@ -852,7 +799,7 @@ def walk_forward(
         "seed": root.entropy,
         "exposures": exposures.to_dict(),
         "models": {name: repr(m) for name, m in models},
-        "cache_dir": None if cache is None else str(cache),
+        "cache_dir": None if cache is None else str(cache.path),
         "cache_hits": cache_hits,
         "retries": retries,
         "retried": reruns,

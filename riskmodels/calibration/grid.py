@@ -44,7 +44,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from riskmodels.backtest.results import _ReadOnlyDict
 from riskmodels.calibration.horizon import _freq_label, as_returns_by_freq, choose_data
@@ -57,7 +56,7 @@ from riskmodels.calibration.mmr import (
     calibrate_mmr,
     check_target,
 )
-from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError, RiskModelsWarning
+from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.margin import TierTable
 from riskmodels.margin._common import as_timedelta
 from riskmodels.parallel import (
@@ -67,8 +66,10 @@ from riskmodels.parallel import (
     check_n_jobs,
     check_on_task_error,
     check_retries,
+    failure_text,
     import_distributed,
-    run_tasks,
+    run_cached,
+    warn_failed,
 )
 
 __all__ = ["CalibrationGrid", "calibration_grid"]
@@ -243,7 +244,7 @@ class CalibrationGrid:
         out = sel[keep].pivot_table(
             index="base_horizon", columns="target", values=value, aggfunc="first", dropna=False
         )
-        order = sorted(out.index, key=_label_length)
+        order = sorted(out.index, key=as_timedelta)
         return out.reindex(index=order, columns=sorted(self.config["targets"]))
 
     def summary(self) -> pd.DataFrame:
@@ -444,51 +445,24 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
         for i, (a, h, p, m) in enumerate(itertools.product(names, hs, ps, ms))
     ]
 
-    outputs: dict[int, _CellOutput] = {}
-    keys: list[str | None] = [None] * len(cells)
-    if cache is not None:
-        from riskmodels import __version__
-
-        keys = [_cell_key(c, __version__) for c in cells]
-        for i, key in enumerate(keys):
-            hit = cache.load(key) if key is not None else None
-            if isinstance(hit, _CellOutput):
-                outputs[i] = hit
-    cache_hits = len(outputs)
-    pending = [i for i in range(len(cells)) if i not in outputs]
-    bar = tqdm(total=len(cells), desc="calibration_grid", unit="cell", disable=not progress)
-    bar.update(cache_hits)
-
-    def done(i: int, out: _CellOutput) -> None:
-        outputs[i] = out
-        key = keys[i]
-        if cache is not None and key is not None:
-            cache.store(key, replace(out, warnings=[]))
-        bar.update()
-
-    try:
-        run = run_tasks(
-            _run_cell,
-            cells,
-            on_done=done,
-            pending=pending,
-            shared=data if backend == "dask" else None,
-            strip=_strip,
-            backend=backend,
-            n_jobs=n_jobs,
-            scheduler=scheduler,
-            retries=retries,
-            stop_on_error=on_task_error == "raise",
-            progress=progress,
-            label="calibration_grid",
-        )
-    finally:
-        bar.close()
-    if run.failures and on_task_error == "raise":
-        raise run.failures[min(run.failures)][0]
-    for i in sorted(outputs):
-        for w in outputs[i].warnings:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    got = run_cached(
+        _run_cell,
+        cells,
+        output_type=_CellOutput,
+        key=_cell_key,
+        cache=cache,
+        on_task_error=on_task_error,
+        progress=progress,
+        label="calibration_grid",
+        unit="cell",
+        shared=data if backend == "dask" else None,
+        strip=_strip,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        retries=retries,
+    )
+    outputs, run, cache_hits = got.outputs, got.run, got.cache_hits
 
     tables, breaches = [], []
     calibrations: dict[tuple[str, str, float, str], MMRCalibration] = {}
@@ -516,26 +490,16 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
         t["note"] = None
         tables.append(t)
         breaches.append(b)
-    failed_tasks = []
-    for i in sorted(run.failures):
-        exc, tries = run.failures[i]
-        c = cells[i]
-        failed_tasks.append(
-            {
-                "task": f"{c.asset}/{_freq_label(c.horizon)}/{c.target:g}/{c.model}",
-                "attempts": tries,
-                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-            }
-        )
-    if failed_tasks:
-        warnings.warn(
-            f"calibration_grid: {len(failed_tasks)} of {len(cells)} cell(s) failed and are "
-            f"missing: {[f['task'] for f in failed_tasks]} (first error: "
-            f"{failed_tasks[0]['error']}). See config['failed_tasks']; fix the cause and run "
-            "again with the same cache_dir to compute only those.",
-            RiskModelsWarning,
-            stacklevel=2,
-        )
+    failed_tasks = [
+        {
+            "task": f"{cells[i].asset}/{_freq_label(cells[i].horizon)}/{cells[i].target:g}/"
+            f"{cells[i].model}",
+            "attempts": tries,
+            "error": failure_text(exc),
+        }
+        for i, (exc, tries) in sorted(run.failures.items())
+    ]
+    warn_failed("calibration_grid", failed_tasks, len(cells), "cell(s) failed and are")
     table = _concat(tables)
     config = {
         "assets": tuple(names),
@@ -565,11 +529,6 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
         config=_ReadOnlyDict(config),
         elapsed=time.perf_counter() - t0,
     )
-
-
-def _label_length(label: str) -> pd.Timedelta:
-    """The length of a horizon label of :func:`_freq_label` ("4h", "1d", "3d")."""
-    return pd.Timedelta(label.replace("d", "D"))
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -1,8 +1,11 @@
-"""Shared fixtures: the data mirror (skipped when absent) and seeded generators."""
+"""Shared fixtures: the data mirror (skipped when absent), seeded generators, and the guards of
+tests that start worker processes (hang timeout, pickling a test module by value)."""
 
 from __future__ import annotations
 
+import faulthandler
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -34,3 +37,33 @@ def mirror_source(mirror_path):
 def rng() -> np.random.Generator:
     """A fixed-seed generator: tests are deterministic."""
     return np.random.default_rng(20261121)
+
+
+#: Seconds before a hanging multi-process test is stopped (its stacks dumped); a test module
+#: may set its own ``HANG_TIMEOUT``.
+HANG_TIMEOUT = 120
+
+
+@pytest.fixture
+def no_hang(request) -> Iterator[None]:
+    """Dump every thread's stack and exit if the test runs past the module's ``HANG_TIMEOUT``
+    (a hung cluster or pool would otherwise stall the suite until CI's limit)."""
+    faulthandler.dump_traceback_later(
+        getattr(request.module, "HANG_TIMEOUT", HANG_TIMEOUT), exit=True
+    )
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="module")
+def by_value(request) -> Iterator[None]:
+    """Pickle the test module's functions and classes by value (cloudpickle, what loky and dask
+    pickle tasks with): worker processes cannot import a test module."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    cloudpickle.register_pickle_by_value(request.module)
+    try:
+        yield
+    finally:
+        cloudpickle.unregister_pickle_by_value(request.module)

@@ -16,13 +16,10 @@ Where expected numbers come from
 
 from __future__ import annotations
 
-import faulthandler
 import os
 import pickle
 import sys
-from collections.abc import Iterator
 
-import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,15 +66,6 @@ def data() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def reference(data) -> CalibrationGrid:
     return calibration_grid(data, backend="sequential", **GRID)
-
-
-@pytest.fixture
-def no_hang() -> Iterator[None]:
-    faulthandler.dump_traceback_later(HANG_TIMEOUT, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
 
 
 def _cell_table(cal) -> pd.DataFrame:
@@ -358,16 +346,6 @@ class KillOnceRegimes:
 def _regimes(data: pd.DataFrame) -> pd.Series:
     # calm / wild by the sign of the day of year's parity: any labels will do
     return pd.Series(np.where(data.index.day_of_year % 2 == 0, "even", "odd"), index=data.index)
-
-
-@pytest.fixture
-def by_value() -> Iterator[None]:
-    module = sys.modules[__name__]
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        yield
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
 
 
 @pytest.mark.slow

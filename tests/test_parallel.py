@@ -154,15 +154,6 @@ def expected(offset: int, xs: Any) -> dict[int, int]:
 # ---------------------------------------------------------------------------------------------
 # Fixtures: hang guard, process-leak checks, pickling by value, one shared dask cluster
 # ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def no_hang() -> Iterator[None]:
-    faulthandler.dump_traceback_later(HANG_TIMEOUT, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-
-
 def _children() -> set[int]:
     """Child processes, less multiprocessing's resource tracker (started by the first spawned
     process, it lives as long as this one by design)."""
@@ -191,20 +182,6 @@ def _shutdown_loky() -> None:
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor(max_workers=2).shutdown(wait=True)
-
-
-@pytest.fixture(scope="module")
-def by_value() -> Iterator[None]:
-    """Pickle this module's functions and classes by value: worker processes need not import
-    the test module."""
-    cloudpickle = pytest.importorskip("cloudpickle")  # what loky and dask pickle tasks with
-
-    module = sys.modules[__name__]
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        yield
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
 
 
 def _local_cluster(distributed: Any) -> Any:

@@ -16,9 +16,7 @@ Where expected numbers come from
 
 from __future__ import annotations
 
-import faulthandler
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -264,28 +262,6 @@ def test_error_cache_dir_not_writable(data, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Killed workers (separate processes)
 # ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def no_hang() -> Iterator[None]:
-    faulthandler.dump_traceback_later(HANG_TIMEOUT, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-
-
-@pytest.fixture
-def by_value() -> Iterator[None]:
-    """Pickle this module's models by value: worker processes cannot import the test module."""
-    cloudpickle = pytest.importorskip("cloudpickle")  # what loky and dask pickle tasks with
-
-    module = sys.modules[__name__]
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        yield
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
-
-
 def killing_models(marker: str) -> dict[str, Any]:
     m = base_models()
     return {"EWMA": KillOnce(m["EWMA"], marker), "FHS": m["FHS"]}

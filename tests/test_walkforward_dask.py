@@ -18,10 +18,8 @@ dumps the stacks and exits if it hangs, and checks that the cluster's processes 
 
 from __future__ import annotations
 
-import faulthandler
 import importlib.util
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -70,15 +68,6 @@ def data() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def reference(data):
     return walk_forward(models(), data, None, backend="sequential", **KWARGS)
-
-
-@pytest.fixture
-def no_hang() -> Iterator[None]:
-    faulthandler.dump_traceback_later(HANG_TIMEOUT, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
 
 
 def _children() -> set[int]:

@@ -94,6 +94,11 @@ class ConfigError(RiskModelsError, ValueError):
     """A malformed configuration, or an invalid argument or argument combination."""
 
 
+class PositionError(ConfigError):
+    """Positions that no venue would hold: malformed rows, negative wallets, or equity at or
+    below maintenance margin at entry (the message says which row and the fix)."""
+
+
 class ReportError(RiskModelsError, RuntimeError):
     """A report notebook raised, or its output could not be rendered.
 

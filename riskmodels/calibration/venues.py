@@ -67,7 +67,8 @@ __all__ = [
 ]
 
 _KINDS = ("tiers", "leverage_tiers", "fixed_fraction", "linear_size", "risk_matrix")
-_COMMON = {"name", "venue", "kind", "assets", "as_of", "source", "notes"}
+# "liquidation" is the venue's pipeline, read by riskmodels.liquidation.LiquidationRule.
+_COMMON = {"name", "venue", "kind", "assets", "as_of", "source", "notes", "liquidation"}
 _KIND_KEYS: dict[str, set[str]] = {
     "tiers": {"table", "bracket"},
     "leverage_tiers": {"upper", "max_leverage", "mm_factor"},

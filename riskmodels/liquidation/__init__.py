@@ -1,0 +1,49 @@
+"""Liquidations on price paths, the way venues run them.
+
+A layer between :mod:`riskmodels.margin` (what maintenance margin is) and
+:mod:`riskmodels.calibration` / :mod:`riskmodels.stress` (what it should be, what a crash does):
+
+* :class:`LiquidationRule` — a venue's pipeline as dated data (trigger price, delay, partial
+  close-out, clearance fee and residual margin, backstop, insurance fund, ADL price and
+  ranking), read from ``riskmodels/calibration/rules/*.toml``; unpublished numbers are marked
+  unknown and swept, never fixed.
+* :func:`simulate_liquidations` — first passage of the mark through each position's
+  liquidation price, close-out after the delay with impact, fees and residual to the fund, bad
+  debt, fund draw, ADL at the rule's price, funding at its settlements; bounds when the bars
+  are coarser than the delay.
+* :func:`replay_rules` — every shipped rule on every crash window the data mirror covers.
+
+Example::
+
+    from riskmodels.liquidation import LiquidationRule, simulate_liquidations
+    rule = LiquidationRule.load("binance_usdm_btcusdt_2021-03-18")
+    res = simulate_liquidations(bars, positions, rule, delay="1min", insurance_fund=1e6)
+    res.summary()
+"""
+
+from riskmodels.liquidation._kernels import first_passage, first_passage_loop
+from riskmodels.liquidation.engine import (
+    LiquidationResult,
+    MarkPaths,
+    liquidation_prices,
+    simulate_liquidations,
+)
+from riskmodels.liquidation.rules import (
+    LiquidationRule,
+    MaintenanceSchedule,
+    Parameter,
+    available_liquidation_rules,
+)
+
+__all__ = [
+    "LiquidationResult",
+    "LiquidationRule",
+    "MaintenanceSchedule",
+    "MarkPaths",
+    "Parameter",
+    "available_liquidation_rules",
+    "first_passage",
+    "first_passage_loop",
+    "liquidation_prices",
+    "simulate_liquidations",
+]

@@ -1,0 +1,1378 @@
+r"""The liquidation engine: mark paths × positions × a venue's rule.
+
+:func:`simulate_liquidations` follows each position along the mark price as a venue does
+(VENUES.md, "Liquidation pipelines, step by step"):
+
+1. **Trigger.** The first passage of the mark through the position's liquidation price
+   :math:`LP` (equity = maintenance margin), found by a first-passage search
+   (:mod:`riskmodels.liquidation._kernels`), not a scan over bars. On bars the passage is read
+   from the bar's low (long) or high (short): *the path is assumed continuous inside a bar*, so
+   the trigger price is :math:`LP`, or the bar's open when the bar opens beyond it (a gap). On a
+   simulated grid the mark is monitored at the grid points.
+2. **Close-out.** After the delay :math:`\Delta` the engine's order fills at the mark then, moved
+   against the position by the impact :math:`\iota(N)`: :math:`c = M_{\tau+\Delta}\,(1 - s\,\iota)`.
+   A partial rule sends a fraction of the position, re-checks after the cooldown, and continues
+   from the smaller position's new liquidation price.
+3. **Fee and residual.** The clearance fee (capped at the equity left: a fee never creates bad
+   debt) and, where the rule says so, the residual margin go to the insurance fund.
+4. **Bad debt.** Equity below zero after the close-out (a fill beyond the bankruptcy price
+   :math:`BP`) is bad debt, paid by the fund while it lasts, then by auto-deleveraging (ADL):
+   profitable opposite positions, ranked by the rule, close the uncovered quantity at the rule's
+   price (the bankruptcy price, or the mark), or the rest is socialized.
+5. **Backstop.** Where the rule has one (Hyperliquid), the backstop takes the whole position and
+   its collateral when equity falls below a fraction of MM before the order fills; its own
+   close-out after its delay decides its gain or the bad debt.
+6. **Funding** (optional) is paid from the wallet at each settlement while the position is open,
+   so the liquidation price moves at every settlement.
+
+Resolution and bounds
+---------------------
+With bars at least as fine as the delay the close-out price is the close of the bar in which
+:math:`\tau + \Delta` falls, taking :math:`\tau` at the trigger bar's open (a timing error under
+one bar). When the bars are **coarser than the delay** (hourly bars and a 30 s delay) the data
+cannot identify the close-out price, and the engine reports **bounds** instead of a point:
+the close-out at the trigger price (an instant close-out) and at the adverse extreme of the
+bars the fill can fall in (the trigger bar and the bars that :math:`\Delta` reaches into). Every
+money figure then comes as a lower and an upper bound, labelled as such.
+
+Formulas (linear contracts, side :math:`s = \pm 1`, size :math:`q`, entry :math:`e`, wallet
+:math:`W`, bracket rate :math:`m` with size surcharge :math:`k q` and maintenance amount
+:math:`c_b`; Binance FAQ "How to Calculate Liquidation Price of USDⓈ-M Futures Contracts",
+VENUES.md §1.2):
+
+.. math::
+
+    LP = \frac{W + c_b - s\,q\,e}{q\,(m + kq - s)}, \qquad BP = e - s\,\frac{W}{q},
+
+with the bracket the one that holds :math:`q\,LP` (as
+:func:`riskmodels.margin.isolated_liquidation_price`). Inverse contracts with USD face
+:math:`F` and a coin wallet use :math:`LP = (F m - c_b + sF)/(W + sF/e)` and
+:math:`1/BP = 1/e + W/(sF)`; their money is in coin. The backstop level solves equity =
+:math:`\phi\,\text{MM}` in the same way.
+
+Closed forms the tests check: on Brownian mark paths the trigger probability is the
+reflection-principle first-passage probability, and with zero drift
+:math:`P(\text{bad debt} \mid \text{liquidation}) = P(W_\Delta < -d/\sigma)
+= \Phi(-d/(\sigma\sqrt{\Delta}))` for the log distance :math:`d` between :math:`LP` and
+:math:`BP`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from riskmodels.exceptions import ConfigError, DataError, PositionError
+from riskmodels.liquidation._kernels import MinTable
+from riskmodels.liquidation.rules import LiquidationRule, MaintenanceSchedule, parse_duration
+
+__all__ = [
+    "LiquidationResult",
+    "MarkPaths",
+    "liquidation_prices",
+    "simulate_liquidations",
+]
+
+Resolution = Literal["auto", "point", "bounds"]
+_BOUND_LABELS = {
+    "instant": "lower bound (instant close-out)",
+    "extreme": "upper bound (bar extreme)",
+}
+
+
+# ---------------------------------------------------------------------------------- prices
+@dataclass(frozen=True)
+class MarkPaths:
+    """Mark prices the engine runs on: bars of one series, or simulated paths on a grid.
+
+    Parameters
+    ----------
+    open, high, low, close : array, shape (n_paths, n_steps)
+    times : Index of length n_steps
+        Bar open times (UTC ``DatetimeIndex``) or grid times (``TimedeltaIndex`` from 0).
+    step : Timedelta
+        Bar length or grid step.
+    kind : {"bars", "grid"}
+    price_type : str
+        "mark", "last", "index" or "simulated".
+    volume : array or None
+        Quote volume per bar (USD), when known.
+    """
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    times: pd.Index
+    step: pd.Timedelta
+    kind: Literal["bars", "grid"]
+    price_type: str = "mark"
+    volume: np.ndarray | None = None
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.close.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.close.shape[1])
+
+    @property
+    def years(self) -> float:
+        return float(self.n_steps * self.step / pd.Timedelta(days=365.25))
+
+    @classmethod
+    def from_input(cls, prices: Any, *, step: Any = None) -> MarkPaths:
+        """Validate a bar frame or a path array (see :func:`simulate_liquidations`)."""
+        if isinstance(prices, pd.DataFrame):
+            return cls._from_frame(prices)
+        if isinstance(prices, MarkPaths):
+            return prices
+        arr = np.asarray(prices, dtype="float64") if not isinstance(prices, str) else None
+        if arr is None or arr.ndim not in (1, 2) or arr.size == 0:
+            raise DataError(
+                "prices must be a bar frame (open/high/low/close, UTC index) or a (n_paths, "
+                "n_steps) array of simulated mark prices with step=..."
+            )
+        if step is None:
+            raise ConfigError(
+                "simulated mark paths need their grid step: simulate_liquidations(paths, ..., "
+                "step='1s')."
+            )
+        dt = parse_duration(step, "step")
+        if dt <= pd.Timedelta(0):
+            raise ConfigError(f"step must be > 0 (got {step!r}).")
+        arr = np.atleast_2d(arr)
+        if not np.isfinite(arr).all() or (arr <= 0).any():
+            raise DataError(
+                "simulated mark paths must be finite and > 0: simulate prices as "
+                "P0 * exp(log-returns)."
+            )
+        times = pd.timedelta_range(start=pd.Timedelta(0), periods=arr.shape[1], freq=dt)
+        return cls(arr, arr, arr, arr, times, dt, "grid", "simulated")
+
+    @classmethod
+    def _from_frame(cls, frame: pd.DataFrame) -> MarkPaths:
+        missing = [c for c in ("open", "high", "low", "close") if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"the price frame lacks {missing}: pass bars with open/high/low/close "
+                "(e.g. load_ohlcv(...) pivoted to one symbol, or MirrorSource().bars(...))."
+            )
+        idx = frame.index
+        if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
+            raise DataError(
+                "the price frame needs a tz-aware UTC DatetimeIndex of bar open times "
+                "(frame.tz_localize('UTC') if the times are UTC)."
+            )
+        if len(idx) < 2:
+            raise DataError("the price frame needs at least 2 bars.")
+        if not idx.is_monotonic_increasing or idx.has_duplicates:
+            raise DataError(
+                "the price frame's index must be sorted and unique: sort_index() and drop "
+                "duplicated bars first."
+            )
+        diffs = np.diff(idx.as_unit("ns").asi8)
+        step_ns = int(np.min(diffs))
+        if (diffs != step_ns).any():
+            gaps = np.flatnonzero(diffs != step_ns)
+            first = idx[gaps[0]]
+            n_missing = int(((diffs[gaps] // step_ns) - 1).sum())
+            raise DataError(
+                f"the prices have gaps inside the window: {n_missing} missing "
+                f"{pd.Timedelta(step_ns, 'ns')} bars, the first after {first}. A missing bar is "
+                "never filled: pass one gap-free window at a time (split the frame at its gaps, "
+                "e.g. per crash window), or use coarser bars."
+            )
+        ohlc = frame[["open", "high", "low", "close"]].to_numpy(dtype="float64", na_value=np.nan)
+        if not np.isfinite(ohlc).all():
+            raise DataError(
+                "the price frame holds NaN or inf prices: drop or reload those bars (a NaN row "
+                "is a gap; pass one gap-free window at a time)."
+            )
+        if (ohlc <= 0).any():
+            raise DataError("the price frame holds non-positive prices.")
+        o, h, lo, c = ohlc.T
+        if (h < np.maximum(o, c) * (1 - 1e-12)).any() or (
+            lo > np.minimum(o, c) * (1 + 1e-12)
+        ).any():
+            raise DataError(
+                "the price frame has bars whose high/low do not contain open/close: check the "
+                "data with riskmodels.data.check_quality."
+            )
+        vol = None
+        if "quote_volume" in frame.columns:
+            v = frame["quote_volume"].to_numpy(dtype="float64", na_value=np.nan)
+            vol = v[None, :] if np.isfinite(v).all() else None
+        price_type = str(frame.attrs.get("price_type", "unknown"))
+        return cls(
+            o[None, :],
+            h[None, :],
+            lo[None, :],
+            c[None, :],
+            idx,
+            pd.Timedelta(step_ns, "ns"),
+            "bars",
+            price_type,
+            vol,
+        )
+
+
+# ---------------------------------------------------------------------------------- positions
+@dataclass(frozen=True)
+class _Book:
+    """Validated positions (cross accounts netted), one entry per liquidatable unit."""
+
+    account: np.ndarray  # object ids
+    side: np.ndarray  # +1 / -1
+    qty: np.ndarray  # coins (linear) or USD face (inverse)
+    entry: np.ndarray
+    wallet: np.ndarray  # settlement currency
+    start: np.ndarray  # bar index of entry
+    inverse: bool
+    labels: np.ndarray  # position label per unit
+
+
+def _side(values: pd.Series) -> np.ndarray:
+    def one(v: Any) -> float:
+        if isinstance(v, str):
+            s = v.strip().lower()
+            if s in ("long", "buy", "l", "+1", "1"):
+                return 1.0
+            if s in ("short", "sell", "s", "-1"):
+                return -1.0
+        elif isinstance(v, int | float | np.number) and not isinstance(v, bool) and v in (1, -1):
+            return float(v)
+        raise PositionError(f"side must be 'long'/'short' or +1/-1 (got {v!r}).")
+
+    return np.array([one(v) for v in values], dtype="float64")
+
+
+def _numeric(frame: pd.DataFrame, col: str, *, positive: bool) -> np.ndarray:
+    try:
+        x = pd.to_numeric(frame[col], errors="raise").to_numpy(dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise PositionError(f"positions[{col!r}] must be numeric: {exc}.") from exc
+    bad = ~np.isfinite(x) | ((x <= 0) if positive else (x < 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "> 0" if positive else ">= 0"
+        hint = (
+            " A negative wallet is an account that is already bankrupt: fund it before simulating."
+            if col == "wallet"
+            else ""
+        )
+        raise PositionError(
+            f"positions[{col!r}] must be finite and {what}; row {frame.index[i]!r} has "
+            f"{x[i]!r}.{hint}"
+        )
+    return x
+
+
+def _book(positions: Any, mark: MarkPaths) -> _Book:
+    if not isinstance(positions, pd.DataFrame):
+        raise PositionError(
+            "positions must be a DataFrame with columns side, quantity, entry_price, wallet "
+            "(optional: entry_time, account, margin, contract)."
+        )
+    if positions.empty:
+        raise PositionError("positions is empty: pass at least one position.")
+    need = [c for c in ("side", "quantity", "entry_price", "wallet") if c not in positions.columns]
+    if need:
+        raise PositionError(
+            f"positions lacks {need}: each row needs side ('long'/'short'), quantity (coins; USD "
+            "face for inverse contracts), entry_price and wallet (isolated margin, or the cross "
+            "account's collateral)."
+        )
+    side = _side(positions["side"])
+    qty = _numeric(positions, "quantity", positive=True)
+    entry = _numeric(positions, "entry_price", positive=True)
+    wallet = _numeric(positions, "wallet", positive=False)
+    contract = positions.get("contract", pd.Series("linear", index=positions.index))
+    kinds = set(contract.astype(str).str.lower())
+    if not kinds <= {"linear", "inverse"}:
+        raise PositionError(f"contract must be 'linear' or 'inverse' (got {sorted(kinds)}).")
+    if len(kinds) > 1:
+        raise PositionError(
+            "positions mix linear and inverse contracts: run them separately (each settles in "
+            "its own currency with its own insurance fund)."
+        )
+    inverse = kinds == {"inverse"}
+    if "entry_time" in positions.columns:
+        if mark.kind == "grid":
+            t = pd.to_timedelta(positions["entry_time"])
+        else:
+            t = pd.to_datetime(positions["entry_time"], utc=True)
+        start = mark.times.searchsorted(pd.Index(t), side="left").astype(np.int64)
+        late = start >= mark.n_steps
+        if late.any():
+            raise PositionError(
+                f"{int(late.sum())} positions enter after the last bar ({mark.times[-1]}): "
+                "drop them or pass a longer price window."
+            )
+    else:
+        start = np.zeros(len(positions), dtype=np.int64)
+    account = (
+        positions["account"].to_numpy(dtype=object)
+        if "account" in positions.columns
+        else positions.index.to_numpy(dtype=object)
+    )
+    margin = positions.get("margin", pd.Series("isolated", index=positions.index)).astype(str)
+    cross = margin.str.lower().to_numpy() == "cross"
+    if not set(margin.str.lower()) <= {"isolated", "cross"}:
+        raise PositionError("margin must be 'isolated' or 'cross'.")
+    labels = positions.index.to_numpy(dtype=object)
+    if cross.any():
+        # One symbol per run: a cross account's positions net into one (one-way mode); its
+        # collateral is the wallet stated on its rows (all rows of an account must agree).
+        keep = ~cross
+        rows: dict[str, list[Any]] = {k: [] for k in ("acc", "side", "qty", "e", "w", "s", "lab")}
+        frame = pd.DataFrame(
+            {
+                "acc": account[cross],
+                "sq": side[cross] * qty[cross],
+                "sqe": side[cross] * qty[cross] * entry[cross],
+                "w": wallet[cross],
+                "s": start[cross],
+            }
+        )
+        for acc, g in frame.groupby("acc", sort=False):
+            if g["w"].nunique() > 1:
+                raise PositionError(
+                    f"cross account {acc!r} states different wallets on its rows: give the "
+                    "account's collateral once (the same value on every row)."
+                )
+            if g["s"].nunique() > 1:
+                raise PositionError(
+                    f"cross account {acc!r} has positions with different entry times: net "
+                    "them at one time or pass them as isolated positions."
+                )
+            q = float(g["sq"].sum())
+            if abs(q) < 1e-12 * float(g["sq"].abs().sum()):
+                continue  # flat: nothing to liquidate
+            rows["acc"].append(acc)
+            rows["side"].append(math.copysign(1.0, q))
+            rows["qty"].append(abs(q))
+            rows["e"].append(float(g["sqe"].sum()) / q)
+            rows["w"].append(float(g["w"].iloc[0]))
+            rows["s"].append(int(g["s"].iloc[0]))
+            rows["lab"].append(f"cross:{acc}")
+        account = np.concatenate([account[keep], np.array(rows["acc"], dtype=object)])
+        side = np.concatenate([side[keep], rows["side"]])
+        qty = np.concatenate([qty[keep], rows["qty"]])
+        entry = np.concatenate([entry[keep], rows["e"]])
+        wallet = np.concatenate([wallet[keep], rows["w"]])
+        start = np.concatenate([start[keep], np.array(rows["s"], dtype=np.int64)])
+        labels = np.concatenate([labels[keep], np.array(rows["lab"], dtype=object)])
+    return _Book(account, side, qty, entry, wallet, start.astype(np.int64), inverse, labels)
+
+
+# ---------------------------------------------------------------------------------- levels
+def _level(
+    sched: MaintenanceSchedule,
+    s: np.ndarray,
+    q: np.ndarray,
+    e: np.ndarray,
+    w: np.ndarray,
+    inverse: bool,
+    frac: float = 1.0,
+) -> np.ndarray:
+    """Price at which equity = ``frac`` × MM (the liquidation price for ``frac = 1``).
+
+    Tries every bracket and keeps the one that holds the notional at the solution (MM is
+    continuous in notional, so one bracket is consistent); NaN where equity never meets it
+    (the wallet covers the position at any price).
+    """
+    out = np.full(q.shape, np.nan)
+    lower, upper = sched.lower, sched.upper
+    for b in range(len(sched.mmr)):
+        m = frac * (sched.mmr[b] + sched.per_coin * (0.0 if inverse else q))
+        c = frac * sched.cum[b]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if inverse:
+                den = w + s * q / e
+                lp = (q * m - c + s * q) / den
+                notional = q  # USD face: does not move with the price
+            else:
+                lp = (w + c - s * q * e) / (q * (m - s))
+                notional = q * lp
+        ok = np.isnan(out) & (lp > 0) & np.isfinite(lp)
+        ok &= (notional > lower[b] * (1 - 1e-12)) | (b == 0)
+        ok &= notional <= upper[b] * (1 + 1e-12)
+        out[ok] = lp[ok]
+    return out
+
+
+def _bankruptcy(
+    s: np.ndarray, q: np.ndarray, e: np.ndarray, w: np.ndarray, inverse: bool
+) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if inverse:
+            inv = 1.0 / e + w / (s * q)
+            return np.where(inv > 0, 1.0 / inv, np.inf)
+        return np.where(s > 0, np.maximum(e - w / q, 0.0), e + w / q)
+
+
+def liquidation_prices(positions: pd.DataFrame, rule: LiquidationRule | str) -> pd.DataFrame:
+    """Liquidation and bankruptcy prices of isolated positions under a rule (no prices needed).
+
+    Returns
+    -------
+    DataFrame
+        ``liquidation_price``, ``bankruptcy_price``, ``maintenance_at_entry``, per position.
+    """
+    rule = LiquidationRule.load(rule) if isinstance(rule, str) else rule
+    dummy = MarkPaths(
+        np.ones((1, 2)),
+        np.ones((1, 2)),
+        np.ones((1, 2)),
+        np.ones((1, 2)),
+        pd.timedelta_range(start=pd.Timedelta(0), periods=2, freq="1s"),
+        pd.Timedelta("1s"),
+        "grid",
+    )
+    pos = positions.drop(columns=["entry_time"], errors="ignore")
+    bk = _book(pos, dummy)
+    lp = _level(rule.schedule, bk.side, bk.qty, bk.entry, bk.wallet, bk.inverse)
+    bp = _bankruptcy(bk.side, bk.qty, bk.entry, bk.wallet, bk.inverse)
+    notional = bk.qty if bk.inverse else bk.qty * bk.entry
+    return pd.DataFrame(
+        {
+            "liquidation_price": lp,
+            "bankruptcy_price": bp,
+            "maintenance_at_entry": rule.maintenance(notional, 0 if bk.inverse else bk.qty),
+        },
+        index=pd.Index(bk.labels, name="position"),
+    )
+
+
+# ---------------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class LiquidationResult:
+    """What :func:`simulate_liquidations` found.
+
+    Attributes
+    ----------
+    events : DataFrame
+        One row per close-out order (a one-shot liquidation has one; a sliced one has one per
+        slice, ``order`` 0, 1, ...). In bounds mode a ``bound`` column says which bound a row
+        belongs to. Columns: ``path, position, account, order, kind`` ("book" or "backstop"),
+        ``trigger_time, trigger_mark, liquidation_price, bankruptcy_price, fill_time,
+        mark_at_fill, closeout_price, quantity, notional, fee, residual_to_fund, trader_keeps,
+        bad_debt, fund_draw, adl_quantity, adl_price, adl_cover, socialized, fund_after,
+        censored``.
+    adl : DataFrame
+        One row per deleveraged counterparty slice: ``path, time, counterparty, quantity,
+        price, cost`` (the counterparty's loss against the mark).
+    fund : DataFrame
+        The insurance fund after every event, per path (and bound).
+    resolution : {"point", "bounds"}
+    n_positions, n_paths : int
+    open_interest : float
+        Sum of entry notionals (USD; coin face for inverse contracts) of the positions.
+    years : float
+        Length of the price window.
+    currency : str
+        Settlement currency of the money columns ("USD" or "coin").
+    assumptions : dict of str to str
+        Delay, impact, fund, price type and what the bars can identify.
+    rule : LiquidationRule
+    """
+
+    events: pd.DataFrame
+    adl: pd.DataFrame
+    fund: pd.DataFrame
+    resolution: str
+    n_positions: int
+    n_paths: int
+    open_interest: float
+    years: float
+    currency: str
+    assumptions: Mapping[str, str]
+    rule: LiquidationRule = field(repr=False)
+    survivors: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def _bounds(self) -> list[str | None]:
+        return list(_BOUND_LABELS.values()) if self.resolution == "bounds" else [None]
+
+    def _one(self, ev: pd.DataFrame, adl: pd.DataFrame, fund0: float) -> dict[str, float]:
+        pairs = self.n_positions * self.n_paths
+        key = ["path", "position"]
+        per_pos = ev.groupby(key, sort=False)[["bad_debt", "notional"]].sum()
+        n_liq = len(per_pos)
+        n_bad = int((per_pos["bad_debt"] > 0).sum())
+        total_bad = float(ev["bad_debt"].sum())
+        fund_end = (
+            ev.groupby("path")["fund_after"].last().reindex(range(self.n_paths)).fillna(fund0)
+            if len(ev)
+            else pd.Series(fund0, index=range(self.n_paths))
+        )
+        oi_years = self.open_interest * self.n_paths * self.years
+        return {
+            "positions": float(pairs),
+            "liquidated": float(n_liq),
+            "P(liquidation)": n_liq / pairs if pairs else math.nan,
+            "P(bad debt | liquidation)": n_bad / n_liq if n_liq else math.nan,
+            "liquidated notional": float(ev["notional"].sum()),
+            "sold to the market": float(
+                (ev["quantity"] - ev["adl_quantity"]).mul(ev["closeout_price"]).sum()
+            )
+            if not self._inverse
+            else float((ev["quantity"] - ev["adl_quantity"]).sum()),
+            "fees and residual to fund": float(ev["fee"].sum() + ev["residual_to_fund"].sum()),
+            "bad debt": total_bad,
+            "bad debt per liquidation": total_bad / n_liq if n_liq else math.nan,
+            "bad debt per open-interest-year": total_bad / oi_years if oi_years > 0 else math.nan,
+            "fund draw": float(ev["fund_draw"].sum()),
+            "ADL volume": float((ev["adl_quantity"] * ev["adl_price"].fillna(0.0)).sum())
+            if not self._inverse
+            else float(ev["adl_quantity"].sum()),
+            "ADL cost to counterparties": float(ev["adl_cover"].sum()),
+            "socialized loss": float(ev["socialized"].sum()),
+            "fund at start": fund0,
+            "fund at end (mean over paths)": float(fund_end.mean()),
+            "fund minimum": float(min(fund0, ev["fund_after"].min())) if len(ev) else fund0,
+        }
+
+    @property
+    def _inverse(self) -> bool:
+        return self.currency == "coin"
+
+    def summary(self) -> pd.DataFrame:
+        """P(liquidation), P(bad debt | liquidation), bad debt per liquidation and per
+        open-interest-year, fund and ADL figures.
+
+        Returns
+        -------
+        DataFrame
+            One column ``estimate`` (point resolution) or two, ``lower bound`` and
+            ``upper bound`` (bars coarser than the delay), never one point figure there.
+        """
+        fund0 = float(self.assumptions.get("insurance_fund_start", "0") or 0)
+        cols = {}
+        for b in self._bounds():
+            ev = self.events if b is None else self.events[self.events["bound"] == b]
+            ad = self.adl if b is None or self.adl.empty else self.adl[self.adl["bound"] == b]
+            cols["estimate" if b is None else b.split(" (")[0]] = self._one(ev, ad, fund0)
+        out = pd.DataFrame(cols)
+        out.index.name = f"{self.rule.name} ({self.currency})"
+        return out
+
+    def check_conservation(self, rtol: float = 1e-9) -> dict[str, float]:
+        """Check the ledger, including what liquidations sold to the external market.
+
+        Per liquidated position, what the trader put in plus what the close-out realized
+        (market fills and ADL fills, against the entry price) equals what went out:
+
+        .. math::
+
+            W_0 - \\text{funding} + \\sum_j s\\,q^{mkt}_j(c_j - e) + s\\,q^{adl}_j(X_j - e)
+            = \\text{kept} + \\text{fee} + \\text{residual to fund}
+              - \\text{fund draw} - \\text{socialized},
+
+        quantities add up (liquidated = sold to the market + deleveraged), and per path the
+        fund ends at its start plus inflows minus draws.
+
+        Raises
+        ------
+        ModelError
+            When an identity fails beyond ``rtol`` of the gross flows.
+        """
+        from riskmodels.exceptions import ModelError
+
+        out = {}
+        for b in self._bounds():
+            ev = self.events if b is None else self.events[self.events["bound"] == b]
+            if ev.empty:
+                continue
+            q_mkt = ev["quantity"] - ev["adl_quantity"]
+            if self._inverse:
+                pnl = ev["side"] * (
+                    q_mkt * (1 / ev["entry_price"] - 1 / ev["closeout_price"])
+                    + ev["adl_quantity"] * (1 / ev["entry_price"] - 1 / ev["adl_price"].fillna(1.0))
+                )
+            else:
+                pnl = ev["side"] * (
+                    q_mkt * (ev["closeout_price"] - ev["entry_price"])
+                    + ev["adl_quantity"] * (ev["adl_price"].fillna(0.0) - ev["entry_price"])
+                )
+            per = (
+                ev.assign(_pnl=pnl)
+                .groupby(["path", "position"], sort=False)
+                .agg(
+                    pnl=("_pnl", "sum"),
+                    w0=("wallet_at_entry", "first"),
+                    funding=("funding_paid", "first"),
+                    kept=("trader_keeps", "sum"),
+                    fee=("fee", "sum"),
+                    res=("residual_to_fund", "sum"),
+                    draw=("fund_draw", "sum"),
+                    soc=("socialized", "sum"),
+                    scale=("scale", "first"),
+                )
+            )
+            lhs = per["scale"] * (per["w0"] - per["funding"]) + per["pnl"]
+            rhs = per["kept"] + per["fee"] + per["res"] - per["draw"] - per["soc"]
+            scale = float((per["w0"].abs() + per["pnl"].abs()).sum()) or 1.0
+            gap = float((lhs - rhs).abs().max())
+            if gap > rtol * scale:
+                raise ModelError(f"ledger does not balance ({b or 'point'}): max gap {gap:.6g}.")
+            out[f"max gap ({b or 'point'})"] = gap
+        return out
+
+    def _repr_html_(self) -> str:
+        title = html.escape(
+            f"{self.rule.venue or self.rule.name}: liquidations ({self.resolution})"
+        )
+        notes = "".join(
+            f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>"
+            for k, v in self.assumptions.items()
+        )
+        return f"<h4>{title}</h4>{self.summary().to_html(float_format=lambda x: f'{x:,.6g}')}<ul>{notes}</ul>"
+
+    def __repr__(self) -> str:
+        return (
+            f"LiquidationResult(rule={self.rule.name!r}, resolution={self.resolution!r}, "
+            f"positions={self.n_positions}, paths={self.n_paths}, orders={len(self.events)})"
+        )
+
+
+# ---------------------------------------------------------------------------------- engine
+def _impact_fn(impact: Any) -> Callable[[np.ndarray], np.ndarray]:
+    if impact is None:
+        return lambda n: np.zeros_like(n)
+    if callable(impact):
+
+        def fn(n: np.ndarray) -> np.ndarray:
+            out = np.asarray(impact(n), dtype="float64")
+            if (
+                out.shape != n.shape
+                or not np.isfinite(out).all()
+                or (out < 0).any()
+                or (out >= 1).any()
+            ):
+                raise ConfigError(
+                    "impact(notional) must return a finite relative cost in [0, 1) per order."
+                )
+            return out
+
+        return fn
+    v = float(impact)
+    if not (math.isfinite(v) and 0 <= v < 1):
+        raise ConfigError(
+            f"impact must be a relative cost in [0, 1) (got {impact!r}); 0.001 is 10 bp."
+        )
+    return lambda n: np.full(n.shape, v)
+
+
+def _funding_events(funding: Any, mark: MarkPaths) -> tuple[np.ndarray, np.ndarray]:
+    """Settlement bar indices and rates inside the window."""
+    if funding is None:
+        return np.zeros(0, np.int64), np.zeros(0)
+    if not isinstance(funding, pd.Series):
+        raise ConfigError("funding must be a Series of rates indexed by settlement time (UTC).")
+    if mark.kind == "grid":
+        t = pd.to_timedelta(funding.index)
+    else:
+        t = pd.DatetimeIndex(funding.index)
+        if t.tz is None:
+            raise DataError("funding's index must be tz-aware UTC settlement times.")
+    rates = pd.to_numeric(funding, errors="coerce").to_numpy(dtype="float64")
+    if not np.isfinite(rates).all():
+        raise DataError("funding holds NaN rates: drop or fill those settlements explicitly.")
+    inside = (t >= mark.times[0]) & (t <= mark.times[-1])
+    idx = mark.times.searchsorted(t[inside], side="left").astype(np.int64)
+    return idx, rates[inside]
+
+
+def _run(
+    mark: MarkPaths,
+    bk: _Book,
+    rule: LiquidationRule,
+    *,
+    mode: Literal["point", "instant", "extreme"],
+    delay: pd.Timedelta,
+    impact: Callable[[np.ndarray], np.ndarray],
+    fee: float,
+    residual_to: str,
+    slice_fraction: float,
+    slice_threshold: float,
+    slice_interval: pd.Timedelta,
+    backstop_fraction: float,
+    backstop_delay: pd.Timedelta,
+    funding: tuple[np.ndarray, np.ndarray],
+    max_rounds: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Triggers and close-outs for every (path, position) pair; no ledger yet."""
+    P, T = mark.n_paths, mark.n_steps
+    m = len(bk.side)
+    path = np.repeat(np.arange(P), m)
+    pos = np.tile(np.arange(m), P)
+    s = bk.side[pos]
+    e = bk.entry[pos]
+    q = bk.qty[pos].copy()
+    w = bk.wallet[pos].copy()
+    nxt = bk.start[pos].copy()
+    alive = np.ones(len(pos), dtype=bool)
+    funding_paid = np.zeros(len(pos))
+    inv = bk.inverse
+    sched = rule.schedule
+    bars = mark.kind == "bars"
+    k_delay = math.ceil(delay / mark.step) if delay > pd.Timedelta(0) else 0
+    k_bs = math.ceil(backstop_delay / mark.step) if backstop_delay > pd.Timedelta(0) else 0
+    k_int = max(1, math.ceil(slice_interval / mark.step))
+
+    tables: dict[int, tuple[MinTable, MinTable]] = {}
+
+    def tabs(p: int) -> tuple[MinTable, MinTable]:
+        if p not in tables:
+            tables[p] = (MinTable(mark.low[p]), MinTable(-mark.high[p]))
+        return tables[p]
+
+    def search(sel: np.ndarray, level: np.ndarray, start: np.ndarray) -> np.ndarray:
+        out = np.full(sel.shape[0], T, dtype=np.int64)
+        if P == 1:
+            lo, hi = tabs(0)
+            long = s[sel] > 0
+            if long.any():
+                out[long] = lo.first_at_or_below(start[long], level[long])
+            if (~long).any():
+                out[~long] = hi.first_at_or_below(start[~long], -level[~long])
+            return out
+        # many paths: one boolean scan per distinct start over the paths of the selection
+        pth = path[sel]
+        for st in np.unique(start):
+            g = np.flatnonzero(start == st)
+            lowp, highp = mark.low[pth[g], st:], mark.high[pth[g], st:]
+            lv = level[g][:, None]
+            hit = np.where(s[sel][g][:, None] > 0, lowp <= lv, highp >= lv)
+            any_ = hit.any(axis=1)
+            out[g] = np.where(any_, st + hit.argmax(axis=1), T)
+        return out
+
+    def extreme(sel: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Adverse extreme of bars a..b (inclusive): min low (long), max high (short)."""
+        out = np.empty(sel.shape[0])
+        b = np.minimum(b, T - 1)
+        long = s[sel] > 0
+        if P == 1:
+            lo, hi = tabs(0)
+            if long.any():
+                out[long] = lo.range_min(a[long], b[long])
+            if (~long).any():
+                out[~long] = -hi.range_min(a[~long], b[~long])
+            return out
+        pth = path[sel]
+        for j in range(sel.shape[0]):
+            sl = slice(a[j], b[j] + 1)
+            out[j] = mark.low[pth[j], sl].min() if long[j] else mark.high[pth[j], sl].max()
+        return out
+
+    f_idx, f_rate = funding
+    rows: list[dict[str, np.ndarray]] = []
+    order_no = np.zeros(len(pos), dtype=np.int64)
+    for _ in range(max_rounds):
+        act = np.flatnonzero(alive & (nxt < T))
+        if act.size == 0:
+            break
+        st = nxt[act].copy()
+        lp = _level(sched, s[act], q[act], e[act], w[act], inv)
+        idx = np.full(act.size, T, dtype=np.int64)
+        todo = np.ones(act.size, dtype=bool)
+        # funding moves the wallet at each settlement: search segment by segment
+        seg_ends = np.concatenate([f_idx, [T]]) if f_idx.size else np.array([T])
+        cur = st.copy()
+        for j, end in enumerate(seg_ends):
+            sub = np.flatnonzero(todo & (cur < end))
+            if sub.size:
+                found = search(
+                    act[sub], np.where(np.isnan(lp[sub]), -np.inf * s[act[sub]], lp[sub]), cur[sub]
+                )
+                got = found < end
+                idx[sub[got]] = found[got]
+                todo[sub[got]] = False
+            if j < f_idx.size:
+                # settlement at bar f_idx[j] (mark = that bar's open) for those still open
+                pay = np.flatnonzero(todo & (st <= end))
+                if pay.size:
+                    pa = act[pay]
+                    px = mark.open[path[pa], end] if end < T else mark.close[path[pa], -1]
+                    amt = s[pa] * q[pa] * f_rate[j] * (1.0 if inv else px) / (px if inv else 1.0)
+                    w[pa] -= amt
+                    funding_paid[pa] += amt
+                    lp[pay] = _level(sched, s[pa], q[pa], e[pa], w[pa], inv)
+                    cur[pay] = np.maximum(cur[pay], end)
+        hit = idx < T
+        alive[act[~hit]] = False
+        act, idx, lp, st = act[hit], idx[hit], lp[hit], st[hit]
+        if act.size == 0:
+            break
+        pa = path[act]
+        sa = s[act]
+        # trigger price: LP on a continuous path inside the bar, or the open after a gap
+        if bars:
+            o = mark.open[pa, idx]
+            gapped = np.where(sa > 0, o <= lp, o >= lp) | np.isnan(lp)
+            p_trig = np.where(gapped, o, lp)
+        else:
+            p_trig = mark.close[pa, idx]
+        notional_t = q[act] * (1.0 if inv else p_trig)
+        sliced = (slice_fraction < 1.0) & (notional_t > slice_threshold)
+        q_ord = np.where(sliced, q[act] * slice_fraction, q[act])
+        # fill index and price before impact
+        if mode == "instant":
+            f_at = idx.copy()
+            c0 = p_trig.copy()
+        elif mode == "extreme":
+            f_at = idx + k_delay
+            c0 = extreme(act, idx, f_at)
+            c0 = np.where(sa > 0, np.minimum(c0, p_trig), np.maximum(c0, p_trig))
+        else:
+            if k_delay == 0:
+                f_at, c0 = idx.copy(), p_trig.copy()
+            else:
+                f_at = idx + (k_delay - 1 if bars else k_delay)
+                c0 = mark.close[pa, np.minimum(f_at, T - 1)]
+        censored = f_at >= T
+        f_at = np.minimum(f_at, T - 1)
+        kind = np.full(act.size, "book", dtype=object)
+        # backstop: equity below frac x MM before the fill -> the backstop takes everything
+        if backstop_fraction > 0:
+            lbs = _level(sched, sa, q[act], e[act], w[act], inv, backstop_fraction)
+            if mode == "instant" or (mode == "point" and k_delay == 0):
+                # the order fills at the trigger: only a gap through both levels hands over
+                crossed = np.where(sa > 0, p_trig <= lbs, p_trig >= lbs)
+                i_bs = idx.copy()
+            else:
+                ext = extreme(act, idx, f_at)
+                crossed = np.where(sa > 0, ext <= lbs, ext >= lbs) & ~np.isnan(lbs)
+                i_bs = idx.copy()
+                if crossed.any():
+                    cb = np.flatnonzero(crossed)
+                    i_bs[cb] = search(act[cb], lbs[cb], idx[cb])
+            if crossed.any():
+                cb = np.flatnonzero(crossed)
+                kind[cb] = "backstop"
+                q_ord[cb] = q[act[cb]]
+                ob = mark.open[pa[cb], i_bs[cb]] if bars else mark.close[pa[cb], i_bs[cb]]
+                p_bs = (
+                    np.where(np.where(sa[cb] > 0, ob <= lbs[cb], ob >= lbs[cb]), ob, lbs[cb])
+                    if bars
+                    else ob
+                )
+                if mode == "instant":
+                    fb, cbp = i_bs[cb], p_bs
+                elif mode == "extreme":
+                    fb = i_bs[cb] + k_bs
+                    cbp = extreme(act[cb], i_bs[cb], fb)
+                    cbp = np.where(sa[cb] > 0, np.minimum(cbp, p_bs), np.maximum(cbp, p_bs))
+                else:
+                    fb = i_bs[cb] + (max(k_bs - 1, 0) if bars else k_bs)
+                    cbp = np.where(k_bs == 0, p_bs, mark.close[pa[cb], np.minimum(fb, T - 1)])
+                censored[cb] = fb >= T
+                f_at[cb] = np.minimum(fb, T - 1)
+                c0[cb] = cbp
+        n_fill = q_ord * (1.0 if inv else c0)
+        c = c0 * (1.0 - sa * impact(n_fill))
+        if inv:
+            pnl = sa * q_ord * (1.0 / e[act] - 1.0 / c)
+            fee_nom = fee * q_ord / c
+        else:
+            pnl = sa * q_ord * (c - e[act])
+            fee_nom = fee * q_ord * c
+        bp = _bankruptcy(sa, q[act], e[act], w[act], inv)
+        w_after = w[act] + pnl
+        fee_paid = np.where(kind == "backstop", 0.0, np.minimum(fee_nom, np.maximum(w_after, 0.0)))
+        w_after -= fee_paid
+        q_left = q[act] - q_ord
+        final = (q_left <= 1e-12 * q[act]) | (kind == "backstop")
+        to_fund = np.where(
+            final & ((kind == "backstop") | (residual_to == "fund")), np.maximum(w_after, 0.0), 0.0
+        )
+        keeps = np.where(final, np.maximum(w_after, 0.0) - to_fund, 0.0)
+        bad = np.where(final, np.maximum(-w_after, 0.0), 0.0)
+        rows.append(
+            {
+                "path": pa,
+                "position": pos[act],
+                "order": order_no[act].copy(),
+                "kind": kind,
+                "trigger_bar": idx,
+                "fill_bar": f_at,
+                "side": sa,
+                "entry_price": e[act],
+                "wallet_at_entry": bk.wallet[pos[act]],
+                "trigger_mark": p_trig,
+                "liquidation_price": lp,
+                "bankruptcy_price": bp,
+                "mark_at_fill": c0,
+                "closeout_price": c,
+                "quantity": q_ord,
+                "fee": fee_paid,
+                "residual_to_fund": to_fund,
+                "trader_keeps": keeps,
+                "bad_debt": bad,
+                "censored": censored,
+                "final": final,
+                "pnl": pnl,
+            }
+        )
+        order_no[act] += 1
+        w[act] = np.where(final, 0.0, w_after)
+        q[act] = np.where(final, 0.0, q_left)
+        alive[act[final]] = False
+        # a partial close re-checks after the cooldown
+        nxt[act] = np.where(final, T, idx + k_int)
+    else:
+        raise ConfigError(
+            f"liquidation did not finish within max_rounds={max_rounds} slices: raise "
+            "max_rounds or slice_fraction."
+        )
+    cols = [
+        "path",
+        "position",
+        "order",
+        "kind",
+        "trigger_bar",
+        "fill_bar",
+        "side",
+        "entry_price",
+        "wallet_at_entry",
+        "trigger_mark",
+        "liquidation_price",
+        "bankruptcy_price",
+        "mark_at_fill",
+        "closeout_price",
+        "quantity",
+        "fee",
+        "residual_to_fund",
+        "trader_keeps",
+        "bad_debt",
+        "censored",
+        "final",
+        "pnl",
+    ]
+    ev = (
+        pd.DataFrame({k: np.concatenate([r[k] for r in rows]) for k in cols})
+        if rows
+        else pd.DataFrame({k: pd.Series(dtype="float64") for k in cols})
+    )
+    ev["funding_paid"] = (
+        funding_paid[ev["path"].to_numpy(np.int64) * m + ev["position"].to_numpy(np.int64)]
+        if len(ev)
+        else 0.0
+    )
+    surv = pd.DataFrame(
+        {
+            "path": path,
+            "position": pos,
+            "quantity_left": q,
+            "funding_paid": funding_paid,
+            "wallet": w,
+        }
+    )
+    surv = surv[(q > 0)]
+    return ev, surv
+
+
+def _ledger(
+    ev: pd.DataFrame,
+    bk: _Book,
+    mark: MarkPaths,
+    *,
+    fund0: float,
+    adl_price: str,
+    adl_ranking: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Insurance fund and ADL in time order, per path (each path is its own world)."""
+    n = len(ev)
+    ev = ev.sort_values(
+        ["path", "fill_bar", "trigger_bar", "position", "order"], kind="stable"
+    ).reset_index(drop=True)
+    draw = np.zeros(n)
+    adl_q = np.zeros(n)
+    adl_px = np.full(n, np.nan)
+    adl_cover = np.zeros(n)
+    social = np.zeros(n)
+    fund_after = np.zeros(n)
+    adl_rows: list[dict[str, Any]] = []
+    fee = ev["fee"].to_numpy(dtype="float64").copy()
+    res = ev["residual_to_fund"].to_numpy(dtype="float64").copy()
+    keeps = ev["trader_keeps"].to_numpy(dtype="float64").copy()
+    pnl = ev["pnl"].to_numpy(dtype="float64").copy()
+    bad = ev["bad_debt"].to_numpy(dtype="float64").copy()
+    scale_col = np.ones(n)
+    paths = ev["path"].to_numpy()
+    fills = ev["fill_bar"].to_numpy()
+    qty = ev["quantity"].to_numpy()
+    c = ev["closeout_price"].to_numpy()
+    m0 = ev["mark_at_fill"].to_numpy()
+    bp = ev["bankruptcy_price"].to_numpy()
+    side_ev = ev["side"].to_numpy()
+    position = ev["position"].to_numpy()
+    inv = bk.inverse
+    m = len(bk.side)
+    # counterparty capacity left (fraction of each position not yet deleveraged), per path
+    frac_left = np.ones((int(paths.max()) + 1 if n else 1, m))
+    first_fill = np.full((frac_left.shape[0], m), np.iinfo(np.int64).max)
+    if n:
+        np.minimum.at(first_fill, (paths, position), fills)
+    for p in np.unique(paths):
+        sel = np.flatnonzero(paths == p)
+        fund = fund0
+        for j in sel:
+            scale = frac_left[p, position[j]]
+            if scale < 1.0:  # part of this position was deleveraged earlier: scale its flows
+                for arr in (fee, res, keeps, pnl, bad, qty):
+                    arr[j] *= scale
+                scale_col[j] = scale
+            fund += fee[j] + res[j]
+            b = bad[j]
+            if b > 0:
+                d = min(b, fund)
+                fund -= d
+                draw[j] = d
+                u = b - d
+                if u > 0:
+                    if adl_price == "socialized":
+                        social[j] = u
+                    else:
+                        t = fills[j]
+                        mk = m0[j] if not np.isnan(m0[j]) else c[j]
+                        x = bp[j] if adl_price == "bankruptcy" else mk
+                        per_unit = abs((1 / x - 1 / c[j]) if inv else (x - c[j]))
+                        if adl_price == "bankruptcy":
+                            want = qty[j] * u / b  # b = q |c - BP|: closing at BP clears it
+                        else:  # at the mark: only the impact beyond the mark is avoided
+                            want = min(qty[j], u / per_unit) if per_unit > 0 else 0.0
+                        # counterparties: opposite side, same path, still open at t, in profit
+                        opp = (bk.side == -side_ev[j]) & (first_fill[p] > t) & (frac_left[p] > 0)
+                        px_t = mark.close[p, t]
+                        upnl = bk.side * (
+                            bk.qty * (px_t - bk.entry)
+                            if not inv
+                            else bk.qty * (1 / bk.entry - 1 / px_t)
+                        )
+                        opp &= upnl > 0
+                        cand = np.flatnonzero(opp)
+                        avail = bk.qty[cand] * frac_left[p, cand]
+                        if adl_ranking == "pnl_leverage" and cand.size:
+                            notion = bk.qty[cand] * (1.0 if inv else px_t)
+                            eq = bk.wallet[cand] + upnl[cand]
+                            lev = notion / np.maximum(eq, 1e-12)
+                            pct = upnl[cand] / np.maximum(bk.wallet[cand], 1e-12)
+                            order = np.argsort(-(pct * lev), kind="stable")
+                            cand, avail = cand[order], avail[order]
+                            take = np.minimum(
+                                avail, np.maximum(want - (np.cumsum(avail) - avail), 0.0)
+                            )
+                        elif cand.size:
+                            tot = avail.sum()
+                            take = avail * min(1.0, want / tot) if tot > 0 else avail * 0
+                        else:
+                            take = np.zeros(0)
+                        got = float(take.sum())
+                        adl_q[j] = got
+                        adl_px[j] = x
+                        adl_cover[j] = min(u, got * per_unit)
+                        social[j] = u - adl_cover[j]
+                        for ci, tq in zip(cand[take > 0], take[take > 0], strict=True):
+                            frac_left[p, ci] -= tq / bk.qty[ci]
+                            adl_rows.append(
+                                {
+                                    "path": int(p),
+                                    "time": mark.times[t],
+                                    "counterparty": bk.labels[ci],
+                                    "quantity": float(tq),
+                                    "price": float(x),
+                                    "liquidated_position": bk.labels[position[j]],
+                                    "cost": float(
+                                        tq * abs((1 / x - 1 / px_t) if inv else (x - px_t))
+                                    ),
+                                }
+                            )
+            fund_after[j] = fund
+    ev["quantity"] = qty
+    ev["fee"] = fee
+    ev["residual_to_fund"] = res
+    ev["trader_keeps"] = keeps
+    ev["pnl"] = pnl
+    ev["bad_debt"] = bad
+    ev["scale"] = scale_col
+    ev["fund_draw"] = draw
+    ev["adl_quantity"] = adl_q
+    ev["adl_price"] = adl_px
+    ev["adl_cover"] = adl_cover
+    ev["socialized"] = social
+    ev["fund_after"] = fund_after
+    adl = pd.DataFrame(
+        adl_rows,
+        columns=[
+            "path",
+            "time",
+            "counterparty",
+            "quantity",
+            "price",
+            "liquidated_position",
+            "cost",
+        ],
+    )
+    return ev, adl
+
+
+def simulate_liquidations(
+    prices: Any,
+    positions: pd.DataFrame,
+    rule: LiquidationRule | str,
+    *,
+    delay: Any = None,
+    impact: Any = None,
+    funding: pd.Series | None = None,
+    insurance_fund: float | None = None,
+    resolution: Resolution = "auto",
+    step: Any = None,
+    max_rounds: int = 200,
+    **overrides: Any,
+) -> LiquidationResult:
+    """Liquidate positions along mark-price paths the way a venue does (module docstring).
+
+    Parameters
+    ----------
+    prices : DataFrame or array
+        A bar frame of one symbol (``open, high, low, close``; tz-aware UTC index of bar open
+        times on a regular grid, no gaps or NaN: pass one gap-free window at a time), ideally
+        the **mark** price (``attrs["price_type"]`` is recorded); or simulated mark paths, an
+        array ``(n_paths, n_steps)`` (or ``(n_steps,)``) with ``step``.
+    positions : DataFrame
+        One row per position: ``side`` ("long"/"short" or ±1), ``quantity`` (coins; USD face
+        for inverse contracts), ``entry_price``, ``wallet`` (the isolated margin in the
+        settlement currency; for ``margin="cross"`` rows, the account's collateral, the same
+        on each of its rows). Optional: ``entry_time`` (UTC; a ``Timedelta`` on a grid),
+        ``account``, ``margin`` ("isolated"/"cross"), ``contract`` ("linear"/"inverse").
+        Cross rows of one account are netted (one-way mode, one symbol per run).
+    rule : LiquidationRule or str
+        The venue's pipeline (:meth:`LiquidationRule.load`).
+    delay : str or Timedelta, optional
+        Trigger-to-fill delay; default the rule's (most venues do not publish it: then pass
+        one, or sweep :meth:`LiquidationRule.sweep` ``("delay")``).
+    impact : float or callable, optional
+        Relative cost of the close-out order against the position: a constant, or
+        ``impact(notional) -> cost`` per order. Default none (stated in ``assumptions``).
+    funding : Series, optional
+        Funding rates by settlement time; longs pay positive rates from their wallet.
+    insurance_fund : float, optional
+        The fund at the start (settlement currency); default the rule's.
+    resolution : {"auto", "point", "bounds"}
+        ``"auto"``: a point estimate when the bars are at least as fine as the delay (or on a
+        grid), bounds otherwise. ``"point"`` with bars coarser than the delay is refused.
+    step : str or Timedelta
+        Grid step of simulated paths.
+    max_rounds : int, default 200
+        Cap on partial close-out rounds.
+    **overrides
+        Values for the rule's other parameters (e.g. ``slice_fraction=0.5`` where the venue
+        does not publish it), recorded as the caller's choice.
+
+    Returns
+    -------
+    LiquidationResult
+
+    Raises
+    ------
+    PositionError
+        Malformed positions, negative wallets, or positions already at or below maintenance
+        at entry.
+    DataError
+        Prices with gaps, NaN or inconsistent bars.
+    ConfigError
+        An unknown rule, a parameter the venue does not publish and the caller did not give,
+        or ``resolution="point"`` with bars coarser than the delay.
+    """
+    rule = LiquidationRule.load(rule) if isinstance(rule, str) else rule
+    if not isinstance(rule, LiquidationRule):
+        raise ConfigError("rule must be a LiquidationRule or a shipped rule name.")
+    if resolution not in ("auto", "point", "bounds"):
+        raise ConfigError(f"resolution must be 'auto', 'point' or 'bounds' (got {resolution!r}).")
+    if not isinstance(max_rounds, int) or max_rounds < 1:
+        raise ConfigError(f"max_rounds must be a positive int (got {max_rounds!r}).")
+    unknown = set(overrides) - set(rule.parameters)
+    if unknown:
+        raise ConfigError(
+            f"unknown rule parameters {sorted(unknown)}; known: {sorted(rule.parameters)}."
+        )
+    mark = MarkPaths.from_input(prices, step=step)
+    bk = _book(positions, mark)
+    if bk.side.size == 0:
+        raise PositionError("every cross account is flat: nothing to liquidate.")
+    d = parse_duration(delay, "delay") if delay is not None else rule.value("delay")
+    vals = {
+        k: rule.value(k, overrides.get(k))
+        for k in (
+            "clearance_fee",
+            "residual_to",
+            "slice_fraction",
+            "slice_threshold_usd",
+            "slice_interval",
+            "backstop_fraction",
+            "adl_price",
+            "adl_ranking",
+        )
+    }
+    bs_delay = (
+        rule.value("backstop_delay", overrides.get("backstop_delay"))
+        if vals["backstop_fraction"] > 0
+        else pd.Timedelta(0)
+    )
+    if insurance_fund is not None:
+        fund0 = float(insurance_fund)
+        if not (math.isfinite(fund0) and fund0 >= 0):
+            raise ConfigError(f"insurance_fund must be finite and >= 0 (got {insurance_fund!r}).")
+    else:
+        f = rule.value("insurance_fund_usd")
+        if f is None:
+            raise ConfigError(
+                f"{rule.venue or rule.name} states no insurance fund size: pass insurance_fund=..."
+            )
+        fund0 = float(f)
+    # entry checks: equity must exceed maintenance at entry
+    notional = bk.qty if bk.inverse else bk.qty * bk.entry
+    mm = rule.maintenance(notional, 0 if bk.inverse else bk.qty)
+    mm_ccy = mm / bk.entry if bk.inverse else mm
+    below = bk.wallet <= mm_ccy
+    if below.any():
+        i = int(np.flatnonzero(below)[0])
+        raise PositionError(
+            f"{int(below.sum())} positions are at or below maintenance margin at entry (e.g. "
+            f"{bk.labels[i]!r}: wallet {bk.wallet[i]:,.6g} <= MM {mm_ccy[i]:,.6g}); a venue "
+            "liquidates them at once. Raise their wallets (initial margin >= MM) or lower the "
+            "leverage."
+        )
+    coarse = mark.kind == "bars" and pd.Timedelta(0) < max(d, bs_delay) < mark.step
+    if (
+        d > pd.Timedelta(0)
+        and mark.kind == "bars"
+        and d % mark.step != pd.Timedelta(0)
+        and not coarse
+    ):
+        pass  # rounded up to the next bar close (stated below)
+    if resolution == "point" and coarse:
+        raise ConfigError(
+            f"the delay {d} is shorter than the {mark.step} bars, so the bars cannot identify "
+            "the close-out price: pass resolution='bounds' (or 'auto'), or finer bars."
+        )
+    res = "bounds" if resolution == "bounds" or (resolution == "auto" and coarse) else "point"
+    if res == "bounds" and mark.kind == "grid":
+        raise ConfigError("bounds apply to bars; simulated grids are monitored at their points.")
+    imp = _impact_fn(impact)
+    common = dict(
+        delay=d,
+        impact=imp,
+        fee=vals["clearance_fee"],
+        residual_to=vals["residual_to"],
+        slice_fraction=vals["slice_fraction"],
+        slice_threshold=vals["slice_threshold_usd"],
+        slice_interval=vals["slice_interval"],
+        backstop_fraction=vals["backstop_fraction"],
+        backstop_delay=bs_delay,
+        funding=_funding_events(funding, mark),
+        max_rounds=max_rounds,
+    )
+    modes = ["point"] if res == "point" else ["instant", "extreme"]
+    evs, adls, survivors = [], [], None
+    for mode in modes:
+        ev, surv = _run(mark, bk, rule, mode=mode, **common)  # type: ignore[arg-type]
+        ev, adl = _ledger(
+            ev, bk, mark, fund0=fund0, adl_price=vals["adl_price"], adl_ranking=vals["adl_ranking"]
+        )
+        if res == "bounds":
+            ev.insert(0, "bound", _BOUND_LABELS[mode])
+            adl.insert(0, "bound", _BOUND_LABELS[mode])
+        evs.append(ev)
+        adls.append(adl)
+        survivors = surv if survivors is None else survivors
+    events = pd.concat(evs, ignore_index=True)
+    adl = pd.concat(adls, ignore_index=True)
+    if len(events):
+        events.insert(
+            events.columns.get_loc("position") + 1,
+            "account",
+            bk.account[events["position"].to_numpy(np.int64)],
+        )
+        events["position"] = bk.labels[events["position"].to_numpy(np.int64)]
+        events.insert(
+            events.columns.get_loc("trigger_bar"),
+            "trigger_time",
+            mark.times[events["trigger_bar"].to_numpy(np.int64)],
+        )
+        events.insert(
+            events.columns.get_loc("fill_bar"),
+            "fill_time",
+            mark.times[events["fill_bar"].to_numpy(np.int64)],
+        )
+        events["notional"] = events["quantity"] * (1.0 if bk.inverse else events["closeout_price"])
+    else:
+        for col in (
+            "account",
+            "trigger_time",
+            "fill_time",
+            "notional",
+            "fund_draw",
+            "adl_quantity",
+            "adl_price",
+            "adl_cover",
+            "socialized",
+            "fund_after",
+        ):
+            events[col] = pd.Series(dtype="float64")
+    fund = events[
+        [c for c in ("bound", "path", "fill_time", "fund_after") if c in events.columns]
+    ].copy()
+    assumptions = {
+        "price": f"{mark.price_type} price, {mark.kind} of {mark.step}",
+        "trigger": "first passage of the bar's low (long) / high (short) through the "
+        "liquidation price; the path is continuous inside a bar (trigger at LP, or at the open "
+        "after a gap)"
+        if mark.kind == "bars"
+        else "mark monitored at the grid points",
+        "delay": f"{d} ({'published' if not rule.parameters['delay'].unknown else 'caller-chosen; the venue does not publish it'})",
+        "close-out": (
+            "close of the bar in which trigger + delay falls (trigger taken at the bar's open; "
+            "timing error under one bar)"
+            if res == "point" and mark.kind == "bars"
+            else "mark at trigger + delay"
+            if res == "point"
+            else "bounds: instant close-out at the trigger price (lower) and the adverse bar "
+            "extreme over the bars the fill can fall in (upper); the bars cannot identify a point"
+        ),
+        "impact": "none"
+        if impact is None
+        else (
+            f"{float(impact):.6g} of the price"
+            if not callable(impact)
+            else "caller's function of notional"
+        ),
+        "insurance_fund_start": f"{fund0}",
+        "funding": "none" if funding is None else "paid from the wallet at each settlement",
+        **{k: f"{v}" for k, v in vals.items()},
+    }
+    oi = float(notional.sum())
+    return LiquidationResult(
+        events=events.drop(columns=["final"], errors="ignore"),
+        adl=adl,
+        fund=fund,
+        resolution=res,
+        n_positions=len(bk.side),
+        n_paths=mark.n_paths,
+        open_interest=oi,
+        years=mark.years,
+        currency="coin" if bk.inverse else "USD",
+        assumptions=assumptions,
+        rule=rule,
+        survivors=survivors if survivors is not None else pd.DataFrame(),
+    )

@@ -6,7 +6,8 @@ report); 2 bad usage or configuration; 3 data not found or a download failed.
 Subcommands::
 
     riskmodels data check [--symbols BTC ETH ...] [--freq 1d] [--market spot] [--mirror PATH]
-    riskmodels data fetch BTC ETH --freq 1d --market spot --start 2024-01 [--end 2024-06]
+    riskmodels data fetch BTC ETH --freq 1d --market spot|perp|mark|index --start 2024-01
+        [--end 2024-06]
     riskmodels report data|calibration|validation|all [--config configs/default.toml] [--quick]
         [--out reports] [--backend loky|dask|sequential] [--n-jobs N] [--scheduler ADDRESS]
         [--cache-dir DIR]
@@ -55,8 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument(
         "--symbols", nargs="+", default=None, help="base symbols (default: ten majors)"
     )
-    chk.add_argument("--freq", default="1d", help="1d, 4h or 1h (default 1d)")
-    chk.add_argument("--market", default="spot", help="spot or perp (default spot)")
+    chk.add_argument("--freq", default="1d", help="1d, 4h, 1h, 15m, 5m or 1m (default 1d)")
+    chk.add_argument(
+        "--market",
+        default="spot",
+        help="spot, perp, mark, index, coinm or coinm_mark (default spot)",
+    )
     chk.add_argument("--mirror", default=None, help="mirror folder (default: RISKMODELS_MIRROR)")
     chk.add_argument(
         "--source", choices=("mirror", "archive"), default="mirror", help="where bars come from"
@@ -66,8 +71,13 @@ def _parser() -> argparse.ArgumentParser:
 
     fetch = dsub.add_parser("fetch", help="download klines from Binance's public archive")
     fetch.add_argument("symbols", nargs="+", help="base symbols, e.g. BTC ETH")
-    fetch.add_argument("--freq", default="1d")
-    fetch.add_argument("--market", default="spot")
+    # validated by the package (a bad value is a configuration error, exit 2), not by argparse
+    fetch.add_argument("--freq", default="1d", help="1d, 4h, 1h, 15m, 5m or 1m (default 1d)")
+    fetch.add_argument(
+        "--market",
+        default="spot",
+        help="spot, perp (USDⓈ-M last price), mark or index (USDⓈ-M mark / index price)",
+    )
     fetch.add_argument("--start", required=True, help="first month or day, e.g. 2024-01")
     fetch.add_argument("--end", default=None, help="last month or day (default: today)")
     fetch.add_argument("--cache-dir", default=None, help="cache folder (default data/cache)")

@@ -54,7 +54,13 @@ from typing import Any
 
 import pandas as pd
 
-from riskmodels.data._frames import DEFAULT_UNIVERSE, parse_freq, parse_market, parse_symbol
+from riskmodels.data._frames import (
+    DEFAULT_UNIVERSE,
+    FREQUENCIES,
+    parse_freq,
+    parse_market,
+    parse_symbol,
+)
 from riskmodels.exceptions import ConfigError
 from riskmodels.parallel import BACKENDS as _BACKENDS
 
@@ -96,10 +102,11 @@ class DataConfig:
     ----------
     universe : tuple of str
         Base symbols, e.g. ``("BTC", "ETH")``; default the ten majors.
-    freq : {"1d", "4h", "1h"}
+    freq : {"1d", "4h", "1h", "15m", "5m", "1m"}
         Bar frequency of the analysis panel.
-    market : {"spot", "perp"}
-        Binance spot or USDⓈ-M perpetual.
+    market : {"spot", "perp", "mark", "index", "coinm", "coinm_mark"}
+        Binance spot or USDⓈ-M perpetual (last price), or another price series of
+        :data:`riskmodels.data.MARKETS`.
     start, end : pandas.Timestamp or None
         Inclusive UTC window on bar open times; ``None`` is the full history.
     quality : {"raise", "warn", "repair", "off"}
@@ -496,7 +503,7 @@ class _Validator:
         except ConfigError:
             raise self.error(
                 f"{key} = {_short(val)} is not a supported bar frequency: use one of "
-                "'1d', '4h', '1h'."
+                f"{', '.join(repr(f) for f in FREQUENCIES)}."
             ) from None
 
     def _time(self, key: str, val: Any) -> pd.Timestamp | None:
@@ -540,7 +547,8 @@ class _Validator:
             except ConfigError:
                 raise self.error(
                     f"data.market = {_short(raw['market'])} is not a market: use 'spot' or "
-                    "'perp' (Binance USDⓈ-M perpetual)."
+                    "'perp' (Binance USDⓈ-M perpetual), or one of 'mark', 'index', 'coinm', "
+                    "'coinm_mark'."
                 ) from None
         start, end = self._window("data", raw, d)
         quality = d.quality

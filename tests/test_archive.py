@@ -732,6 +732,110 @@ def test_fetch_many_and_its_arguments(server, make_archive, tmp_path):
         fetch_many([], start="2024-01-01", archive=arch)
 
 
+# --------------------------------------------------------------------------- USDⓈ-M mark/index 1m
+# URL paths written out from the binance-public-data README layout ("markPriceKlines",
+# "indexPriceKlines" next to "klines" under data/futures/um/{monthly,daily}).
+MARK_JAN_1M = "/data/futures/um/monthly/markPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2025-01.zip"
+INDEX_DAY_1M = "/data/futures/um/daily/indexPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2025-03-05.zip"
+PERP_DAY_1M = "/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-03-06.zip"
+NOW_2025 = pd.Timestamp("2025-03-10 12:00", tz="UTC")
+NEW_ATTRS = ("symbol", "market", "freq", "price_type")
+
+
+def mark_like(bars: pd.DataFrame) -> pd.DataFrame:
+    """Mark/index price klines have zero volumes (PROVENANCE §2.14: volume, quote_volume 0)."""
+    out = bars.copy()
+    out[["volume", "quote_volume"]] = 0.0
+    return out
+
+
+def test_mark_price_1m_month_with_microsecond_timestamps(server, make_archive, tmp_path):
+    expected = mark_like(synth_bars("2025-01-01", 31 * 1440, "1min", seed=21, p0=95_000.0))
+    zip_bytes = publish_bars(server, MARK_JAN_1M, expected, unit="us", header=True)
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
+        second_line = zf.read(zf.namelist()[0]).split(b"\n")[1]
+    assert second_line.startswith(b"1735689600000000,")  # 2025-01-01T00:00Z in µs
+    arch = make_archive(now=NOW_2025)
+    records = arch.fetch("BTC", "1m", "mark", start="2025-01-01", end="2025-01-31")
+    target = tmp_path / "cache" / "binance" / "mark" / "BTCUSDT" / "1m" / "2025-01.parquet"
+    assert [r.path for r in records] == [str(target)]
+    meta = json.loads(pq.read_schema(target).metadata[b"riskmodels.archive"])
+    assert meta["zip_sha256"] == hashlib.sha256(zip_bytes).hexdigest()  # checksum verified
+    bars = arch.bars("BTC", "1m", "mark")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)  # cache round trip
+    assert bars.attrs["price_type"] == "mark"
+    attrs = {k: bars.attrs[k] for k in NEW_ATTRS}
+    assert attrs == {"symbol": "BTC", "market": "mark", "freq": "1m", "price_type": "mark"}
+    json.dumps(attrs)
+    assert arch.symbols("1m", "mark") == ["BTC"] and arch.symbols("1m", "perp") == []
+    # cached: a second fetch makes no request
+    before = routes(server).count()
+    arch.fetch("BTC", "1m", "mark", start="2025-01-01", end="2025-01-31")
+    assert routes(server).count() == before
+
+
+def test_index_price_day_file(server, make_archive):
+    expected = mark_like(synth_bars("2025-03-05", 1440, "1min", seed=22, p0=88_000.0))
+    publish_bars(server, INDEX_DAY_1M, expected, header=True)
+    arch = make_archive(now=NOW_2025)
+    arch.fetch("BTC", "1min", "index", start="2025-03-05", end="2025-03-05")
+    bars = arch.bars("BTC", "1m", "index")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+    assert bars.attrs["price_type"] == "index" and bars.attrs["market"] == "index"
+    assert arch.cached_periods("BTC", "1m", "index") == ["2025-03-05"]
+
+
+def test_perp_1m_day_without_header_keeps_its_first_row(server, make_archive):
+    # A file whose first line is data: the first row must not be dropped as a header.
+    expected = synth_bars("2025-03-06", 1440, "1min", seed=23, p0=90_000.0)
+    publish_bars(server, PERP_DAY_1M, expected, header=False)
+    arch = make_archive(now=NOW_2025)
+    arch.fetch("BTC", "1m", "perp", start="2025-03-06", end="2025-03-06")
+    bars = arch.bars("BTC", "1m", "perp")
+    assert len(bars) == 1440 and bars.index[0] == pd.Timestamp("2025-03-06", tz="UTC")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+    assert bars.attrs["price_type"] == "last"
+
+
+def test_unrecognised_first_line_is_refused(server, make_archive, tmp_path):
+    # Neither a number nor a known column name: refused, never guessed (nothing cached).
+    body = kline_csv(synth_bars("2025-03-06", 3, "1min", seed=24), header=False)
+    publish(server, PERP_DAY_1M, make_zip({"a.csv": b"Open Time,Open\n" + body}))
+    with pytest.raises(DownloadError, match="cannot tell whether the first line"):
+        make_archive(now=NOW_2025).fetch("BTC", "1m", "perp", "2025-03-06", "2025-03-06")
+    assert snapshot(tmp_path / "cache") == {}
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["header", "no-header"])
+def test_funding_file_with_microsecond_calc_time(server, make_archive, header):
+    times = pd.date_range("2025-01-01", periods=93, freq="8h", tz="UTC").as_unit("ns")
+    rates = np.round(np.random.default_rng(25).normal(1e-4, 5e-5, 93), 8)
+    lines = ["calc_time,funding_interval_hours,last_funding_rate"] if header else []
+    lines += [f"{t // 10**3 + 1000},8,{r:.8f}" for t, r in zip(times.asi8, rates, strict=True)]
+    path = "/data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2025-01.zip"
+    publish(server, path, make_zip({"f.csv": ("\n".join(lines) + "\n").encode()}))
+    arch = make_archive(now=NOW_2025)
+    arch.fetch_funding("BTC", start="2025-01-01", end="2025-01-31")
+    got = arch.funding("BTC")
+    # calc_time = settlement + 1 ms, written in µs: 93 settlements, none dropped as a header
+    expected = pd.Series(
+        rates, index=pd.DatetimeIndex(times + pd.Timedelta("1ms"), name="time"), name="funding_rate"
+    )
+    pd.testing.assert_series_equal(got, expected, check_exact=True, check_freq=False)
+
+
+def test_mark_and_index_urls_and_coinm_refused(make_archive):
+    arch = make_archive()
+    root = arch.base_url
+    assert arch.kline_url("BTC", "1m", "mark", "2025-01") == root + MARK_JAN_1M
+    assert arch.kline_url("BTCUSDT", "1m", "index", "2025-03-05") == root + INDEX_DAY_1M
+    assert arch.kline_url("BTC", "15m", "perp", "2025-01").endswith(
+        "/data/futures/um/monthly/klines/BTCUSDT/15m/BTCUSDT-15m-2025-01.zip"
+    )
+    with pytest.raises(ConfigError, match=r"COIN-M series are not fetched \(got 'coinm_mark'\)"):
+        arch.kline_url("BTC", "1m", "coinm_mark", "2025-01")
+
+
 # --------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     ("kwargs", "match"),
@@ -826,3 +930,23 @@ def test_cli_fetch_then_check_from_the_cache(server, tmp_path, capsys):
         == 3
     )
     assert "2023-01" in capsys.readouterr().err
+
+
+def test_cli_fetch_accepts_mark_price_minutes(server, tmp_path, capsys):
+    # The CLI runs on the real clock: a month long past is fetched as one monthly file.
+    from riskmodels.cli import main
+
+    expected = mark_like(synth_bars("2025-02-01", 28 * 96, "15min", seed=26, p0=88_000.0))
+    path = "/data/futures/um/monthly/markPriceKlines/BTCUSDT/15m/BTCUSDT-15m-2025-02.zip"
+    publish_bars(server, path, expected, header=True)
+    cache = tmp_path / "cache"
+    args = ["data", "fetch", "BTC", "--freq", "15m", "--market", "mark", "--start", "2025-02-01"]
+    args += ["--end", "2025-02-28", "--cache-dir", str(cache), "--no-progress"]
+    assert main([*args, "--base-url", base_url(server)]) == 0
+    assert "BTC: 1 file(s) cached" in capsys.readouterr().out
+    bars = BinanceArchive(cache).bars("BTC", "15m", "mark")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+    # COIN-M is not in the archive downloader: a usage error (exit 2) naming the markets
+    bad = [*args[:6], "coinm", *args[7:], "--base-url", base_url(server)]
+    assert main(bad) == 2
+    assert "COIN-M series are not fetched" in capsys.readouterr().err

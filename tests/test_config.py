@@ -156,7 +156,7 @@ BAD = [
     ("[data]\nuniverse = []\n", r"data.universe must be a non-empty list.*got \[\]"),
     ("[data]\nuniverse = ['BTC', 3]\n", r"data.universe must hold symbol strings.*got 3"),
     ("[data]\nuniverse = ['BTC', 'btc']\n", r"data.universe lists \['BTC'\] more than once"),
-    ("[data]\nfreq = '5m'\n", r"data.freq = '5m' is not a supported bar frequency.*'1d', '4h'"),
+    ("[data]\nfreq = '2m'\n", r"data.freq = '2m' is not a supported bar frequency.*'1d', '4h'"),
     ("[data]\nfreq = 1\n", r"data.freq must be a string \(got 1, a int\)"),
     ("[data]\nmarket = 'options'\n", r"data.market = 'options' is not a market.*'spot' or"),
     ("[data]\nquality = 'ignore'\n", r"data.quality = 'ignore' is not a quality policy.*'repair'"),

@@ -94,7 +94,11 @@ def test_intraday_grid():
     ("kwargs", "exc", "match"),
     [
         ({"field": "vwap"}, ConfigError, r"field must be one of .* \(got 'vwap'\)"),
-        ({"freq": "15m"}, ConfigError, r"freq must be one of \['1d', '1h', '4h'\] \(got '15m'\)"),
+        (
+            {"freq": "2m"},
+            ConfigError,
+            r"freq must be one of \['1d', '4h', '1h', '15m', '5m', '1m'\] \(got '2m'\)",
+        ),
         ({"market": "options"}, ConfigError, r"market must be 'spot' or 'perp'"),
         ({"quality": "ignore"}, ConfigError, r"quality must be one of"),
         ({"start": "2024-02-01", "end": "2024-01-01"}, ConfigError, "is after end"),

@@ -13,11 +13,14 @@ from riskmodels.data._frames import (
     BAR_COLUMNS,
     DEFAULT_UNIVERSE,
     FREQUENCIES,
+    MARKETS,
     normalize_bars,
     parse_freq,
     parse_market,
     parse_symbol,
+    price_type,
 )
+from riskmodels.data.bars import bars_from_trades, resample_bars
 from riskmodels.data.base import FileRecord, FrameSource, Source, sha256_file
 from riskmodels.data.loaders import (
     common_sample,
@@ -35,6 +38,7 @@ __all__ = [
     "CHECKS",
     "DEFAULT_UNIVERSE",
     "FREQUENCIES",
+    "MARKETS",
     "BinanceArchive",
     "FileRecord",
     "Finding",
@@ -44,6 +48,7 @@ __all__ = [
     "QualityThresholds",
     "Repair",
     "Source",
+    "bars_from_trades",
     "check_quality",
     "combine",
     "common_sample",
@@ -59,6 +64,8 @@ __all__ = [
     "parse_freq",
     "parse_market",
     "parse_symbol",
+    "price_type",
+    "resample_bars",
     "returns",
     "sha256_file",
     "simple_returns",

@@ -7,10 +7,20 @@ A *bar frame* is the canonical single-symbol OHLCV frame every source returns:
   (``quote_volume`` and ``trades`` are NaN where a source does not have them).
 
 The *long* (tidy) form adds a ``symbol`` column and keeps ``time`` as a column.
+
+Frequencies run from one day down to one minute (:data:`FREQUENCIES`); markets name the Binance
+price series a risk or liquidation engine needs, each with its *price type* (:data:`MARKETS`,
+:func:`price_type`): the traded (last) price of spot and of the perpetuals, the perpetual's
+mark price (what liquidations trigger on) and its index price.
+
+Bar frames returned by the sources carry JSON-serialisable strings ``attrs["market"]``,
+``attrs["freq"]`` and ``attrs["price_type"]``.
 """
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Literal
 
 import numpy as np
@@ -18,18 +28,28 @@ import pandas as pd
 
 from riskmodels.exceptions import ConfigError, DataError
 
+# pandas < 3.1 needs the round-trip converter for exact floats; 3.1 deprecates the argument
+# because every mode now uses the correctly rounded converter.
+_PD_VERSION = tuple(int(x) for x in re.findall(r"\d+", pd.__version__)[:2])
+
 __all__ = [
     "BAR_COLUMNS",
     "DEFAULT_UNIVERSE",
     "FREQUENCIES",
+    "KLINE_COLUMNS",
     "MARKETS",
     "Frequency",
     "Market",
+    "PriceType",
+    "csv_has_header",
     "empty_bars",
+    "epoch_index",
     "normalize_bars",
     "parse_freq",
     "parse_market",
     "parse_symbol",
+    "price_type",
+    "read_kline_csv",
 ]
 
 BAR_COLUMNS: tuple[str, ...] = (
@@ -57,23 +77,73 @@ DEFAULT_UNIVERSE: tuple[str, ...] = (
     "AVAX",
 )
 
-Frequency = Literal["1d", "4h", "1h"]
-Market = Literal["spot", "perp"]
+Frequency = Literal["1d", "4h", "1h", "15m", "5m", "1m"]
+Market = Literal["spot", "perp", "mark", "index", "coinm", "coinm_mark"]
+PriceType = Literal["last", "mark", "index"]
 
-#: Supported bar frequencies and their length.
+#: Supported bar frequencies and their length, longest first.
 FREQUENCIES: dict[str, pd.Timedelta] = {
     "1d": pd.Timedelta("1D"),
     "4h": pd.Timedelta("4h"),
     "1h": pd.Timedelta("1h"),
+    "15m": pd.Timedelta("15min"),
+    "5m": pd.Timedelta("5min"),
+    "1m": pd.Timedelta("1min"),
 }
-_FREQ_ALIASES = {"1D": "1d", "D": "1d", "1day": "1d", "4H": "4h", "1H": "1h", "H": "1h"}
+# Binance writes minutes as "1m"; pandas as "1min" (older: "1T"). "1M" is left out on purpose:
+# in pandas it is a month.
+_FREQ_ALIASES = {
+    "1D": "1d",
+    "D": "1d",
+    "1day": "1d",
+    "4H": "4h",
+    "1H": "1h",
+    "H": "1h",
+    "15min": "15m",
+    "15T": "15m",
+    "5min": "5m",
+    "5T": "5m",
+    "1min": "1m",
+    "1T": "1m",
+    "T": "1m",
+    "min": "1m",
+}
 
-MARKETS: dict[str, str] = {"spot": "Binance spot", "perp": "Binance USDⓈ-M perpetual"}
-_MARKET_ALIASES = {"usdm": "perp", "um": "perp", "futures": "perp", "perpetual": "perp"}
+#: Supported markets: name -> description (the price type of each: :func:`price_type`).
+MARKETS: dict[str, str] = {
+    "spot": "Binance spot",
+    "perp": "Binance USDⓈ-M perpetual",
+    "mark": "Binance USDⓈ-M perpetual mark price",
+    "index": "Binance USDⓈ-M perpetual index price",
+    "coinm": "Binance COIN-M perpetual",
+    "coinm_mark": "Binance COIN-M perpetual mark price",
+}
+_PRICE_TYPES: dict[str, str] = {
+    "spot": "last",
+    "perp": "last",
+    "mark": "mark",
+    "index": "index",
+    "coinm": "last",
+    "coinm_mark": "mark",
+}
+_MARKET_ALIASES = {
+    "usdm": "perp",
+    "um": "perp",
+    "futures": "perp",
+    "perpetual": "perp",
+    "mark_price": "mark",
+    "markprice": "mark",
+    "index_price": "index",
+    "indexprice": "index",
+    "cm": "coinm",
+    "coin-m": "coinm",
+    "coinm_mark_price": "coinm_mark",
+}
 
 
 def parse_freq(freq: str) -> str:
-    """Return the canonical frequency string (``"1d"``, ``"4h"`` or ``"1h"``).
+    """Return the canonical frequency string (``"1d"``, ``"4h"``, ``"1h"``, ``"15m"``, ``"5m"``
+    or ``"1m"``; aliases such as ``"1min"``, ``"5T"`` are accepted).
 
     Raises
     ------
@@ -83,14 +153,14 @@ def parse_freq(freq: str) -> str:
     f = _FREQ_ALIASES.get(freq, freq) if isinstance(freq, str) else freq
     if f not in FREQUENCIES:
         raise ConfigError(
-            f"freq must be one of {sorted(FREQUENCIES)} (got {freq!r}). "
+            f"freq must be one of {list(FREQUENCIES)} (got {freq!r}). "
             "Bars are labelled by their UTC open time."
         )
     return f
 
 
 def parse_market(market: str) -> str:
-    """Return the canonical market (``"spot"`` or ``"perp"``).
+    """Return the canonical market (a key of :data:`MARKETS`).
 
     Raises
     ------
@@ -100,8 +170,40 @@ def parse_market(market: str) -> str:
     m = market.lower() if isinstance(market, str) else market
     m = _MARKET_ALIASES.get(m, m)
     if m not in MARKETS:
-        raise ConfigError(f"market must be 'spot' or 'perp' (USDⓈ-M perpetual) (got {market!r}).")
+        raise ConfigError(
+            f"market must be 'spot' or 'perp' (USDⓈ-M perpetual, last price), or one of "
+            "'mark' / 'index' (USDⓈ-M mark / index price), 'coinm' / 'coinm_mark' (COIN-M "
+            f"perpetual last / mark price) (got {market!r})."
+        )
     return m
+
+
+def price_type(market: str) -> PriceType:
+    """The kind of price a market's bars hold.
+
+    Parameters
+    ----------
+    market : str
+        A market name or alias (see :data:`MARKETS`).
+
+    Returns
+    -------
+    {"last", "mark", "index"}
+        ``"last"``: traded prices (spot, ``perp``, ``coinm``); ``"mark"``: the exchange's mark
+        price, which liquidations trigger on (``mark``, ``coinm_mark``); ``"index"``: the
+        spot-index price (``index``).
+
+    Raises
+    ------
+    ConfigError
+        If ``market`` is not known.
+
+    Examples
+    --------
+    >>> price_type("perp"), price_type("coinm_mark"), price_type("index")
+    ('last', 'mark', 'index')
+    """
+    return _PRICE_TYPES[parse_market(market)]  # type: ignore[return-value]
 
 
 def parse_symbol(symbol: str) -> str:
@@ -126,6 +228,36 @@ def empty_bars() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="float64") for c in BAR_COLUMNS}, index=idx)
 
 
+def epoch_index(values: pd.Series | np.ndarray, what: str = "timestamps") -> pd.DatetimeIndex:
+    """Integer epochs in s, ms or µs as an exact UTC index named ``time``.
+
+    The unit is decided **per value by magnitude**: µs epochs are > 1e14, seconds < 1e11, ms in
+    between (1e11 ms is 1973-03-03, 1e14 ms is year 5138). Binance spot archives switched from
+    ms to µs on 2025-01-01 and futures files may use either, so a file, and even a row, is
+    read in whichever unit it is written in. Integer arithmetic keeps every millisecond and
+    microsecond exact (a float64 product rounds epochs that are not multiples of 256 ns).
+
+    Raises
+    ------
+    DataError
+        If a value is negative or beyond year 2286 in µs (>= 1e16; nanosecond epochs).
+    """
+    v = np.asarray(values, dtype="int64")
+    bad = (v < 0) | (v >= 10**16)
+    if bad.any():
+        raise DataError(
+            f"{what}: {int(bad.sum())} epoch value(s) outside 1970..2286 in s/ms/µs "
+            f"(first: {int(v[bad][0])})."
+        )
+    us, sec = v > 10**14, v < 10**11
+    ms = ~(us | sec)
+    ns = np.empty_like(v)
+    ns[us] = v[us] * 1_000
+    ns[ms] = v[ms] * 1_000_000
+    ns[sec] = v[sec] * 1_000_000_000
+    return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name="time").as_unit("ns")
+
+
 def _to_utc_index(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
     """Parse epoch numbers (s, ms or µs, detected by magnitude) or strings into UTC."""
     v = pd.Series(values)
@@ -136,16 +268,8 @@ def _to_utc_index(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
         if arr.dtype.kind == "f":
             if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
                 raise DataError(f"{what}: epoch timestamps must be whole numbers.")
-        ints = arr.astype("int64")
         # Binance switched spot klines from milliseconds to microseconds on 2025-01-01.
-        # Decide per value (µs epochs are > 1e14, seconds < 1e11), so a file that mixes both
-        # still parses; integer arithmetic keeps ms offsets exact.
-        ns = np.where(
-            ints > 10**14,
-            ints * 1_000,
-            np.where(ints < 10**11, ints * 1_000_000_000, ints * 1_000_000),
-        )
-        idx = pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True))
+        idx = epoch_index(arr.astype("int64"), what)
     else:
         idx = pd.DatetimeIndex(pd.to_datetime(v, utc=True, format="mixed"))
     if idx.isna().any():
@@ -206,3 +330,117 @@ def normalize_bars(raw: pd.DataFrame, *, what: str = "bars") -> pd.DataFrame:
         else:
             out[c] = np.nan
     return out
+
+
+#: Column order of Binance's kline CSVs (archive and REST layout; binance-public-data README,
+#: "Klines"). Mark- and index-price klines use the same 12 columns with zero volumes.
+KLINE_COLUMNS: tuple[str, ...] = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+)
+
+#: Names a header row may start with (time columns of the layouts read here).
+_HEADER_FIRST = frozenset(
+    {"open_time", "timestamp", "time", "date", "datetime", "calc_time", "exchange", "symbol"}
+)
+
+
+def csv_has_header(first_line: str, names: tuple[str, ...] = (), *, what: str = "csv") -> bool:
+    """Decide from its content whether a CSV's first line is a header row.
+
+    The first line is **data** when its first field parses as a number (an epoch timestamp),
+    and a **header** when its first field is a known column name (one of ``names``, or a time
+    column such as ``open_time``). Anything else is refused rather than guessed, so a data row
+    is never dropped as a header and a header is never parsed as data.
+
+    Parameters
+    ----------
+    first_line : str
+        The first line of the file (a byte-order mark and quotes are ignored).
+    names : tuple of str
+        The expected column names (e.g. :data:`KLINE_COLUMNS`).
+    what : str
+        A name for messages (the file).
+
+    Returns
+    -------
+    bool
+        True if the first line is a header row.
+
+    Raises
+    ------
+    DataError
+        If the first line is neither a numeric data row nor a known header.
+    """
+    line = first_line.lstrip("\ufeff").splitlines()[0] if first_line.strip() else ""
+    first = line.split(",", 1)[0].strip().strip('"').strip("'").strip()
+    try:
+        float(first)
+    except ValueError:
+        pass
+    else:
+        return False
+    known = {n.lower() for n in names} | _HEADER_FIRST
+    if first.lower() in known:
+        return True
+    raise DataError(
+        f"{what}: cannot tell whether the first line {line[:80]!r} is a header or data: its first "
+        f"field {first!r} is neither a number (an epoch timestamp) nor a known column name "
+        f"({', '.join(sorted(known))}). Check that the file is a Binance kline CSV."
+    )
+
+
+def read_kline_csv(raw: bytes, *, what: str = "klines") -> pd.DataFrame:
+    """Parse a Binance kline CSV (header row optional, detected by content) as a bar frame.
+
+    Parameters
+    ----------
+    raw : bytes
+        The CSV bytes: the 12 :data:`KLINE_COLUMNS`, with or without a header row.
+    what : str
+        A name for messages (the file).
+
+    Returns
+    -------
+    DataFrame
+        A bar frame (see the module docstring); epoch units (s, ms or µs) are decided per value
+        by magnitude, in integer arithmetic.
+
+    Raises
+    ------
+    DataError
+        If the file is empty, has the wrong number of columns or unparseable timestamps.
+    """
+    head = raw[:512].decode("utf-8", errors="replace")
+    if not head.strip():
+        raise DataError(f"{what}: the CSV is empty.")
+    header = csv_has_header(head, KLINE_COLUMNS, what=what)
+    kw: dict[str, object] = {} if _PD_VERSION >= (3, 1) else {"float_precision": "round_trip"}
+    try:
+        table = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1 if header else 0, **kw)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{what}: the CSV cannot be parsed ({exc}).") from None
+    if table.shape[1] != len(KLINE_COLUMNS):
+        raise DataError(
+            f"{what}: expected {len(KLINE_COLUMNS)} columns ({', '.join(KLINE_COLUMNS)}), "
+            f"found {table.shape[1]}."
+        )
+    if table.empty:
+        raise DataError(f"{what}: the CSV holds no rows.")
+    table.columns = list(KLINE_COLUMNS)
+    if not pd.api.types.is_integer_dtype(table["open_time"]):
+        raise DataError(
+            f"{what}: column 'open_time' must hold integer epoch timestamps (got dtype "
+            f"{table['open_time'].dtype}, first value {table['open_time'].iloc[0]!r})."
+        )
+    return normalize_bars(table, what=what)

@@ -10,13 +10,24 @@ for the futures prefix ``data/futures/um``)::
     <base>/data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2023-01-05.zip
     <base>/data/futures/um/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2023-01.zip
     <base>/data/futures/um/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2023-01-05.zip
+    <base>/data/futures/um/monthly/markPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2023-01.zip
+    <base>/data/futures/um/daily/indexPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2023-01-05.zip
     <base>/data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2023-01.zip
 
-Kline CSVs have 12 columns (open_time, open, high, low, close, volume, close_time,
-quote_volume, count, taker_buy_volume, taker_buy_quote_volume, ignore); spot files have no
-header row, USDⓈ-M futures files may have one. Spot timestamps are milliseconds before
-2025-01-01 and microseconds from then on (README, "SPOT" note); the unit is detected per
-value by magnitude, in integer arithmetic so that every millisecond is kept exactly. Funding-rate CSVs have the header
+Markets: ``"spot"`` (``data/spot/.../klines``), ``"perp"`` (USDⓈ-M last price,
+``data/futures/um/.../klines``), ``"mark"`` (``.../markPriceKlines``) and ``"index"``
+(``.../indexPriceKlines``); intervals ``1m, 5m, 15m, 1h, 4h, 1d`` (the archive's names).
+
+Kline CSVs (also mark and index price, whose volumes are 0) have 12 columns (open_time, open,
+high, low, close, volume, close_time, quote_volume, count, taker_buy_volume,
+taker_buy_quote_volume, ignore); spot files have no header row, USDⓈ-M futures files may have
+one. Whether the first row is a header is decided from its content
+(:func:`riskmodels.data._frames.csv_has_header`): a numeric first field is data, a known
+column name is a header, anything else is refused. Spot timestamps are milliseconds before
+2025-01-01 and microseconds from then on (README, "SPOT" note), and futures files may use
+either; the unit is detected per value by magnitude
+(:func:`riskmodels.data._frames.epoch_index`), in integer arithmetic so that every millisecond
+is kept exactly. Funding-rate CSVs have the header
 ``calc_time,funding_interval_hours,last_funding_rate``.
 
 Every downloaded zip is verified against its published SHA-256, inspected for unsafe member
@@ -26,7 +37,8 @@ folder, ``fsync``, ``os.replace``), so a failed or corrupt download never replac
 a good cached file. The source URL, the zip's SHA-256 and the fetch time are stored in the
 parquet file's schema metadata (key ``riskmodels.archive``).
 
-Cache layout: ``<cache_dir>/binance/<market>/<SYMBOL>USDT/<interval>/<period>.parquet`` with
+Cache layout: ``<cache_dir>/binance/<market>/<SYMBOL>USDT/<interval>/<period>.parquet`` (market
+``spot``, ``perp``, ``mark`` or ``index``) with
 ``<period>`` ``2023-01`` (monthly file) or ``2023-01-05`` (daily file); funding rates go to
 ``<cache_dir>/binance/perp/<SYMBOL>USDT/fundingRate/<period>.parquet``.
 """
@@ -59,11 +71,16 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from riskmodels.data._frames import (
+    _PD_VERSION,
+    KLINE_COLUMNS,
     MARKETS,
-    normalize_bars,
+    csv_has_header,
+    epoch_index,
     parse_freq,
     parse_market,
     parse_symbol,
+    price_type,
+    read_kline_csv,
 )
 from riskmodels.data.base import FileRecord, Source, sha256_file
 from riskmodels.exceptions import (
@@ -86,27 +103,20 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://data.binance.vision"
 
-#: Column order of the archive's kline CSVs (binance-public-data README, "Klines").
-KLINE_COLUMNS: tuple[str, ...] = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "count",
-    "taker_buy_volume",
-    "taker_buy_quote_volume",
-    "ignore",
-)
-
 #: Column order of the archive's funding-rate CSVs (header row present in the files).
 _FUNDING_COLUMNS: tuple[str, ...] = ("calc_time", "funding_interval_hours", "last_funding_rate")
 
 #: Path prefix of each market inside the archive.
 _MARKET_PREFIX = {"spot": "data/spot", "perp": "data/futures/um"}
+
+#: (prefix, data type) of the kline files of each market the archive serves
+#: (binance-public-data README: ``klines``, ``markPriceKlines``, ``indexPriceKlines``).
+_KLINE_KIND = {
+    "spot": (_MARKET_PREFIX["spot"], "klines"),
+    "perp": (_MARKET_PREFIX["perp"], "klines"),
+    "mark": (_MARKET_PREFIX["perp"], "markPriceKlines"),
+    "index": (_MARKET_PREFIX["perp"], "indexPriceKlines"),
+}
 
 #: Schema-metadata key of the provenance JSON stored in each cached parquet file.
 _META_KEY = b"riskmodels.archive"
@@ -125,9 +135,6 @@ _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
-# pandas < 3.1 needs the round-trip converter for exact floats; 3.1 deprecates the argument
-# because every mode now uses the correctly rounded converter.
-_PD_VERSION = tuple(int(x) for x in re.findall(r"\d+", pd.__version__)[:2])
 _CSV_FLOAT: dict[str, Any] = {} if _PD_VERSION >= (3, 1) else {"float_precision": "round_trip"}
 
 _FETCH_HINT = "riskmodels data fetch {symbol} --freq {freq} --market {market} --start YYYY-MM-DD"
@@ -208,6 +215,18 @@ def _month_end(month_start: pd.Timestamp) -> pd.Timestamp:
     return month_start + pd.Timedelta(days=days - 1)
 
 
+def _archive_market(market: str) -> str:
+    """The canonical market, if the archive downloader serves it (else ConfigError)."""
+    m = parse_market(market)
+    if m not in _KLINE_KIND:
+        raise ConfigError(
+            f"market must be 'spot' or 'perp' (USDⓈ-M last price), 'mark' or 'index' (USDⓈ-M "
+            f"mark / index price) for BinanceArchive; COIN-M series are not fetched (got "
+            f"{market!r})."
+        )
+    return m
+
+
 def _check_symbol(symbol: str) -> str:
     base = parse_symbol(symbol)
     if not _SYMBOL_RE.match(base):
@@ -284,16 +303,6 @@ def _read_frame(path: Path) -> pd.DataFrame:
     idx = pd.DatetimeIndex(frame.index)
     frame.index = pd.DatetimeIndex(idx.tz_convert("UTC").as_unit("ns"), name="time")
     return frame
-
-
-def _has_header(text_head: str) -> bool:
-    """True if the CSV's first field is not a number (i.e. the first row is a header)."""
-    first = text_head.lstrip("\ufeff").split(",", 1)[0].strip()
-    try:
-        float(first)
-    except ValueError:
-        return True
-    return False
 
 
 class BinanceArchive(Source):
@@ -376,13 +385,17 @@ class BinanceArchive(Source):
         return self._symbol_dir(market, pair) / interval / f"{label}.parquet"
 
     def kline_url(self, symbol: str, freq: str, market: str, period: str) -> str:
-        """URL of the kline zip for ``period`` (``"2023-01"`` monthly, ``"2023-01-05"`` daily)."""
+        """URL of the kline zip for ``period`` (``"2023-01"`` monthly, ``"2023-01-05"`` daily).
+
+        ``market`` ``"mark"`` and ``"index"`` give the USDⓈ-M ``markPriceKlines`` and
+        ``indexPriceKlines`` files (same file names as the ``klines``).
+        """
         pair = _check_symbol(symbol) + "USDT"
         interval = parse_freq(freq)
-        mkt = parse_market(market)
+        prefix, data_type = _KLINE_KIND[_archive_market(market)]
         kind = self._period_kind(period)
         return (
-            f"{self.base_url}/{_MARKET_PREFIX[mkt]}/{kind}/klines/{pair}/{interval}/"
+            f"{self.base_url}/{prefix}/{kind}/{data_type}/{pair}/{interval}/"
             f"{pair}-{interval}-{period}.zip"
         )
 
@@ -500,15 +513,19 @@ class BinanceArchive(Source):
     # ------------------------------------------------------------------ parsing
     @staticmethod
     def _read_csv(raw: bytes, file_name: str, names: tuple[str, ...]) -> pd.DataFrame:
-        """CSV bytes (header row optional) as a table with columns ``names``."""
+        """CSV bytes (header row optional, detected by content) as a table with ``names``."""
         text_head = raw[:256].decode("utf-8", errors="replace")
         if not text_head.strip():
             raise DownloadError(f"{file_name}: the CSV member is empty.")
         try:
+            header = csv_has_header(text_head, names, what=file_name)
+        except DataError as exc:
+            raise DownloadError(str(exc)) from None
+        try:
             table = pd.read_csv(
                 io.BytesIO(raw),
                 header=None,
-                skiprows=1 if _has_header(text_head) else 0,
+                skiprows=1 if header else 0,
                 **_CSV_FLOAT,
             )
         except (ValueError, pd.errors.ParserError) as exc:
@@ -527,39 +544,30 @@ class BinanceArchive(Source):
     def _epoch_index(values: pd.Series, file_name: str) -> pd.DatetimeIndex:
         """Integer epochs (s, ms or µs, decided per value by magnitude) as an exact UTC index.
 
-        Integer arithmetic keeps every nanosecond (a float64 product rounds epochs that are
-        not multiples of 256 ns, e.g. the archive's ``calc_time`` = settlement + 1 ms).
-        Binance spot files switched from ms to µs on 2025-01-01; µs epochs are > 1e14.
+        See :func:`riskmodels.data._frames.epoch_index`; used for every kind of file (klines,
+        mark and index price klines, funding rates).
         """
         if not pd.api.types.is_integer_dtype(values):
             raise DownloadError(
                 f"{file_name}: column {values.name!r} must hold integer epoch timestamps "
                 f"(got dtype {values.dtype}, first value {values.iloc[0]!r})."
             )
-        v = values.to_numpy(dtype="int64")
-        bad = (v < 0) | (v > 10**16)
-        if bad.any():
-            raise DownloadError(
-                f"{file_name}: column {values.name!r} holds {int(bad.sum())} epoch value(s) "
-                f"outside 1970..2286 in s/ms/µs (first: {int(v[bad][0])})."
+        try:
+            return epoch_index(
+                values.to_numpy(dtype="int64"), f"{file_name}: column {values.name!r}"
             )
-        us, sec = v > 10**14, v < 10**11
-        ms = ~(us | sec)
-        ns = np.empty_like(v)
-        ns[us] = v[us] * 1_000
-        ns[ms] = v[ms] * 1_000_000
-        ns[sec] = v[sec] * 1_000_000_000
-        return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name="time")
+        except DataError as exc:
+            raise DownloadError(str(exc)) from None
 
     @classmethod
     def _parse_klines(cls, raw: bytes, file_name: str) -> pd.DataFrame:
-        """Kline CSV bytes (with or without header row) as a bar frame."""
-        table = cls._read_csv(raw, file_name, KLINE_COLUMNS)
-        table["open_time"] = cls._epoch_index(table["open_time"], file_name)
+        """Kline CSV bytes (with or without header row; also mark/index price) as a bar frame."""
+        if not raw[:256].strip():
+            raise DownloadError(f"{file_name}: the CSV member is empty.")
         try:
-            return normalize_bars(table, what=file_name)
+            return read_kline_csv(raw, what=file_name)
         except DataError as exc:
-            raise DownloadError(f"{file_name}: {exc}") from None
+            raise DownloadError(str(exc)) from None
 
     @classmethod
     def _parse_funding(cls, raw: bytes, file_name: str) -> pd.DataFrame:
@@ -679,10 +687,11 @@ class BinanceArchive(Source):
         ----------
         symbol : str
             Base asset (``"BTC"``) or USDT pair (``"BTCUSDT"``).
-        freq : {"1d", "4h", "1h"}
+        freq : {"1d", "4h", "1h", "15m", "5m", "1m"}
             Kline interval.
-        market : {"spot", "perp"}
-            Spot, or USDⓈ-M perpetual (``data/futures/um``).
+        market : {"spot", "perp", "mark", "index"}
+            Spot; the USDⓈ-M perpetual's traded price (``data/futures/um/.../klines``), its
+            mark price (``markPriceKlines``) or its index price (``indexPriceKlines``).
         start, end : date-like
             First and last UTC day wanted (inclusive). ``end`` defaults to, and is clipped to,
             yesterday (UTC): the last day the archive can hold.
@@ -713,7 +722,7 @@ class BinanceArchive(Source):
         """
         base = _check_symbol(symbol)
         interval = parse_freq(freq)
-        mkt = parse_market(market)
+        mkt = _archive_market(market)
         if missing not in ("raise", "skip"):
             raise ConfigError(f"missing must be 'raise' or 'skip' (got {missing!r}).")
         plan, _ = self._plan(start, end)
@@ -820,7 +829,7 @@ class BinanceArchive(Source):
     def cached_periods(self, symbol: str, freq: str = "1d", market: str = "spot") -> list[str]:
         """Labels of the cached kline files (``"2023-01"``, ``"2023-02-05"``, ...), sorted."""
         pair = _check_symbol(symbol) + "USDT"
-        folder = self._symbol_dir(parse_market(market), pair) / parse_freq(freq)
+        folder = self._symbol_dir(_archive_market(market), pair) / parse_freq(freq)
         if not folder.is_dir():
             return []
         return sorted(
@@ -852,8 +861,11 @@ class BinanceArchive(Source):
 
         Monthly files are used whole; a daily file is used only for a day whose month has no
         cached monthly file. Rows are sorted by time; duplicates inside files are kept as
-        found (quality checks decide). ``attrs["files"]`` lists the parquet files read and
-        ``attrs["as_of"]`` the latest fetch time.
+        found (quality checks decide). ``attrs["files"]`` lists the parquet files read,
+        ``attrs["as_of"]`` the latest fetch time, and the JSON strings ``attrs["symbol"]``,
+        ``attrs["market"]``, ``attrs["freq"]`` and ``attrs["price_type"]`` (``"last"``,
+        ``"mark"`` or ``"index"``, see :func:`riskmodels.data._frames.price_type`) say what the
+        bars are.
 
         Raises
         ------
@@ -863,7 +875,7 @@ class BinanceArchive(Source):
         """
         base = _check_symbol(symbol)
         interval = parse_freq(freq)
-        mkt = parse_market(market)
+        mkt = _archive_market(market)
         pair = base + "USDT"
         labels = self.cached_periods(base, interval, mkt)
         months = {lab for lab in labels if _MONTH_RE.match(lab)}
@@ -880,6 +892,9 @@ class BinanceArchive(Source):
         out = pd.concat(frames).sort_index(kind="stable")
         out.index.name = "time"
         self._attach(out, records)
+        out.attrs.update(
+            {"symbol": base, "market": mkt, "freq": interval, "price_type": price_type(mkt)}
+        )
         return out
 
     def funding(self, symbol: str) -> pd.Series:
@@ -908,7 +923,7 @@ class BinanceArchive(Source):
     def symbols(self, freq: str = "1d", market: str = "spot") -> list[str]:
         """Base symbols with at least one cached kline file at ``freq`` on ``market``."""
         interval = parse_freq(freq)
-        root = self.cache_dir / "binance" / parse_market(market)
+        root = self.cache_dir / "binance" / _archive_market(market)
         if not root.is_dir():
             return []
         out = []
@@ -973,7 +988,7 @@ def fetch_many(
     if not bases:
         raise ConfigError("symbols is empty; pass at least one symbol such as ['BTC'].")
     parse_freq(freq)
-    parse_market(market)
+    _archive_market(market)
     arch = archive if archive is not None else BinanceArchive(cache_dir)
     return {
         base: arch.fetch(

@@ -128,7 +128,7 @@ class FrameSource(Source):
         return self._bars.get((s, freq, market), self._bars.get(s))
 
     def bars(self, symbol: str, freq: str = "1d", market: str = "spot") -> pd.DataFrame:
-        from riskmodels.data._frames import parse_freq, parse_market
+        from riskmodels.data._frames import parse_freq, parse_market, price_type
 
         f, m = parse_freq(freq), parse_market(market)
         b = self._get(symbol, f, m)
@@ -138,7 +138,14 @@ class FrameSource(Source):
                 f"(it holds {sorted(map(str, self._bars))})."
             )
         out = b.copy()
-        out.attrs = {"files": [], "as_of": self.as_of, "symbol": symbol, "freq": f, "market": m}
+        out.attrs = {
+            "files": [],
+            "as_of": self.as_of,
+            "symbol": symbol,
+            "freq": f,
+            "market": m,
+            "price_type": price_type(m),
+        }
         return out
 
     def symbols(self, freq: str = "1d", market: str = "spot") -> list[str]:

@@ -34,6 +34,7 @@ from riskmodels.data._frames import (
     parse_freq,
     parse_market,
     parse_symbol,
+    price_type,
 )
 from riskmodels.data.base import FileRecord, Source
 from riskmodels.exceptions import (
@@ -184,8 +185,28 @@ def _checked_bars(
         bars = bars.loc[bars.index >= start]
     if end is not None:
         bars = bars.loc[bars.index <= end]
+    if attrs.get("windows") is not None:
+        attrs["windows"] = _clip_windows(attrs["windows"], start, end)
     bars.attrs = attrs
     return bars, report
+
+
+def _clip_windows(
+    windows: list[list[str]], start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> list[list[str]]:
+    """The documented windows (``[first, last]`` bar opens, ISO) cut to ``[start, end]``."""
+    out = []
+    for a, b in windows:
+        ta, tb = pd.Timestamp(a), pd.Timestamp(b)
+        ta = ta if start is None else max(ta, start)
+        tb = tb if end is None else min(tb, end)
+        if ta <= tb:
+            out.append([ta.isoformat(), tb.isoformat()])
+    return out
+
+
+def _windows_by_symbol(attrs_list: Sequence[dict[str, Any]], syms: Sequence[str]) -> dict:
+    return {s: a["windows"] for s, a in zip(syms, attrs_list, strict=True) if a.get("windows")}
 
 
 def _files(attrs_list: Iterable[dict[str, Any]]) -> list[FileRecord]:
@@ -212,12 +233,13 @@ def load_ohlcv(
     ----------
     symbols : str or iterable of str, optional
         Base symbols (``"BTC"``); default the ten majors.
-    freq : {"1d", "4h", "1h"}
+    freq : {"1d", "4h", "1h", "15m", "5m", "1m"}
         Bar frequency; bars are labelled by their UTC open time.
     start, end : date-like, optional
         Inclusive window on bar open times (UTC when naive).
-    market : {"spot", "perp"}
-        Binance spot or USDⓈ-M perpetual.
+    market : {"spot", "perp", "mark", "index", "coinm", "coinm_mark"}
+        Binance spot, USDⓈ-M perpetual (last price), its mark or index price, or the COIN-M
+        perpetual's last or mark price (see :data:`~riskmodels.data.MARKETS`).
     source : Source, optional
         Default :func:`default_source`.
     quality : {"raise", "warn", "repair", "off"}
@@ -227,7 +249,11 @@ def load_ohlcv(
     -------
     DataFrame
         Columns ``time, symbol, open, high, low, close, volume, quote_volume, trades``, sorted by
-        symbol (in the requested order) then time. ``attrs["files"]`` and ``attrs["quality"]``.
+        symbol (in the requested order) then time. ``attrs["files"]``, ``attrs["quality"]``,
+        the JSON strings ``attrs["freq"]``, ``attrs["market"]`` and ``attrs["price_type"]``
+        (``"last"``, ``"mark"`` or ``"index"``), and, for series staged as disjoint windows
+        (the mirror's minute data), ``attrs["windows"]``: symbol -> ``[first, last]`` bar-open
+        ISO pairs cut to ``[start, end]``.
 
     Raises
     ------
@@ -252,7 +278,16 @@ def load_ohlcv(
     out = pd.concat(parts, ignore_index=True)[["time", "symbol", *BAR_COLUMNS]]
     if out.empty:
         raise DataNotFoundError(f"No {m} {f} bars for {syms} between {s} and {e}.")
-    out.attrs = {"files": _files(attrs), "quality": reports, "freq": f, "market": m}
+    out.attrs = {
+        "files": _files(attrs),
+        "quality": reports,
+        "freq": f,
+        "market": m,
+        "price_type": price_type(m),
+    }
+    windows = _windows_by_symbol(attrs, syms)
+    if windows:
+        out.attrs["windows"] = windows
     return out
 
 
@@ -274,14 +309,15 @@ def load_prices(
     symbols : str or iterable of str, optional
         Base symbols (``"BTC"``); default the ten majors
         (BTC, ETH, BNB, SOL, XRP, ADA, DOGE, LTC, LINK, AVAX).
-    freq : {"1d", "4h", "1h"}
+    freq : {"1d", "4h", "1h", "15m", "5m", "1m"}
         Bar frequency; bars are labelled by their UTC open time.
     start, end : date-like, optional
         Inclusive window on bar open times (UTC when naive).
     field : {"close", "open", "high", "low", "volume", "quote_volume", "trades"}
         The bar field.
-    market : {"spot", "perp"}
-        Binance spot or USDⓈ-M perpetual.
+    market : {"spot", "perp", "mark", "index", "coinm", "coinm_mark"}
+        Binance spot or USDⓈ-M perpetual (last price), or another price series of
+        :data:`~riskmodels.data.MARKETS`; ``attrs["price_type"]`` says which kind of price.
     source : Source, optional
         Default :func:`default_source` (the local mirror when present).
     quality : {"raise", "warn", "repair", "off"}
@@ -351,9 +387,13 @@ def load_prices(
         "quality": reports,
         "freq": f,
         "market": m,
+        "price_type": price_type(m),
         "field": field,
         "source": src.describe(),
     }
+    windows = _windows_by_symbol(attrs, syms)
+    if windows:
+        panel.attrs["windows"] = windows
     return panel
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,17 @@ import pandas as pd
 
 from riskmodels.data._frames import (
     DEFAULT_UNIVERSE,
+    FREQUENCIES,
+    csv_has_header,
     empty_bars,
     normalize_bars,
     parse_freq,
     parse_market,
     parse_symbol,
+    price_type,
+    read_kline_csv,
 )
+from riskmodels.data.bars import bars_from_trades, resample_bars
 from riskmodels.data.base import FileRecord, Source, sha256_file
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError
 
@@ -64,6 +70,12 @@ class _Entry:
     description: str
     as_of: str | None = None  # fetch time when documented (bars closing later are in progress)
     symbol_filter: bool = False  # the file is long with a `symbol` column
+    #: "csv": a CSV with a header row; "kline": a Binance kline CSV or zip (header row optional,
+    #: detected by content); "trades": a Tardis trades CSV(.gz) turned into bars.
+    kind: str = "csv"
+    #: The documented coverage: first and last bar open time (UTC ISO, inclusive).
+    window: tuple[str, str] | None = None
+    contract_size_usd: float | None = None  # trades of inverse (COIN-M) contracts
 
 
 _SPOT = "Binance spot"
@@ -81,10 +93,131 @@ _MARKETTREND = {"BTC", "ETH", "SOL", "BNB", "DOGE", "LINK", "AVAX"}
 _RIVER = {"ETH", "BNB", "XRP"}
 
 
+# Minute data (PROVENANCE §2.14, §2.15, §2.17). Every file is a closed exchange archive (or a
+# row extract of one): a monthly file exists only once its month has ended and a daily file
+# once its day has, so the first instant after the covered period is a lower bound on the fetch
+# time (as_of) and no bar is in progress.
+_COINM = "Binance COIN-M perpetual"
+#: isda-1m row extracts of the monthly USDⓈ-M BTCUSDT 1m files: (first day, last day).
+_ISDA_1M_WINDOWS: tuple[tuple[str, str], ...] = (
+    ("2020-03-12", "2020-03-13"),
+    ("2021-05-19", "2021-05-19"),
+    ("2022-05-09", "2022-05-12"),
+    ("2022-11-08", "2022-11-10"),
+    ("2023-09-04", "2023-09-06"),
+    ("2024-08-05", "2024-08-05"),
+    ("2025-10-10", "2025-10-11"),
+)
+_THEGLORY = "theglory/analysis"
+_COINM_TRADES = {"AVAX", "ATOM", "DOT", "AAVE"}  # COIN-M perps with 2025-10-10 trades
+_COINM_ALT_CONTRACT_USD = 10.0  # Binance COIN-M alt perpetuals: 10 USD per contract
+
+
+def _day_window(first: str, last: str, freq: str) -> tuple[str, str]:
+    """Window of the bars opening on UTC days ``first``..``last`` (inclusive)."""
+    end = pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1) - FREQUENCIES[freq]
+    return (pd.Timestamp(first, tz="UTC").isoformat(), end.isoformat())
+
+
+def _after_day(day: str) -> str:
+    return (pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)).isoformat()
+
+
+def _after_month(day: str) -> str:
+    return (pd.Timestamp(day, tz="UTC").normalize() + pd.offsets.MonthBegin(1)).isoformat()
+
+
+def _minute_catalog(market: str, freq: str, sym: str) -> list[_Entry]:
+    """Native minute files of one series (PROVENANCE §1, §2.14, §2.15, §2.17)."""
+    out: list[_Entry] = []
+    if market == "perp" and freq == "1m":
+        if sym == "BTC":
+            for d0, d1 in _ISDA_1M_WINDOWS:
+                tag = d0 if d0 == d1 else f"{d0}_{d1[-2:]}"
+                out.append(
+                    _Entry(
+                        f"isda-1m/BTCUSDT-1m-{tag}.csv",
+                        f"{_PERP} 1m BTCUSDT (last price), row extract {d0}..{d1} of the "
+                        "data.binance.vision monthly file (isda-1m)",
+                        as_of=_after_month(d1),
+                        kind="kline",
+                        window=_day_window(d0, d1, "1m"),
+                    )
+                )
+        elif sym == "AVAX":
+            out.append(
+                _Entry(
+                    "isda/AVAXUSDT-1m-2023-09.csv",
+                    f"{_PERP} 1m AVAXUSDT (last price) 2023-09 (isda)",
+                    as_of=_after_month("2023-09-30"),
+                    kind="kline",
+                    window=_day_window("2023-09-01", "2023-09-30", "1m"),
+                )
+            )
+    elif market == "coinm_mark" and freq == "1m" and sym == "BTC":
+        for day in ("2025-10-09", "2025-10-10"):
+            out.append(
+                _Entry(
+                    f"{_THEGLORY}/timeline/BTCUSD_PERP-1m-{day}.zip",
+                    f"{_COINM} BTCUSD_PERP mark price 1m {day} (data.binance.vision, theglory)",
+                    as_of=_after_day(day),
+                    kind="kline",
+                    window=_day_window(day, day, "1m"),
+                )
+            )
+    elif market == "mark" and freq == "5m" and sym == "BTC":
+        for day in pd.date_range("2025-10-01", "2025-10-31", freq="D").strftime("%Y-%m-%d"):
+            if day == "2025-10-04":
+                continue  # not in the source (PROVENANCE §2.14): a gap, never filled
+            space = " " if day == "2025-10-10" else ""  # the source's file name has a space
+            out.append(
+                _Entry(
+                    f"{_THEGLORY}/etf/data/binance data/BTCUSDT-5m-{day}{space}.zip",
+                    f"{_PERP} BTCUSDT mark price 5m {day} (data.binance.vision, theglory)",
+                    as_of=_after_day(day),
+                    kind="kline",
+                    window=_day_window(day, day, "5m"),
+                )
+            )
+    elif market == "coinm" and freq == "1m" and sym in _COINM_TRADES:
+        day = "2025-10-10"
+        out.append(
+            _Entry(
+                f"{_THEGLORY}/spotandFutures/coin_margined/"
+                f"binance-delivery_trades_{day}_{sym}USD_PERP.csv.gz",
+                f"{_COINM} {sym}USD_PERP 1m bars built from every trade of {day} "
+                "(Tardis.dev, theglory; 10 USD contracts)",
+                as_of=_after_day(day),
+                kind="trades",
+                window=_day_window(day, day, "1m"),
+                contract_size_usd=_COINM_ALT_CONTRACT_USD,
+            )
+        )
+    return out
+
+
+def _merge_windows(windows: list[tuple[str, str] | None], freq: str) -> list[list[str]]:
+    """Sorted ``[first open, last open]`` windows, merged where one starts a bar after the
+    previous one ends (adjacent day files) or they overlap."""
+    step = FREQUENCIES[freq]
+    spans = sorted((pd.Timestamp(a), pd.Timestamp(b)) for a, b in windows if a and b)  # type: ignore[misc]
+    out: list[list[pd.Timestamp]] = []
+    for a, b in spans:
+        if out and a <= out[-1][1] + step:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [[a.isoformat(), b.isoformat()] for a, b in out]
+
+
+#: Symbols with minute data, beyond the default universe.
+_MINUTE_SYMBOLS: tuple[str, ...] = ("BTC", "AVAX", "ATOM", "DOT", "AAVE")
+
+
 def _catalog(market: str, freq: str, sym: str) -> list[_Entry]:
     """Files for one series, in order of precedence (see PROVENANCE.md §1-2)."""
     s = sym
-    out: list[_Entry] = []
+    out: list[_Entry] = list(_minute_catalog(market, freq, sym))
     if market == "spot" and freq == "1d":
         if s in DEFAULT_UNIVERSE:
             out.append(
@@ -159,6 +292,49 @@ def _read_csv_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def _zip_csv_bytes(path: str, rel: str) -> bytes:
+    """The bytes of the one CSV member of a local zip (read in memory, never extracted)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+            if len(csvs) != 1:
+                raise DataError(
+                    f"Mirror file {rel!r}: expected one CSV member, found "
+                    f"{[i.filename for i in zf.infolist()]}."
+                )
+            return zf.read(csvs[0])
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataError(f"Mirror file {rel!r} is not a readable zip ({exc}).") from None
+
+
+@functools.lru_cache(maxsize=128)
+def _kline_cached(path: str, rel: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    raw = _zip_csv_bytes(path, rel) if path.lower().endswith(".zip") else Path(path).read_bytes()
+    return read_kline_csv(raw, what=rel)
+
+
+_TRADE_COLUMNS = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price")
+
+
+@functools.lru_cache(maxsize=16)
+def _trade_bars_cached(
+    path: str, rel: str, mtime_ns: int, size: int, contract_size_usd: float | None
+) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(path, usecols=["symbol", "timestamp", "price", "amount"])
+    except (ValueError, pd.errors.ParserError, OSError, EOFError) as exc:
+        raise DataError(
+            f"Mirror file {rel!r} could not be read as a trades CSV with columns "
+            f"{', '.join(_TRADE_COLUMNS)}, amount: {exc}"
+        ) from None
+    held = pd.unique(raw["symbol"].astype(str))
+    if len(held) != 1:
+        raise DataError(f"Mirror file {rel!r} mixes the trades of {list(held)[:5]}.")
+    bars = bars_from_trades(raw, "1m", contract_size_usd=contract_size_usd)
+    bars.attrs["instrument"] = str(held[0])
+    return bars
+
+
 @functools.lru_cache(maxsize=256)
 def _sha_cached(path: str, mtime_ns: int, size: int) -> str:
     return sha256_file(path)
@@ -178,16 +354,26 @@ class MirrorSource(Source):
     earlier ones lack; overlaps are compared and the largest close difference is recorded in
     ``attrs["stitch"]``):
 
-    ========  =====  ==========================================================================
-    market    freq   files
-    ========  =====  ==========================================================================
-    spot      1d     ``tidy/binance_spot_1d_long.csv`` (10 majors, to 2026-03-12)
-    spot      4h     ``wave-structure-engine`` (10 majors), ``v3-trading-system`` (BTC/ETH 2017-)
-    spot      1h     ``alphamind`` (BTC, ETH 2022-2025), ``quant-lab`` (BTC 2024-11..2025-11)
-    perp      1d/4h  ``gravestone-data`` (10 majors, 2024-2026)
-    perp      1h     ``quant-strategy-river`` (ETH/BNB/XRP), ``markettrend`` (7 assets, 2020-2024),
-                     ``gravestone-data`` (10 majors, 2025-09..2026-03)
-    ========  =====  ==========================================================================
+    ==========  =====  ==========================================================================
+    market      freq   files
+    ==========  =====  ==========================================================================
+    spot        1d     ``tidy/binance_spot_1d_long.csv`` (10 majors, to 2026-03-12)
+    spot        4h     ``wave-structure-engine`` (10 majors), ``v3-trading-system`` (BTC/ETH 2017)
+    spot        1h     ``alphamind`` (BTC, ETH 2022-2025), ``quant-lab`` (BTC 2024-11..2025-11)
+    perp        1d/4h  ``gravestone-data`` (10 majors, 2024-2026)
+    perp        1h     ``quant-strategy-river`` (ETH/BNB/XRP), ``markettrend`` (7 assets 2020-24),
+                       ``gravestone-data`` (10 majors, 2025-09..2026-03)
+    perp        1m     BTC: ``isda-1m`` (7 disjoint windows of crash days and a calm control,
+                       2020-03 .. 2025-10); AVAX: ``isda`` (2023-09)
+    mark        5m     BTC: ``theglory`` USDⓈ-M BTCUSDT mark price, 2025-10-01..31 (10-04 missing)
+    coinm_mark  1m     BTC: ``theglory`` COIN-M BTCUSD_PERP mark price, 2025-10-09..10
+    coinm       1m     AVAX, ATOM, DOT, AAVE: built from every COIN-M perp trade of 2025-10-10
+                       (``theglory``, Tardis; minutes without a trade have no bar)
+    ==========  =====  ==========================================================================
+
+    Other frequencies of these markets (``5m``, ``15m``, ``1h``, ...) are aggregated from the
+    finest native series with :func:`~riskmodels.data.bars.resample_bars` (complete coarse
+    bars only). The minute series carry ``attrs["windows"]`` (their documented coverage).
 
     Raw files keep their quirks (in-progress last candles, LINK's 0.0001 low on 2020-03-12):
     :func:`riskmodels.data.check_quality` finds them; nothing is repaired here.
@@ -254,7 +440,22 @@ class MirrorSource(Source):
         -------
         DataFrame
             A bar frame, rows in file order (duplicates and disorder kept for the checks).
+
+        Notes
+        -----
+        Binance kline files, including zipped ones (``.zip`` with one CSV member, read in
+        memory), are recognised by content: a first line whose first field is a number is data
+        (there is no header row), a first line naming the columns is a header
+        (:func:`riskmodels.data._frames.csv_has_header`).
         """
+        p = self._abs(rel)
+        if not p.is_file():
+            raise DataNotFoundError(f"Mirror file {rel!r} is missing under {self.path}.")
+        if symbol is None and self._is_kline_file(rel):
+            st = p.stat()
+            bars = _kline_cached(str(p), rel, st.st_mtime_ns, st.st_size).copy()
+            bars.attrs = {"files": [self.file_record(rel)]}
+            return bars
         raw = self._table(rel)
         if symbol is not None:
             if "symbol" not in raw.columns:
@@ -264,25 +465,88 @@ class MirrorSource(Source):
         bars.attrs["files"] = [self.file_record(rel)]
         return bars
 
+    def _is_kline_file(self, rel: str) -> bool:
+        """A zip, or a CSV whose first line is a data row (no header): Binance kline layout."""
+        if rel.lower().endswith(".zip"):
+            return True
+        if not rel.lower().endswith(".csv"):
+            return False
+        with open(self._abs(rel), "rb") as fh:
+            head = fh.read(512).decode("utf-8", errors="replace")
+        try:
+            return not csv_has_header(head, what=rel)
+        except DataError:
+            return False  # a header with other names: the generic CSV reader decides
+
+    def _read_entry(self, e: _Entry, sym: str) -> pd.DataFrame:
+        """One catalog entry as a bar frame (``attrs["files"]`` set)."""
+        if e.kind == "csv":
+            return self.read_file(e.path, symbol=sym if e.symbol_filter else None)
+        p = self._abs(e.path)
+        st = p.stat()
+        if e.kind == "kline":
+            bars = _kline_cached(str(p), e.path, st.st_mtime_ns, st.st_size).copy()
+        elif e.kind == "trades":
+            cached = _trade_bars_cached(
+                str(p), e.path, st.st_mtime_ns, st.st_size, e.contract_size_usd
+            )
+            if not cached.attrs.get("instrument", "").startswith(sym):
+                raise DataError(
+                    f"Mirror file {e.path!r} holds trades of {cached.attrs.get('instrument')!r}, "
+                    f"not of {sym!r}."
+                )
+            bars = cached.copy()
+        else:  # pragma: no cover - the catalog only makes the kinds above
+            raise DataError(f"unknown catalog entry kind {e.kind!r}")
+        bars.attrs = {"files": [self.file_record(e.path)]}
+        return bars
+
+    def _native(self, m: str, f: str, s: str) -> list[_Entry]:
+        return [e for e in _catalog(m, f, s) if self._abs(e.path).is_file()]
+
+    def _finer_source(self, m: str, f: str, s: str) -> str | None:
+        """The finest frequency the mirror holds natively for (m, s) that divides ``f``."""
+        step = FREQUENCIES[f]
+        finer = [
+            k
+            for k, v in FREQUENCIES.items()
+            if v < step and step % v == pd.Timedelta(0) and self._native(m, k, s)
+        ]
+        return min(finer, key=lambda k: FREQUENCIES[k]) if finer else None
+
     # -- Source interface ----------------------------------------------------------------------
     def symbols(self, freq: str = "1d", market: str = "spot") -> list[str]:
+        """Base symbols held at ``freq`` on ``market``: natively, or aggregated from a finer
+        native series of the same market (see :meth:`bars`)."""
         f, m = parse_freq(freq), parse_market(market)
-        return [
-            s
-            for s in (*DEFAULT_UNIVERSE,)
-            if any(self._abs(e.path).is_file() for e in _catalog(m, f, s))
-        ]
+        cands = [*DEFAULT_UNIVERSE, *(x for x in _MINUTE_SYMBOLS if x not in DEFAULT_UNIVERSE)]
+        return [s for s in cands if self._native(m, f, s) or self._finer_source(m, f, s)]
 
     def bars(self, symbol: str, freq: str = "1d", market: str = "spot") -> pd.DataFrame:
         """Raw bars of ``symbol`` at ``freq`` on ``market``, stitched over the mirror's files.
+
+        Series the mirror does not hold at ``freq`` but holds at a finer frequency of the same
+        market (e.g. ``freq="5m", market="perp"`` for BTC from the 1m extracts, ``"15m"``
+        ``"mark"`` from 5m) are aggregated from the finest such series by
+        :func:`~riskmodels.data.bars.resample_bars`: a coarse bar is built only from a complete
+        set of finer bars, never from part of them.
 
         Returns
         -------
         DataFrame
             A bar frame sorted by time, with ``attrs["files"]`` (FileRecords read),
-            ``attrs["as_of"]`` (documented fetch time of the latest file, or None) and
+            ``attrs["as_of"]`` (documented fetch time of the latest file, or None),
             ``attrs["stitch"]`` (per extra file: bars added, bars overlapping, largest relative
-            close difference on the overlap).
+            close difference on the overlap), and the JSON-serialisable ``attrs["symbol"]``,
+            ``attrs["market"]``, ``attrs["freq"]``, ``attrs["price_type"]`` (``"last"``,
+            ``"mark"`` or ``"index"``). Series made of files with a documented coverage (the
+            minute data) also have ``attrs["windows"]``: the disjoint windows of that coverage
+            as ``[first bar open, last bar open]`` ISO strings (inclusive; adjacent files
+            merged), so ``bars.loc[start:end]`` gives one window. Bars between windows were
+            never staged: the gaps between windows are not filled, and
+            :func:`~riskmodels.data.check_quality` reports missing bars only inside windows.
+            Aggregated series add ``attrs["resample"]`` (source frequency and the coarse bars
+            dropped as incomplete).
 
         Raises
         ------
@@ -290,8 +554,14 @@ class MirrorSource(Source):
             If the mirror holds nothing for this series (the message lists what it holds).
         """
         f, m, s = parse_freq(freq), parse_market(market), parse_symbol(symbol)
-        entries = [e for e in _catalog(m, f, s) if self._abs(e.path).is_file()]
+        entries = self._native(m, f, s)
         if not entries:
+            src_f = self._finer_source(m, f, s)
+            if src_f is not None:
+                fine = self.bars(s, src_f, m)
+                out = resample_bars(fine, f, source_freq=src_f)
+                out.attrs["source"] = self.describe()
+                return out
             held = self.symbols(f, m)
             raise DataNotFoundError(
                 f"The mirror has no {m} {f} bars for {s!r}. At {m} {f} it holds: "
@@ -305,7 +575,7 @@ class MirrorSource(Source):
         weak: list[pd.Timestamp] = []
         combined = empty_bars()
         for e in entries:
-            part = self.read_file(e.path, symbol=s if e.symbol_filter else None)
+            part = self._read_entry(e, s)
             records.append(self.file_record(e.path, e.description, e.as_of))
             if not frames:
                 combined = part
@@ -356,8 +626,11 @@ class MirrorSource(Source):
             "symbol": s,
             "freq": f,
             "market": m,
+            "price_type": price_type(m),
             "source": self.describe(),
         }
+        if all(e.window is not None for e in entries):
+            combined.attrs["windows"] = _merge_windows([e.window for e in entries], f)
         return combined
 
     def funding(self, symbol: str) -> pd.Series:

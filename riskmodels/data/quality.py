@@ -189,9 +189,10 @@ class QualityThresholds:
     Attributes
     ----------
     stale_run : int or None
-        Minimum length (bars) of a run of flat bars to report. Default ``max(5, bars per day)``:
-        5 at 1d, 6 at 4h, 24 at 1h -- a full day without a single price change is stale at any
-        frequency, and 5 flat days are stale at 1d.
+        Minimum length of a run of flat bars to report, in bars of ``freq`` from the run's first
+        to its last open (a time span: missing rows inside the run count). Default
+        ``max(5, bars per day)``: 5 at 1d, 6 at 4h, 24 at 1h, 1,440 at 1m -- a full day without
+        a single price change is stale at any frequency, and 5 flat days are stale at 1d.
     bad_tick_factor : float
         A price more than this factor above the highest, or below the lowest, of its bar's other
         open/close and the neighbouring closes is a bad tick. Default 5.
@@ -277,7 +278,7 @@ class QualityReport:
     symbols : tuple
         The symbols checked, in order of first appearance.
     freq : str
-        The bar frequency (``"1d"``, ``"4h"`` or ``"1h"``).
+        The bar frequency (a key of :data:`~riskmodels.data.FREQUENCIES`, ``"1d"`` .. ``"1m"``).
     n_bars : dict
         Rows checked per symbol (as given, duplicates included).
     policy : str
@@ -583,6 +584,31 @@ def _utc_index(idx: pd.Index, what: str) -> pd.DatetimeIndex:
     return idx.as_unit("ns")
 
 
+def _ts(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC")
+
+
+def _windows(windows: Any, symbol: str | None) -> np.ndarray | None:
+    """Windows as a sorted ``(k, 2)`` int64 array of [first, last] bar opens (ns, UTC)."""
+    if windows is None:
+        return None
+    try:
+        pairs = [(_timestamp(a, "window start"), _timestamp(b, "window end")) for a, b in windows]
+        arr = np.array(sorted((a.value, b.value) for a, b in pairs), dtype=np.int64)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"windows of {_label(symbol)} must be [start, end] pairs of bar open times, e.g. "
+            f"[['2020-03-12', '2020-03-13 23:59']] (got {windows!r}): {exc}"
+        ) from None
+    arr = arr.reshape(-1, 2)
+    if (arr[:, 1] < arr[:, 0]).any() or (arr[1:, 0] <= arr[:-1, 1]).any():
+        raise ConfigError(
+            f"windows of {_label(symbol)} must be disjoint [start, end] pairs with start <= end "
+            f"(got {windows!r})."
+        )
+    return arr
+
+
 # --------------------------------------------------------------------------------------------
 # per-symbol analysis
 # --------------------------------------------------------------------------------------------
@@ -627,6 +653,7 @@ def _analyze(
     freq: str,
     as_of: pd.Timestamp | None,
     th: QualityThresholds,
+    windows: np.ndarray | None = None,
 ) -> _Analysis:
     step = int(FREQUENCIES[freq].value)
     sym = symbol
@@ -934,9 +961,17 @@ def _analyze(
                 x[i],
             )
 
+    # window of each row: -1 outside every window; all 0 when the series has no windows
+    if windows is None:
+        win = np.zeros(n, dtype=np.int64)
+    else:
+        pos = np.searchsorted(windows[:, 0], t, side="right") - 1
+        inside = (pos >= 0) & (t <= windows[np.clip(pos, 0, None), 1])
+        win = np.where(inside, pos, -1)
+
     # 8. missing bars ---------------------------------------------------------------------------
     g = t[~off]
-    if len(g) > 1:
+    if windows is None and len(g) > 1:
         d = np.diff(g)
         miss = d // step - 1
         for i in np.flatnonzero(miss > 0):
@@ -951,28 +986,55 @@ def _analyze(
                 f"{_fmt_time(ts(end))} (between the bars at {_fmt_time(ts(g[i]))} and "
                 f"{_fmt_time(ts(g[i + 1]))}); gaps are never filled (no forward fill).",
             )
+    elif windows is not None:
+        # only inside the documented windows, including their edges
+        phase = int(np.mod(g[0], step)) if len(g) else 0
+        for w0, w1 in windows.tolist():
+            first = w0 + (phase - w0) % step
+            if first > w1:
+                continue
+            k = (w1 - first) // step + 1
+            have = np.zeros(k, dtype=bool)
+            gi = g[(g >= first) & (g <= w1)]
+            have[(gi - first) // step] = True
+            for a, b in _runs(~have):
+                start, end = first + a * step, first + (b - 1) * step
+                add(
+                    "missing_bars",
+                    start,
+                    b - a,
+                    None,
+                    f"{b - a} missing {freq} bar(s) from {_fmt_time(ts(start))} to "
+                    f"{_fmt_time(ts(end))} inside the window {_fmt_time(ts(w0))} .. "
+                    f"{_fmt_time(ts(w1))}; gaps are never filled (no forward fill).",
+                )
 
     # 9. stale prices -----------------------------------------------------------------------------
+    # A run's length is measured in time (bars of ``freq`` from its first to its last open), so
+    # rows missing inside a flat run (no trade, so no price change) count towards it; runs
+    # never cross a window boundary.
     if n:
         cols_present = [p[x] for x in price_cols]
         flat = np.isfinite(c_)
         for arr in cols_present:
             flat &= arr == c_
         same = np.zeros(n, dtype=bool)
-        same[1:] = flat[1:] & flat[:-1] & (c_[1:] == c_[:-1])
+        same[1:] = flat[1:] & flat[:-1] & (c_[1:] == c_[:-1]) & (win[1:] == win[:-1])
         starts = np.flatnonzero(~same)
         stops = np.append(starts[1:], n)
         for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-            if flat[a] and b - a >= th.stale_run:
+            span = int((t[b - 1] - t[a]) // step) + 1
+            if flat[a] and span >= th.stale_run:
                 vsum = np.nansum(vol[a:b]) if np.isfinite(vol[a:b]).any() else np.nan
+                gaps = f" over {span} {freq} intervals" if span != b - a else ""
                 add(
                     "stale_prices",
                     t[a],
                     b - a,
                     None,
-                    f"{b - a} consecutive flat bars (open = high = low = close = {_g(c_[a])}) "
-                    f"from {_fmt_time(ts(t[a]))} to {_fmt_time(ts(t[b - 1]))}, total volume "
-                    f"{_g(vsum)} (stale_run {th.stale_run}); reported, not changed.",
+                    f"{b - a} consecutive flat bars{gaps} (open = high = low = close = "
+                    f"{_g(c_[a])}) from {_fmt_time(ts(t[a]))} to {_fmt_time(ts(t[b - 1]))}, "
+                    f"total volume {_g(vsum)} (stale_run {th.stale_run}); reported, not changed.",
                     c_[a],
                 )
 
@@ -1000,6 +1062,8 @@ def _analyze(
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.full(n, np.nan)
             r[1:] = np.log(c_[1:] / c_[:-1])
+        if windows is not None:
+            r[1:][win[1:] != win[:-1]] = np.nan  # no return across the gap between windows
         rs = pd.Series(r)
         w = th.extreme_window
         mp = min(30, w)
@@ -1225,6 +1289,7 @@ def check_quality(
     policy: Policy = "raise",
     symbol: str | None = None,
     columns: Sequence[str] | str | None = None,
+    windows: Any = None,
     **thresholds: Any,
 ) -> QualityReport:
     """Check bars for defects and report, warn, raise or repair.
@@ -1236,7 +1301,7 @@ def check_quality(
         low, close, volume, ...``), or a long frame with ``symbol`` and ``time`` columns (or a
         ``symbol`` column on a ``DatetimeIndex``), checked per symbol. A naive index is taken as
         UTC. Rows may be unsorted or duplicated: that is what the first checks look for.
-    freq : {"1d", "4h", "1h"}, optional
+    freq : {"1d", "4h", "1h", "15m", "5m", "1m"}, optional
         The bar length. Default: inferred from the median spacing of the timestamps (per
         symbol; all symbols must agree) and validated against the supported frequencies.
     as_of : timestamp, str or mapping of symbol -> timestamp, optional
@@ -1251,6 +1316,14 @@ def check_quality(
     columns : sequence of str, optional
         The fields the caller will use (e.g. ``["close"]``). Under ``policy="raise"`` only errors
         about these fields, and structural errors, raise; others are warned. Default: all.
+    windows : list of [start, end], or mapping of symbol -> list, optional
+        The documented coverage of a series made of disjoint windows (e.g. the mirror's 1-minute
+        crash-day extracts): ``[first bar open, last bar open]`` pairs (inclusive; ISO strings
+        or timestamps). Default ``bars.attrs.get("windows")`` (a single bar frame). With
+        windows, missing bars are reported only inside windows (their edges included), and
+        no stale run or return spans two windows; the gaps between windows are listed in
+        :attr:`QualityReport.notes`, not as findings. ``None``: one coverage from the first to
+        the last bar.
     **thresholds
         Any field of :class:`QualityThresholds` (``stale_run``, ``bad_tick_factor``,
         ``extreme_z``, ``extreme_window``, ``discontinuity_tol``, ``partial_tol``,
@@ -1317,6 +1390,22 @@ def check_quality(
 
     **Discontinuity.** ``|open[t+1]/close[t] - 1| > discontinuity_tol`` for bars one ``freq``
     apart (never across a gap, and not at a stale partial or bad-tick bar).
+
+    **Minute bars** (``1m``, ``5m``, ``15m``). The thresholds that depend on the bar length are
+    defined in time and scale by themselves: ``stale_run`` is one day of bars (1,440 at 1m)
+    and a run's length is measured in time, from its first to its last bar open, so minutes
+    without a bar inside a flat run count towards it; ``extreme_window`` is 90 days of bars;
+    the extreme-return z-score is measured against the series' own robust scale at the same
+    bar length. The other thresholds are ratios of prices at most one bar apart and are kept:
+    a print ``bad_tick_factor`` (5) times away from its bar and its neighbours is implausible
+    at every bar length, and a 1 % jump between a close and the next open is large at every
+    bar length. Tightening them with the bar length (e.g. by ``sqrt(bar / day)``) would turn
+    the real wicks of the 2025-10-10 crash minutes (PROVENANCE §2.14: thousands of trades
+    below 50 % of the previous price) into errors.
+
+    **Windows.** A series staged as disjoint windows of documented coverage (``windows=``,
+    default ``bars.attrs["windows"]``) is checked per window for missing bars; the bars
+    between windows were never staged, so their absence is a note, not a finding.
 
     Examples
     --------
@@ -1393,6 +1482,10 @@ def check_quality(
             )
         freq_c = kinds[0]
     th = QualityThresholds(**thresholds).resolved(freq_c)
+    if windows is None:
+        attr_windows = bars.attrs.get("windows")  # a bar frame's list; a long frame's mapping
+        if not long_input or isinstance(attr_windows, Mapping):
+            windows = attr_windows
 
     def as_of_for(s: str | None) -> pd.Timestamp | None:
         if isinstance(as_of, Mapping):
@@ -1401,13 +1494,22 @@ def check_quality(
 
     analyses: list[_Analysis] = []
     as_of_used: dict[str | None, pd.Timestamp | None] = {}
+    window_notes: list[str] = []
     for s, g in groups:
         a_of = as_of_for(s)
         as_of_used[s] = a_of
-        analyses.append(_analyze(g, s, freq_c, a_of, th))
+        w = _windows(windows.get(s) if isinstance(windows, Mapping) else windows, s)
+        if w is not None and len(w) > 1:
+            between = int(((w[1:, 0] - w[:-1, 1]) // FREQUENCIES[freq_c].value - 1).sum())
+            window_notes.append(
+                f"{_label(s)}: {len(w)} documented windows; the {between} {freq_c} bar(s) "
+                f"between them (first gap after {_fmt_time(_ts(w[0, 1]))}) were never staged: "
+                "not reported as missing, never filled."
+            )
+        analyses.append(_analyze(g, s, freq_c, a_of, th, w))
 
     findings = tuple(f for a in analyses for f in a.findings)
-    notes = [n for a in analyses for n in a.notes]
+    notes = [n for a in analyses for n in a.notes] + window_notes
     gaps = [f for f in findings if f.check == "missing_bars"]
     if gaps:
         notes.append(

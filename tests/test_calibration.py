@@ -30,7 +30,6 @@ from riskmodels.calibration import (
     load_rule,
     procyclicality_comparison,
     procyclicality_metrics,
-    replay_venue_rules,
     slippage_rate,
     static_mmr,
 )
@@ -361,41 +360,19 @@ def test_shipped_rules_have_source_and_date_and_published_rates() -> None:
     )
 
 
-def test_replay_hand_computed_breaches_and_bad_debt() -> None:
-    # Long 1,000 USD, fixed 5% MMR, 1-day horizon, no slippage. Daily log returns below:
-    # losses 1 - e^r are 0.0952 (breach, excess 45.16) and 0.0488 (no breach).
-    r = _frame(np.array([0.0, -0.1, 0.02, -0.05, 0.0, 0.03]))
-    rule = VenueRule("flat5", "test", "fixed_fraction", {"mmr": 0.05}, "hand", "2024-01-01")
-    out = replay_venue_rules(r, 1_000.0, {"flat5": rule}, asset="X", cost_of_capital=0.1)
-    row = out.iloc[0]
-    assert row["n"] == 5 and row["breaches"] == 1
-    np.testing.assert_allclose(row["bad_debt"], 1_000 * (-math.expm1(-0.1)) - 50.0, rtol=1e-12)
-    np.testing.assert_allclose(row["capital_cost_per_year"], 5.0, rtol=1e-12)
-    np.testing.assert_allclose(row["coverage"], 0.8, rtol=1e-12)
-
-
-def test_replay_errors() -> None:
-    r = _frame(np.random.default_rng(1).normal(0, 0.01, 100))
-    with pytest.raises(ConfigError, match="sets margin by the size in coins: pass prices"):
-        replay_venue_rules(r, 1e5, ["deribit_btc_standard_2022-01-11"], asset="X")
+def test_venue_rule_errors() -> None:
     with pytest.raises(ConfigError, match="no shipped venue rule named 'nope'"):
-        replay_venue_rules(r, 1e5, ["nope"], asset="X")
+        load_rule("nope")
     with pytest.raises(ConfigError, match="lacks 'as_of'"):
         VenueRule.from_dict({"kind": "fixed_fraction", "mmr": 0.01, "source": "x"})
-    with pytest.raises(ConfigError, match="positions must be a non-zero finite notional"):
-        replay_venue_rules(r, 0.0, ["dydx_v4_large_cap"], asset="X")
 
 
-def test_replay_with_calibrated_table() -> None:
-    rng = np.random.default_rng(13)
-    r = _frame(0.02 * stats.t.rvs(4, size=6_000, random_state=rng))
-    cal = calibrate_mmr(r, "X", "1d", 0.01, test_start=r.index[4_000], n_boot=0)
-    out = replay_venue_rules(
-        r, -5e4, ["dydx_v4_large_cap"], asset="X", calibrated=cal, start=r.index[4_000]
-    ).set_index("rule")
-    # the calibrated rate is the in-sample 1% quantile; dYdX's 1.2% is far below it for 2% vol
-    assert out.loc["calibrated", "breach_rate"] < out.loc["dydx_v4_large_cap", "breach_rate"]
-    assert out.loc["calibrated", "pvalue"] > 0.01
+def test_per_day_breach_replay_is_gone() -> None:
+    """The per-day 'breach' replay misled (a close-to-close loss is not a venue's risk): the
+    venue replays now run through the liquidation engine (riskmodels.liquidation.replay_rules)."""
+    import riskmodels.calibration as cal
+
+    assert not hasattr(cal, "replay_venue_rules")
 
 
 # -- dynamic MMR -----------------------------------------------------------------------------------

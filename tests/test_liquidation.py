@@ -500,3 +500,47 @@ def test_bad_input_named_errors(flat_rule):
             flat_rule,
             **kw,
         )
+
+
+# ----------------------------------------------------------------------------- replays
+def test_replay_rules_on_synthetic_windows():
+    """A crash window and a calm one on synthetic 1-minute bars (the test makes its data):
+    the crash liquidates more, bounds appear only for delays shorter than the bar, every
+    range is ordered, and a rule only runs on its assets."""
+    from riskmodels.liquidation import ReplayWindow, replay_rules
+
+    rng = np.random.default_rng(9)
+    calm = _bars(100 * np.exp(np.cumsum(rng.normal(0, 0.0005, 600))), wick=0.0005)
+    crash = _bars(
+        100
+        * np.exp(
+            np.cumsum(
+                np.r_[rng.normal(0, 0.0005, 300), np.full(30, -0.004), rng.normal(0, 0.002, 270)]
+            )
+        ),
+        wick=0.002,
+    )
+    wins = [
+        ReplayWindow("crash", "2025-10-10", "2025-10-10 23:59", label="synthetic 1m"),
+        ReplayWindow("calm", "2025-10-10", "2025-10-10 23:59", label="synthetic 1m calm"),
+        ReplayWindow("eth", "2025-10-10", "2025-10-10 23:59", asset="ETH", label="synthetic ETH"),
+    ]
+    bars = {"crash|synthetic 1m": crash, "calm|synthetic 1m calm": calm, "eth|synthetic ETH": crash}
+    out = replay_rules(
+        wins, [BINANCE, HYPERLIQUID, "dydx_v4_large_cap"], delays=("30s", "2min"), n=200, bars=bars
+    )
+    assert set(out.loc[out["window"] == "eth", "rule"]) == {
+        "dydx_v4_large_cap"
+    }  # BTC-only rules skip ETH
+    b = out[out["rule"] == BINANCE].set_index(["window", "delay"])
+    assert b.loc[("crash", pd.Timedelta("30s")), "resolution"] == "bounds"
+    assert b.loc[("crash", pd.Timedelta("2min")), "resolution"] == "point"
+    assert (
+        b.loc[("crash", pd.Timedelta("2min")), "P(liquidation) lo"]
+        > b.loc[("calm", pd.Timedelta("2min")), "P(liquidation) lo"]
+    )
+    for m in ("P(liquidation)", "bad debt", "fund draw"):
+        assert (out[f"{m} lo"] <= out[f"{m} hi"] + 1e-15).all()
+    d = out[out["rule"] == "dydx_v4_large_cap"]
+    assert "clearance_fee" in d["swept"].iloc[0]  # unpublished parameters are swept, not fixed
+    assert out.attrs["population"].startswith("200 isolated positions")

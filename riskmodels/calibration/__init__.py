@@ -2,7 +2,7 @@
 
 ::
 
-    from riskmodels.calibration import calibrate_mmr, replay_venue_rules
+    from riskmodels.calibration import calibrate_mmr
     from riskmodels.margin import binance_usdm_tiers
 
     cal = calibrate_mmr({"1h": r1h, "4h": r4h, "1d": r1d}, "BTC", horizon="1h", target=0.005,
@@ -10,7 +10,6 @@
                         test_start="2024-01-01")
     cal.summary()                      # bracket, horizon, data, MMR [CI], IMR, leverage, OOS
     cal.tier_table("BTC")              # TierTable in the exchange's shape
-    replay_venue_rules(r1d, 100_000, asset="BTC", calibrated=cal)
 
 Static MMR
     :func:`calibrate_mmr` -> :class:`MMRCalibration` (:mod:`.mmr`), :func:`static_mmr`,
@@ -26,7 +25,7 @@ Horizons
 Procyclicality
     :func:`procyclicality_metrics`, :func:`procyclicality_comparison` (:mod:`.procyclicality`).
 Venue rules
-    :func:`replay_venue_rules`, :class:`VenueRule`, :func:`load_rule`, :func:`available_rules`
+    :func:`riskmodels.liquidation.replay_rules` (venue replays on price paths), :class:`VenueRule`, :func:`load_rule`, :func:`available_rules`
     (:mod:`.venues`, rule files in ``rules/*.toml``).
 """
 
@@ -59,7 +58,6 @@ from riskmodels.calibration.venues import (
     VenueRule,
     available_rules,
     load_rule,
-    replay_venue_rules,
 )
 
 __all__ = [
@@ -84,7 +82,6 @@ __all__ = [
     "load_rule",
     "procyclicality_comparison",
     "procyclicality_metrics",
-    "replay_venue_rules",
     "slippage_rate",
     "static_mmr",
 ]

@@ -17,19 +17,13 @@ Rule kinds (``riskmodels/calibration/rules/*.toml``, each with ``source`` and ``
     edge, :math:`\text{MM} = f_\text{mm}\,(R N + \delta \max(N - T, 0))` (VENUES.md §1.1; the
     extended table is left out, see the rule's notes).
 
-Replay (:func:`replay_venue_rules`)
------------------------------------
-A position of signed notional :math:`N` (positive long) is held; at each origin :math:`t` of
-non-overlapping windows of the liquidation horizon :math:`h(|N|)` the venue holds
-:math:`\text{MM}_t` and the position would lose :math:`|N|(L_t + s)` (loss per unit plus
-slippage, :mod:`riskmodels.calibration.horizon`) before its liquidation completes. Per rule:
-
-* breach: :math:`|N|(L_t + s) > \text{MM}_t`; coverage = 1 − breach rate (Clopper-Pearson
-  interval);
-* bad debt :math:`= \sum_t (|N|(L_t+s) - \text{MM}_t)^+` — the loss the insurance fund would
-  absorb if the maintenance margin were all the collateral left at the liquidation trigger;
-* capital cost :math:`= c \cdot \overline{\text{MM}}` per year — the average margin locked,
-  times a cost of capital :math:`c`.
+Replays
+-------
+Venue rules are replayed on price paths by the liquidation engine
+(:func:`riskmodels.liquidation.replay_rules`): trigger on the mark, close-out after a delay,
+fees, bad debt, fund and ADL. The former per-day replay here (a position held at exactly MM
+equity and a "breach" whenever a day's close-to-close loss beat the MM) answered a question no
+venue faces and was removed.
 """
 
 from __future__ import annotations
@@ -43,27 +37,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from riskmodels.calibration.horizon import (
-    as_returns_by_freq,
-    choose_data,
-    daily_volatility,
-    horizon_losses,
-    liquidation_horizon,
-    slippage_rate,
-    utc_timestamp,
-)
-from riskmodels.calibration.mmr import MMRCalibration, breach_summary, check_target
-from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
+from riskmodels.exceptions import ConfigError
 from riskmodels.margin import TierTable, load_tier_table
-from riskmodels.margin._common import as_timedelta
 
 __all__ = [
     "VenueRule",
     "available_rules",
     "load_rule",
-    "replay_venue_rules",
 ]
 
 _KINDS = ("tiers", "leverage_tiers", "fixed_fraction", "linear_size", "risk_matrix")
@@ -311,165 +292,3 @@ def _as_rules(rules: Any, asset: str) -> dict[str, VenueRule]:
             )
         out[str(key) if key is not None else r.name] = r
     return out
-
-
-def replay_venue_rules(
-    returns: pd.DataFrame | Mapping[str, pd.DataFrame],
-    positions: float | pd.Series,
-    rules: Any = None,
-    *,
-    asset: str = "BTC",
-    calibrated: MMRCalibration | None = None,
-    horizon: Any = "1d",
-    adv: float | None = None,
-    participation: float = 0.10,
-    prices: pd.Series | None = None,
-    cost_of_capital: float = 0.10,
-    target: float | None = None,
-    start: Any = None,
-    end: Any = None,
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Coverage, breaches, bad debt and capital cost of venue rules on historical positions.
-
-    Parameters
-    ----------
-    returns : DataFrame or mapping of str to DataFrame
-        Decimal log returns (as :func:`~riskmodels.calibration.calibrate_mmr`).
-    positions : float or Series
-        Signed USD notional (positive long): a constant position, or a time series read as of
-        each origin. The liquidation horizon is set by the largest absolute notional.
-    rules : mapping, sequence, VenueRule, TierTable or str, optional
-        Default: every shipped rule for ``asset``.
-    asset : str, default "BTC"
-    calibrated : MMRCalibration, optional
-        Adds the calibrated table of ``asset`` (``side="both"``) as the rule ``calibrated``.
-    horizon : str or Timedelta, default "1d"
-        Base liquidation horizon.
-    adv : float, optional
-        Average daily volume of ``asset`` (USD/day) for the horizon and the slippage.
-    participation : float, default 0.10
-    prices : Series, optional
-        Price of ``asset`` (USD), needed by ``linear_size`` rules.
-    cost_of_capital : float, default 0.10
-        Annual cost of the margin locked.
-    target : float, optional
-        Breach probability for the binomial p-value (default: the calibration's target, else
-        0.005).
-    start, end : date-like, optional
-        Window on the origins.
-    level : float, default 0.95
-        Level of the coverage interval.
-
-    Returns
-    -------
-    DataFrame
-        One row per rule: ``rule``, ``venue``, ``as_of``, ``source``, ``mean_mmr`` (average
-        MM / |N|), ``n`` (windows), ``breaches``, ``breach_rate``, ``coverage``,
-        ``coverage_lo``, ``coverage_hi``, ``pvalue`` (binomial test of breach rate = target),
-        ``bad_debt`` (USD), ``bad_debt_per_year``, ``mean_margin`` (USD),
-        ``capital_cost_per_year`` (USD), ``horizon``, ``data_freq``.
-    """
-    p = check_target(target if target is not None else (calibrated.target if calibrated else 0.005))
-    if not (math.isfinite(float(cost_of_capital)) and float(cost_of_capital) >= 0):
-        raise ConfigError(f"cost_of_capital must be finite and >= 0 (got {cost_of_capital!r}).")
-    data = as_returns_by_freq(returns)
-    h0 = as_timedelta(horizon, "horizon")
-    choose_data(h0, list(data))
-    book = _as_rules(rules, asset)
-    if calibrated is not None:
-        book["calibrated"] = VenueRule.from_tier_table(
-            calibrated.tier_table(asset, "both"), name="calibrated"
-        )
-    if not book:
-        raise ConfigError(f"no venue rules for {asset!r}; pass rules=...")
-    if isinstance(positions, pd.Series):
-        max_n = float(positions.abs().max())
-    else:
-        max_n = abs(float(positions))
-    if not (math.isfinite(max_n) and max_n > 0):
-        raise ConfigError(f"positions must be a non-zero finite notional (got {positions!r}).")
-    choice = choose_data(
-        liquidation_horizon(max_n, adv, base=h0, participation=participation), list(data)
-    )
-    frame = data[choice.freq]
-    if asset not in frame.columns:
-        raise DataError(
-            f"asset {asset!r} is not in the {choice.label} returns ({list(frame.columns)})."
-        )
-    r = frame[asset]
-    k = choice.n_bars
-    origins = r.index
-    if start is not None or end is not None:
-        lo = origins[0] if start is None else utc_timestamp(start, "start")
-        hi = origins[-1] if end is None else utc_timestamp(end, "end")
-        keep = (origins >= lo) & (origins <= hi)
-    else:
-        keep = np.ones(len(origins), dtype=bool)
-    grid = np.zeros(len(origins), dtype=bool)
-    first = int(np.flatnonzero(keep)[0]) if keep.any() else 0
-    grid[first::k] = True
-    sel = keep & grid
-    if isinstance(positions, pd.Series):
-        pos = positions.sort_index().reindex(origins, method="ffill").to_numpy(dtype="float64")
-    else:
-        pos = np.full(len(origins), float(positions))
-    pos = np.nan_to_num(pos, nan=0.0)
-    long_loss = horizon_losses(r, k, "long").to_numpy()
-    unit_loss = np.where(pos >= 0, long_loss, -long_loss)  # short loss = e^R - 1 = -(long loss)
-    n_abs = np.abs(pos)
-    vol = daily_volatility(r, choice.freq)
-    slip = (
-        np.array(
-            [
-                slippage_rate(v, asset, adv=adv, volatility=vol, horizon=choice.horizon)
-                for v in n_abs
-            ]
-        )
-        if adv is not None
-        else np.zeros(len(origins))
-    )
-    loss_usd = n_abs * (unit_loss + slip)
-    ok = sel & np.isfinite(loss_usd) & (n_abs > 0)
-    if not ok.any():
-        raise InsufficientDataError(
-            f"no complete {k}x{choice.label} window with a position between {start} and {end}."
-        )
-    px = None
-    if prices is not None:
-        px = prices.sort_index().reindex(origins, method="ffill").to_numpy(dtype="float64")[ok]
-    years = (origins[ok][-1] - origins[ok][0] + choice.horizon) / pd.Timedelta(days=365.25)
-    rows = []
-    for name, rule in book.items():
-        if rule.needs_price and px is None:
-            raise ConfigError(
-                f"rule {name!r} sets margin by the size in coins: pass prices=<Series of "
-                f"{asset} prices>."
-            )
-        mm = rule.maintenance(n_abs[ok], px if rule.needs_price else None)
-        excess = loss_usd[ok] - mm
-        breach = pd.Series(excess > 0, index=origins[ok])
-        s = breach_summary(breach, p, level=level).iloc[0]
-        rows.append(
-            {
-                "rule": name,
-                "venue": rule.venue,
-                "as_of": rule.as_of,
-                "source": rule.source,
-                "mean_mmr": float(mm.mean() / n_abs[ok].mean()),
-                "n": int(s["n"]),
-                "breaches": int(s["breaches"]),
-                "breach_rate": float(s["rate"]),
-                "coverage": 1.0 - float(s["rate"]),
-                "coverage_lo": 1.0 - float(s["rate_hi"]),
-                "coverage_hi": 1.0 - float(s["rate_lo"]),
-                "pvalue": float(s["pvalue"]),
-                "bad_debt": float(np.maximum(excess, 0.0).sum()),
-                "bad_debt_per_year": float(np.maximum(excess, 0.0).sum() / years),
-                "mean_margin": float(mm.mean()),
-                "capital_cost_per_year": float(cost_of_capital * mm.mean()),
-                "horizon": choice.horizon,
-                "data_freq": choice.label,
-            }
-        )
-    return pd.DataFrame(rows)

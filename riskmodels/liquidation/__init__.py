@@ -28,6 +28,13 @@ from riskmodels.liquidation.engine import (
     liquidation_prices,
     simulate_liquidations,
 )
+from riskmodels.liquidation.replay import (
+    CRASH_WINDOWS,
+    LEVERAGE_MIX,
+    ReplayWindow,
+    replay_population,
+    replay_rules,
+)
 from riskmodels.liquidation.rules import (
     LiquidationRule,
     MaintenanceSchedule,
@@ -36,14 +43,19 @@ from riskmodels.liquidation.rules import (
 )
 
 __all__ = [
+    "CRASH_WINDOWS",
+    "LEVERAGE_MIX",
     "LiquidationResult",
     "LiquidationRule",
     "MaintenanceSchedule",
     "MarkPaths",
     "Parameter",
+    "ReplayWindow",
     "available_liquidation_rules",
     "first_passage",
     "first_passage_loop",
     "liquidation_prices",
+    "replay_population",
+    "replay_rules",
     "simulate_liquidations",
 ]

@@ -823,7 +823,10 @@ def _run(
         else:
             p_trig = mark.close[pa, idx]
         notional_t = q[act] * (1.0 if inv else p_trig)
-        sliced = (slice_fraction < 1.0) & (notional_t > slice_threshold)
+        # a slice that would leave less than 1% of the position's original size closes the
+        # rest (the venues' minimum order; without it geometric slices never finish)
+        dust = q[act] * (1.0 - slice_fraction) < 0.01 * bk.qty[pos[act]]
+        sliced = (slice_fraction < 1.0) & (notional_t > slice_threshold) & ~dust
         q_ord = np.where(sliced, q[act] * slice_fraction, q[act])
         # fill index and price before impact
         if mode == "instant":
@@ -888,9 +891,15 @@ def _run(
             fee_nom = fee * q_ord * c
         bp = _bankruptcy(sa, q[act], e[act], w[act], inv)
         w_after = w[act] + pnl
-        fee_paid = np.where(kind == "backstop", 0.0, np.minimum(fee_nom, np.maximum(w_after, 0.0)))
-        w_after -= fee_paid
         q_left = q[act] - q_ord
+        # the fee is capped at the equity left (wallet plus the remaining position marked at
+        # the fill), so a fee never creates bad debt
+        if inv:
+            eq_after = w_after + sa * q_left * (1.0 / e[act] - 1.0 / c)
+        else:
+            eq_after = w_after + sa * q_left * (c - e[act])
+        fee_paid = np.where(kind == "backstop", 0.0, np.minimum(fee_nom, np.maximum(eq_after, 0.0)))
+        w_after -= fee_paid
         final = (q_left <= 1e-12 * q[act]) | (kind == "backstop")
         to_fund = np.where(
             final & ((kind == "backstop") | (residual_to == "fund")), np.maximum(w_after, 0.0), 0.0

@@ -239,19 +239,41 @@ class _Book:
     labels: np.ndarray  # position label per unit
 
 
-def _side(values: pd.Series) -> np.ndarray:
-    def one(v: Any) -> float:
-        if isinstance(v, str):
-            s = v.strip().lower()
-            if s in ("long", "buy", "l", "+1", "1"):
-                return 1.0
-            if s in ("short", "sell", "s", "-1"):
-                return -1.0
-        elif isinstance(v, int | float | np.number) and not isinstance(v, bool) and v in (1, -1):
-            return float(v)
-        raise PositionError(f"side must be 'long'/'short' or +1/-1 (got {v!r}).")
+def _side_one(v: Any) -> float:
+    if isinstance(v, str):
+        t = v.strip().lower()
+        if t in ("long", "buy", "l", "+1", "1"):
+            return 1.0
+        if t in ("short", "sell", "s", "-1"):
+            return -1.0
+    elif isinstance(v, int | float | np.number) and not isinstance(v, bool) and v in (1, -1):
+        return float(v)
+    raise PositionError(f"side must be 'long'/'short' or +1/-1 (got {v!r}).")
 
-    return np.array([one(v) for v in values], dtype="float64")
+
+def _side(values: pd.Series) -> np.ndarray:
+    """+1/-1 per row; each distinct value is parsed once (a million rows hold a few)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        v = values.to_numpy(dtype="float64")
+        bad = ~np.isin(v, (1.0, -1.0))
+        if bad.any():
+            _side_one(v[np.flatnonzero(bad)[0]])  # raises with the offending value
+        return v
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    lookup = np.array([_side_one(u) for u in uniques], dtype="float64")
+    return lookup[codes]
+
+
+def _labels(frame: pd.DataFrame, col: str, default: str, allowed: set[str]) -> np.ndarray | None:
+    """Lower-cased values of an optional text column (None when absent), checked."""
+    if col not in frame.columns:
+        return None
+    codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+    low = np.array([str(u).strip().lower() for u in uniques], dtype=object)
+    bad = sorted(set(low) - allowed)
+    if bad:
+        raise PositionError(f"{col} must be one of {sorted(allowed)} (got {bad}).")
+    return low[codes]
 
 
 def _numeric(frame: pd.DataFrame, col: str, *, positive: bool) -> np.ndarray:
@@ -294,10 +316,8 @@ def _book(positions: Any, mark: MarkPaths) -> _Book:
     qty = _numeric(positions, "quantity", positive=True)
     entry = _numeric(positions, "entry_price", positive=True)
     wallet = _numeric(positions, "wallet", positive=False)
-    contract = positions.get("contract", pd.Series("linear", index=positions.index))
-    kinds = set(contract.astype(str).str.lower())
-    if not kinds <= {"linear", "inverse"}:
-        raise PositionError(f"contract must be 'linear' or 'inverse' (got {sorted(kinds)}).")
+    contract = _labels(positions, "contract", "linear", {"linear", "inverse"})
+    kinds = {"linear"} if contract is None else set(np.unique(contract))
     if len(kinds) > 1:
         raise PositionError(
             "positions mix linear and inverse contracts: run them separately (each settles in "
@@ -323,10 +343,8 @@ def _book(positions: Any, mark: MarkPaths) -> _Book:
         if "account" in positions.columns
         else positions.index.to_numpy(dtype=object)
     )
-    margin = positions.get("margin", pd.Series("isolated", index=positions.index)).astype(str)
-    cross = margin.str.lower().to_numpy() == "cross"
-    if not set(margin.str.lower()) <= {"isolated", "cross"}:
-        raise PositionError("margin must be 'isolated' or 'cross'.")
+    margin = _labels(positions, "margin", "isolated", {"isolated", "cross"})
+    cross = np.zeros(len(positions), dtype=bool) if margin is None else margin == "cross"
     labels = positions.index.to_numpy(dtype=object)
     if cross.any():
         # One symbol per run: a cross account's positions net into one (one-way mode); its
@@ -745,8 +763,18 @@ def _run(
             if (~long).any():
                 out[~long] = hi.first_at_or_below(start[~long], -level[~long])
             return out
-        # many paths: one boolean scan per distinct start over the paths of the selection
         pth = path[sel]
+        if P <= 16:  # few paths, many positions: each path's sparse table
+            for p in np.unique(pth):
+                g = np.flatnonzero(pth == p)
+                lo, hi = tabs(int(p))
+                long = s[sel][g] > 0
+                if long.any():
+                    out[g[long]] = lo.first_at_or_below(start[g][long], level[g][long])
+                if (~long).any():
+                    out[g[~long]] = hi.first_at_or_below(start[g][~long], -level[g][~long])
+            return out
+        # many paths, few positions: one boolean scan per distinct start over the paths
         for st in np.unique(start):
             g = np.flatnonzero(start == st)
             lowp, highp = mark.low[pth[g], st:], mark.high[pth[g], st:]
@@ -1019,7 +1047,7 @@ def _ledger(
     scale_col = np.ones(n)
     paths = ev["path"].to_numpy()
     fills = ev["fill_bar"].to_numpy()
-    qty = ev["quantity"].to_numpy()
+    qty = ev["quantity"].to_numpy(dtype="float64", copy=True)
     c = ev["closeout_price"].to_numpy()
     m0 = ev["mark_at_fill"].to_numpy()
     bp = ev["bankruptcy_price"].to_numpy()
@@ -1034,8 +1062,15 @@ def _ledger(
         np.minimum.at(first_fill, (paths, position), fills)
     for p in np.unique(paths):
         sel = np.flatnonzero(paths == p)
-        fund = fund0
-        for j in sel:
+        # Until the fund first falls short every draw equals the bad debt and nothing is
+        # deleveraged (so nothing is scaled): that prefix is a cumulative sum.
+        cumf = fund0 + np.cumsum(fee[sel] + res[sel] - bad[sel])
+        short = np.flatnonzero(cumf < 0)
+        k0 = int(short[0]) if short.size else sel.size
+        draw[sel[:k0]] = bad[sel[:k0]]
+        fund_after[sel[:k0]] = cumf[:k0]
+        fund = float(cumf[k0 - 1]) if k0 else fund0
+        for j in sel[k0:]:
             scale = frac_left[p, position[j]]
             if scale < 1.0:  # part of this position was deleveraged earlier: scale its flows
                 for arr in (fee, res, keeps, pnl, bad, qty):

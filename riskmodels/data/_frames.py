@@ -49,6 +49,7 @@ __all__ = [
     "parse_market",
     "parse_symbol",
     "price_type",
+    "read_csv_table",
     "read_kline_csv",
 ]
 
@@ -400,6 +401,37 @@ def csv_has_header(first_line: str, names: tuple[str, ...] = (), *, what: str = 
     )
 
 
+def read_csv_table(raw: bytes, names: tuple[str, ...], *, what: str) -> pd.DataFrame:
+    """Archive CSV bytes (header row optional, detected by content) as a table with ``names``.
+
+    The one parser behind :func:`read_kline_csv` and the archive downloader's funding files:
+    floats are read with pandas' correctly rounded converter.
+
+    Raises
+    ------
+    DataError
+        Empty file, an unrecognised first line, a parse failure, the wrong number of columns
+        or no rows.
+    """
+    head = raw[:512].decode("utf-8", errors="replace")
+    if not head.strip():
+        raise DataError(f"{what}: the CSV is empty.")
+    header = csv_has_header(head, names, what=what)
+    kw: dict[str, object] = {} if _PD_VERSION >= (3, 1) else {"float_precision": "round_trip"}
+    try:
+        table = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1 if header else 0, **kw)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{what}: the CSV cannot be parsed ({exc}).") from None
+    if table.shape[1] != len(names):
+        raise DataError(
+            f"{what}: expected {len(names)} columns ({', '.join(names)}), found {table.shape[1]}."
+        )
+    if table.empty:
+        raise DataError(f"{what}: the CSV holds no rows.")
+    table.columns = list(names)
+    return table
+
+
 def read_kline_csv(raw: bytes, *, what: str = "klines") -> pd.DataFrame:
     """Parse a Binance kline CSV (header row optional, detected by content) as a bar frame.
 
@@ -421,23 +453,7 @@ def read_kline_csv(raw: bytes, *, what: str = "klines") -> pd.DataFrame:
     DataError
         If the file is empty, has the wrong number of columns or unparseable timestamps.
     """
-    head = raw[:512].decode("utf-8", errors="replace")
-    if not head.strip():
-        raise DataError(f"{what}: the CSV is empty.")
-    header = csv_has_header(head, KLINE_COLUMNS, what=what)
-    kw: dict[str, object] = {} if _PD_VERSION >= (3, 1) else {"float_precision": "round_trip"}
-    try:
-        table = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1 if header else 0, **kw)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{what}: the CSV cannot be parsed ({exc}).") from None
-    if table.shape[1] != len(KLINE_COLUMNS):
-        raise DataError(
-            f"{what}: expected {len(KLINE_COLUMNS)} columns ({', '.join(KLINE_COLUMNS)}), "
-            f"found {table.shape[1]}."
-        )
-    if table.empty:
-        raise DataError(f"{what}: the CSV holds no rows.")
-    table.columns = list(KLINE_COLUMNS)
+    table = read_csv_table(raw, KLINE_COLUMNS, what=what)
     if not pd.api.types.is_integer_dtype(table["open_time"]):
         raise DataError(
             f"{what}: column 'open_time' must hold integer epoch timestamps (got dtype "

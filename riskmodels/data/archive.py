@@ -71,15 +71,14 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from riskmodels.data._frames import (
-    _PD_VERSION,
     KLINE_COLUMNS,
     MARKETS,
-    csv_has_header,
     epoch_index,
     parse_freq,
     parse_market,
     parse_symbol,
     price_type,
+    read_csv_table,
     read_kline_csv,
 )
 from riskmodels.data.base import FileRecord, Source, sha256_file
@@ -135,7 +134,6 @@ _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
-_CSV_FLOAT: dict[str, Any] = {} if _PD_VERSION >= (3, 1) else {"float_precision": "round_trip"}
 
 _FETCH_HINT = "riskmodels data fetch {symbol} --freq {freq} --market {market} --start YYYY-MM-DD"
 
@@ -514,31 +512,12 @@ class BinanceArchive(Source):
     @staticmethod
     def _read_csv(raw: bytes, file_name: str, names: tuple[str, ...]) -> pd.DataFrame:
         """CSV bytes (header row optional, detected by content) as a table with ``names``."""
-        text_head = raw[:256].decode("utf-8", errors="replace")
-        if not text_head.strip():
+        if not raw[:256].decode("utf-8", errors="replace").strip():
             raise DownloadError(f"{file_name}: the CSV member is empty.")
         try:
-            header = csv_has_header(text_head, names, what=file_name)
+            return read_csv_table(raw, names, what=file_name)
         except DataError as exc:
             raise DownloadError(str(exc)) from None
-        try:
-            table = pd.read_csv(
-                io.BytesIO(raw),
-                header=None,
-                skiprows=1 if header else 0,
-                **_CSV_FLOAT,
-            )
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise DownloadError(f"{file_name}: the CSV cannot be parsed ({exc}).") from None
-        if table.shape[1] != len(names):
-            raise DownloadError(
-                f"{file_name}: expected {len(names)} columns ({', '.join(names)}), "
-                f"found {table.shape[1]}."
-            )
-        if table.empty:
-            raise DownloadError(f"{file_name}: the CSV holds no rows.")
-        table.columns = list(names)
-        return table
 
     @staticmethod
     def _epoch_index(values: pd.Series, file_name: str) -> pd.DatetimeIndex:

@@ -544,3 +544,79 @@ def test_replay_rules_on_synthetic_windows():
     d = out[out["rule"] == "dydx_v4_large_cap"]
     assert "clearance_fee" in d["swept"].iloc[0]  # unpublished parameters are swept, not fixed
     assert out.attrs["population"].startswith("200 isolated positions")
+
+
+def test_delay_grows_with_size_at_a_participation_rate(flat_rule):
+    """Delta(N) = Delta_0 + N / (rho V): with rho = 10% of V = 864M USD/day (1,000 USD/s), a
+    100 USD order adds 1 s and a 600,000 USD order 600 s = 10 one-minute bars. On a mark that
+    falls 1%/minute the large position fills 10 bars after its trigger, the small one at the
+    close of its trigger bar (1 min + 1 s rounds up to 2 bars: close of bar trigger + 1)."""
+    bars = _bars(100 * 0.99 ** np.arange(40))
+    pos = pd.DataFrame(
+        {
+            "side": ["long", "long"],
+            "quantity": [1.0, 6000.0],
+            "entry_price": [100.0] * 2,
+            "wallet": [10.0, 60_000.0],
+        },
+        index=["small", "large"],
+    )
+    res = simulate_liquidations(
+        bars,
+        pos,
+        flat_rule,
+        delay="1min",
+        insurance_fund=0.0,
+        participation=0.1,
+        volume=864e6,
+    )
+    ev = res.events.set_index("position")
+    assert res.resolution == "point"
+    for name in ("small", "large"):
+        n = ev.loc[name, "quantity"] * ev.loc[name, "trigger_mark"]
+        assert ev.loc[name, "delay_seconds"] == pytest.approx(60 + n / 1000.0)
+    assert ev.loc["small", "fill_bar"] - ev.loc["small", "trigger_bar"] == 1
+    k = math.ceil(ev.loc["large", "delay_seconds"] / 60)
+    assert ev.loc["large", "fill_bar"] - ev.loc["large", "trigger_bar"] == k - 1
+    assert ev.loc["large", "closeout_price"] == pytest.approx(
+        bars["close"].iloc[ev.loc["large", "fill_bar"]]
+    )
+    with pytest.raises(ConfigError, match="needs the traded volume"):
+        simulate_liquidations(
+            bars, pos, flat_rule, delay="1min", insurance_fund=0.0, participation=0.1
+        )
+
+
+def test_more_bad_input_named_errors(flat_rule):
+    from riskmodels.liquidation import ReplayWindow, replay_rules
+
+    pos = pd.DataFrame(
+        {"side": ["long"], "quantity": [1.0], "entry_price": [100.0], "wallet": [5.0]}
+    )
+    bars = _bars([100, 99, 98, 97])
+    kw = dict(delay="1min", insurance_fund=0.0)
+    with pytest.raises(ConfigError, match=r"impact must be a relative cost in \[0, 1\)"):
+        simulate_liquidations(bars, pos, flat_rule, impact=1.5, **kw)
+    with pytest.raises(ConfigError, match="finite relative cost"):
+        simulate_liquidations(  # checked when an order is priced: the mark must fall
+            _bars([100, 95, 90, 85]), pos, flat_rule, impact=lambda n: -n, **kw
+        )
+    with pytest.raises(DataError, match="tz-aware UTC settlement times"):
+        simulate_liquidations(
+            bars,
+            pos,
+            flat_rule,
+            funding=pd.Series([0.01], index=[pd.Timestamp("2025-10-10")]),
+            **kw,
+        )
+    with pytest.raises(ConfigError, match="unknown rule parameters"):
+        simulate_liquidations(bars, pos, flat_rule, slice_fractoin=0.5, **kw)
+    with pytest.raises(PositionError, match="side must be 'long'/'short'"):
+        simulate_liquidations(bars, pos.assign(side="up"), flat_rule, **kw)
+    with pytest.raises(DataError, match="tz-aware UTC DatetimeIndex"):
+        simulate_liquidations(bars.tz_localize(None), pos, flat_rule, **kw)
+    w = [ReplayWindow("x", "2025-10-10", "2025-10-10 23:59")]
+    with pytest.raises(ConfigError, match=r"fund_share must be in \[0, 1\)"):
+        replay_rules(w, [flat_rule], fund_share=2.0, bars={"x|BTCUSDT perp, last price, 1m": bars})
+    with pytest.raises(ConfigError, match="needs a unit"):
+        replay_rules(w, [flat_rule], delays=(30,), bars={"x|BTCUSDT perp, last price, 1m": bars})

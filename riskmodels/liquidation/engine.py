@@ -68,7 +68,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from riskmodels.exceptions import ConfigError, DataError, PositionError
+from riskmodels.exceptions import ConfigError, DataError, ModelError, PositionError
 from riskmodels.liquidation._kernels import MinTable
 from riskmodels.liquidation.rules import LiquidationRule, MaintenanceSchedule, parse_duration
 
@@ -264,7 +264,7 @@ def _side(values: pd.Series) -> np.ndarray:
     return lookup[codes]
 
 
-def _labels(frame: pd.DataFrame, col: str, default: str, allowed: set[str]) -> np.ndarray | None:
+def _labels(frame: pd.DataFrame, col: str, allowed: set[str]) -> np.ndarray | None:
     """Lower-cased values of an optional text column (None when absent), checked."""
     if col not in frame.columns:
         return None
@@ -297,7 +297,8 @@ def _numeric(frame: pd.DataFrame, col: str, *, positive: bool) -> np.ndarray:
     return x
 
 
-def _book(positions: Any, mark: MarkPaths) -> _Book:
+def _book(positions: Any, mark: MarkPaths | None) -> _Book:
+    """Validate positions; ``mark`` places their entry times (None: every entry at the start)."""
     if not isinstance(positions, pd.DataFrame):
         raise PositionError(
             "positions must be a DataFrame with columns side, quantity, entry_price, wallet "
@@ -316,7 +317,7 @@ def _book(positions: Any, mark: MarkPaths) -> _Book:
     qty = _numeric(positions, "quantity", positive=True)
     entry = _numeric(positions, "entry_price", positive=True)
     wallet = _numeric(positions, "wallet", positive=False)
-    contract = _labels(positions, "contract", "linear", {"linear", "inverse"})
+    contract = _labels(positions, "contract", {"linear", "inverse"})
     kinds = {"linear"} if contract is None else set(np.unique(contract))
     if len(kinds) > 1:
         raise PositionError(
@@ -324,7 +325,7 @@ def _book(positions: Any, mark: MarkPaths) -> _Book:
             "its own currency with its own insurance fund)."
         )
     inverse = kinds == {"inverse"}
-    if "entry_time" in positions.columns:
+    if "entry_time" in positions.columns and mark is not None:
         if mark.kind == "grid":
             t = pd.to_timedelta(positions["entry_time"])
         else:
@@ -343,7 +344,7 @@ def _book(positions: Any, mark: MarkPaths) -> _Book:
         if "account" in positions.columns
         else positions.index.to_numpy(dtype=object)
     )
-    margin = _labels(positions, "margin", "isolated", {"isolated", "cross"})
+    margin = _labels(positions, "margin", {"isolated", "cross"})
     cross = np.zeros(len(positions), dtype=bool) if margin is None else margin == "cross"
     labels = positions.index.to_numpy(dtype=object)
     if cross.any():
@@ -446,17 +447,7 @@ def liquidation_prices(positions: pd.DataFrame, rule: LiquidationRule | str) -> 
         ``liquidation_price``, ``bankruptcy_price``, ``maintenance_at_entry``, per position.
     """
     rule = LiquidationRule.load(rule) if isinstance(rule, str) else rule
-    dummy = MarkPaths(
-        np.ones((1, 2)),
-        np.ones((1, 2)),
-        np.ones((1, 2)),
-        np.ones((1, 2)),
-        pd.timedelta_range(start=pd.Timedelta(0), periods=2, freq="1s"),
-        pd.Timedelta("1s"),
-        "grid",
-    )
-    pos = positions.drop(columns=["entry_time"], errors="ignore")
-    bk = _book(pos, dummy)
+    bk = _book(positions, None)
     lp = _level(rule.schedule, bk.side, bk.qty, bk.entry, bk.wallet, bk.inverse)
     bp = _bankruptcy(bk.side, bk.qty, bk.entry, bk.wallet, bk.inverse)
     notional = bk.qty if bk.inverse else bk.qty * bk.entry
@@ -501,6 +492,11 @@ class LiquidationResult:
     assumptions : dict of str to str
         Delay, impact, fund, price type and what the bars can identify.
     rule : LiquidationRule
+    survivors : DataFrame
+        Pairs still (partly) open at the end: ``path, position, quantity_left, funding_paid,
+        wallet``.
+    fund_start : float
+        The insurance fund at the start.
     """
 
     events: pd.DataFrame
@@ -515,11 +511,12 @@ class LiquidationResult:
     assumptions: Mapping[str, str]
     rule: LiquidationRule = field(repr=False)
     survivors: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    fund_start: float = 0.0
 
     def _bounds(self) -> list[str | None]:
         return list(_BOUND_LABELS.values()) if self.resolution == "bounds" else [None]
 
-    def _one(self, ev: pd.DataFrame, adl: pd.DataFrame, fund0: float) -> dict[str, float]:
+    def _one(self, ev: pd.DataFrame, fund0: float) -> dict[str, float]:
         pairs = self.n_positions * self.n_paths
         key = ["path", "position"]
         per_pos = ev.groupby(key, sort=False)[["bad_debt", "notional"]].sum()
@@ -572,12 +569,11 @@ class LiquidationResult:
             One column ``estimate`` (point resolution) or two, ``lower bound`` and
             ``upper bound`` (bars coarser than the delay), never one point figure there.
         """
-        fund0 = float(self.assumptions.get("insurance_fund_start", "0") or 0)
+        fund0 = self.fund_start
         cols = {}
         for b in self._bounds():
             ev = self.events if b is None else self.events[self.events["bound"] == b]
-            ad = self.adl if b is None or self.adl.empty else self.adl[self.adl["bound"] == b]
-            cols["estimate" if b is None else b.split(" (")[0]] = self._one(ev, ad, fund0)
+            cols["estimate" if b is None else b.split(" (")[0]] = self._one(ev, fund0)
         out = pd.DataFrame(cols)
         out.index.name = f"{self.rule.name} ({self.currency})"
         return out
@@ -602,8 +598,6 @@ class LiquidationResult:
         ModelError
             When an identity fails beyond ``rtol`` of the gross flows.
         """
-        from riskmodels.exceptions import ModelError
-
         out = {}
         for b in self._bounds():
             ev = self.events if b is None else self.events[self.events["bound"] == b]
@@ -726,6 +720,7 @@ def _run(
     backstop_delay: pd.Timedelta,
     funding: tuple[np.ndarray, np.ndarray],
     max_rounds: int,
+    seconds_per_usd: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Triggers and close-outs for every (path, position) pair; no ledger yet."""
     P, T = mark.n_paths, mark.n_steps
@@ -742,7 +737,8 @@ def _run(
     inv = bk.inverse
     sched = rule.schedule
     bars = mark.kind == "bars"
-    k_delay = math.ceil(delay / mark.step) if delay > pd.Timedelta(0) else 0
+    step_s = mark.step.total_seconds()
+    delay_s = delay.total_seconds()
     k_bs = math.ceil(backstop_delay / mark.step) if backstop_delay > pd.Timedelta(0) else 0
     k_int = max(1, math.ceil(slice_interval / mark.step))
 
@@ -856,41 +852,38 @@ def _run(
         dust = q[act] * (1.0 - slice_fraction) < 0.01 * bk.qty[pos[act]]
         sliced = (slice_fraction < 1.0) & (notional_t > slice_threshold) & ~dust
         q_ord = np.where(sliced, q[act] * slice_fraction, q[act])
+        # the delay: the engine's own plus the time to sell the order at the participation
+        d_ord = delay_s + seconds_per_usd * q_ord * (1.0 if inv else p_trig)
+        kd = np.where(d_ord > 0, np.ceil(d_ord / step_s - 1e-12), 0).astype(np.int64)
         # fill index and price before impact
         if mode == "instant":
             f_at = idx.copy()
             c0 = p_trig.copy()
         elif mode == "extreme":
-            f_at = idx + k_delay
+            f_at = idx + kd
             c0 = extreme(act, idx, f_at)
             c0 = np.where(sa > 0, np.minimum(c0, p_trig), np.maximum(c0, p_trig))
         else:
-            if k_delay == 0:
-                f_at, c0 = idx.copy(), p_trig.copy()
-            else:
-                f_at = idx + (k_delay - 1 if bars else k_delay)
-                c0 = mark.close[pa, np.minimum(f_at, T - 1)]
+            f_at = np.where(kd == 0, idx, idx + (np.maximum(kd - 1, 0) if bars else kd))
+            c0 = np.where(kd == 0, p_trig, mark.close[pa, np.minimum(f_at, T - 1)])
         censored = f_at >= T
         f_at = np.minimum(f_at, T - 1)
         kind = np.full(act.size, "book", dtype=object)
         # backstop: equity below frac x MM before the fill -> the backstop takes everything
         if backstop_fraction > 0:
             lbs = _level(sched, sa, q[act], e[act], w[act], inv, backstop_fraction)
-            if mode == "instant" or (mode == "point" and k_delay == 0):
-                # the order fills at the trigger: only a gap through both levels hands over
-                crossed = np.where(sa > 0, p_trig <= lbs, p_trig >= lbs)
-                i_bs = idx.copy()
-            else:
-                ext = extreme(act, idx, f_at)
-                crossed = np.where(sa > 0, ext <= lbs, ext >= lbs) & ~np.isnan(lbs)
-                i_bs = idx.copy()
-                if crossed.any():
-                    cb = np.flatnonzero(crossed)
-                    i_bs[cb] = search(act[cb], lbs[cb], idx[cb])
+            # an order that fills at the trigger is handed over only on a gap through both
+            # levels; otherwise the mark's path up to the fill decides
+            at_trigger = np.full(act.size, mode == "instant") | ((mode == "point") & (kd == 0))
+            ext = np.where(at_trigger, p_trig, extreme(act, idx, f_at))
+            crossed = np.where(sa > 0, ext <= lbs, ext >= lbs) & ~np.isnan(lbs)
             if crossed.any():
                 cb = np.flatnonzero(crossed)
+                i_bs = idx.copy()
+                i_bs[cb] = search(act[cb], lbs[cb], idx[cb])
                 kind[cb] = "backstop"
                 q_ord[cb] = q[act[cb]]
+                d_ord[cb] = backstop_delay.total_seconds()
                 ob = mark.open[pa[cb], i_bs[cb]] if bars else mark.close[pa[cb], i_bs[cb]]
                 p_bs = (
                     np.where(np.where(sa[cb] > 0, ob <= lbs[cb], ob >= lbs[cb]), ob, lbs[cb])
@@ -942,6 +935,7 @@ def _run(
                 "kind": kind,
                 "trigger_bar": idx,
                 "fill_bar": f_at,
+                "delay_seconds": d_ord,
                 "side": sa,
                 "entry_price": e[act],
                 "wallet_at_entry": bk.wallet[pos[act]],
@@ -978,6 +972,7 @@ def _run(
         "kind",
         "trigger_bar",
         "fill_bar",
+        "delay_seconds",
         "side",
         "entry_price",
         "wallet_at_entry",
@@ -1179,6 +1174,8 @@ def simulate_liquidations(
     impact: Any = None,
     funding: pd.Series | None = None,
     insurance_fund: float | None = None,
+    participation: float | None = None,
+    volume: float | None = None,
     resolution: Resolution = "auto",
     step: Any = None,
     max_rounds: int = 200,
@@ -1212,6 +1209,13 @@ def simulate_liquidations(
         Funding rates by settlement time; longs pay positive rates from their wallet.
     insurance_fund : float, optional
         The fund at the start (settlement currency); default the rule's.
+    participation : float, optional
+        Share of the traded volume the close-out may take: the delay of an order of notional
+        :math:`N` grows to :math:`\\Delta + N / (\\rho V)` (``delay_seconds`` in the events).
+        Default the rule's (no venue publishes one), else no size term.
+    volume : float, optional
+        Traded volume :math:`V` in USD per day for that term; default the median quote volume
+        per bar of the price frame, scaled to a day.
     resolution : {"auto", "point", "bounds"}
         ``"auto"``: a point estimate when the bars are at least as fine as the delay (or on a
         grid), bounds otherwise. ``"point"`` with bars coarser than the delay is refused.
@@ -1297,14 +1301,30 @@ def simulate_liquidations(
             "liquidates them at once. Raise their wallets (initial margin >= MM) or lower the "
             "leverage."
         )
-    coarse = mark.kind == "bars" and pd.Timedelta(0) < max(d, bs_delay) < mark.step
-    if (
-        d > pd.Timedelta(0)
-        and mark.kind == "bars"
-        and d % mark.step != pd.Timedelta(0)
-        and not coarse
-    ):
-        pass  # rounded up to the next bar close (stated below)
+    # time to sell an order of N USD at the participation rate: N / (rho V) seconds
+    rho = rule.value("participation", participation)
+    sec_per_usd, vol_day = 0.0, math.nan
+    if rho is not None:
+        if not rho > 0:
+            raise ConfigError(f"participation must be in (0, 1] (got {rho!r}); 0.1 is 10%.")
+        if volume is None:
+            if mark.volume is None:
+                raise ConfigError(
+                    "a size-dependent delay needs the traded volume: pass volume=<USD per day> "
+                    "(the price frame has no complete quote_volume column)."
+                )
+            per_bar = float(np.median(mark.volume))
+            vol_day = per_bar * (pd.Timedelta("1D") / mark.step)
+        else:
+            vol_day = float(volume)
+        if not (math.isfinite(vol_day) and vol_day > 0):
+            raise ConfigError(f"volume must be a positive USD amount per day (got {vol_day!r}).")
+        sec_per_usd = 86_400.0 / (rho * vol_day)
+    delays = [d] + ([bs_delay] if vals["backstop_fraction"] > 0 else [])
+    coarse = mark.kind == "bars" and (
+        any(pd.Timedelta(0) < x < mark.step for x in delays)
+        or (sec_per_usd > 0 and d < mark.step)  # the size term makes some delays sub-bar
+    )
     if resolution == "point" and coarse:
         raise ConfigError(
             f"the delay {d} is shorter than the {mark.step} bars, so the bars cannot identify "
@@ -1326,6 +1346,7 @@ def simulate_liquidations(
         backstop_delay=bs_delay,
         funding=_funding_events(funding, mark),
         max_rounds=max_rounds,
+        seconds_per_usd=sec_per_usd,
     )
     modes = ["point"] if res == "point" else ["instant", "extreme"]
     evs, adls, survivors = [], [], None
@@ -1384,7 +1405,13 @@ def simulate_liquidations(
         "after a gap)"
         if mark.kind == "bars"
         else "mark monitored at the grid points",
-        "delay": f"{d} ({'published' if not rule.parameters['delay'].unknown else 'caller-chosen; the venue does not publish it'})",
+        "delay": f"{d} ({'published' if not rule.parameters['delay'].unknown else 'caller-chosen; the venue does not publish it'})"
+        + (f" + N / ({rho:g} x {vol_day:,.0f} USD/day) for an order of N USD" if rho else "")
+        + (
+            "; a delay that is not a whole number of bars is rounded up to the next bar close"
+            if mark.kind == "bars"
+            else ""
+        ),
         "close-out": (
             "close of the bar in which trigger + delay falls (trigger taken at the bar's open; "
             "timing error under one bar)"
@@ -1401,7 +1428,7 @@ def simulate_liquidations(
             if not callable(impact)
             else "caller's function of notional"
         ),
-        "insurance_fund_start": f"{fund0}",
+        "insurance fund at start": f"{fund0:,.2f}",
         "funding": "none" if funding is None else "paid from the wallet at each settlement",
         **{k: f"{v}" for k, v in vals.items()},
     }
@@ -1417,6 +1444,7 @@ def simulate_liquidations(
         years=mark.years,
         currency="coin" if bk.inverse else "USD",
         assumptions=assumptions,
+        fund_start=fund0,
         rule=rule,
         survivors=survivors if survivors is not None else pd.DataFrame(),
     )

@@ -2,7 +2,9 @@
 
 Expected numbers come from closed forms worked out in the comments (hand-built accounts), from
 the pure-Python per-account twin ``simulate_cascade_loop`` (cross-implementation check), or
-from planted features of simulated data. Real-data tests are marked ``mirror``.
+from planted features of simulated data. Real-data tests are marked ``mirror``. The venue
+pipeline (rules, ADL prices, funds per symbol, impact decay, gap vs gradual) is tested in
+``test_stress_cascade_venue.py``.
 """
 
 from __future__ import annotations
@@ -183,14 +185,21 @@ def test_depth_impact_interpolates():
     assert res.final_prices[0] == pytest.approx(95.0 * (1 - 0.015), rel=1e-12)
 
 
+@pytest.mark.parametrize("residual_to", ["trader", "fund"])
+@pytest.mark.parametrize("adl_price", ["entry", "bankruptcy", "mark", "socialized"])
 @pytest.mark.parametrize("adl", ["ranking", "pro_rata"])
 @pytest.mark.parametrize("impact", [None, IMPACT, DepthImpact([0.005, 0.02, 0.1], [1e6, 1e7, 6e7])])
-def test_vectorized_equals_per_account_loop(pop, adl, impact):
+def test_vectorized_equals_per_account_loop(pop, adl, impact, adl_price, residual_to):
+    # The twin implements the same pipeline one account at a time: fee and residual margin
+    # to the fund, a fund per asset on the two-asset book, ADL at every price.
     other = generate_population(800, 3_000.0, asset="ETH", open_interest=1e7, rng=3, mmr=0.005)
     both = AccountPopulation.concat([pop, other])
-    for book in (pop, both):
+    for book, fund in ((pop, 2e4), (both, {"BTC": 2e4, "ETH": 5e3})):
         for shock in (-0.12, 0.06):
-            kw = dict(impact=impact, insurance_fund=2e4, adl=adl, liquidation_fee=0.003)
+            kw = dict(
+                impact=impact, insurance_fund=fund, adl=adl, liquidation_fee=0.003,
+                adl_price=adl_price, residual_to=residual_to,
+            )  # fmt: skip
             fast = simulate_cascade(book, shock, **kw)
             slow = simulate_cascade_loop(book, shock, **kw)
             assert fast.n_liquidated == slow["n_liquidated"] > 0
@@ -200,10 +209,30 @@ def test_vectorized_equals_per_account_loop(pop, adl, impact):
                 ("insurance_draw", fast.insurance_draw),
                 ("remaining_bad_debt", fast.remaining_bad_debt),
                 ("liquidated_notional", fast.total_liquidated_notional),
+                ("deleveraged_notional", fast.deleveraged_notional),
+                ("fees", fast.total_fees),
+                ("residual_to_fund", fast.total_residual_to_fund),
+                ("insurance_fund", fast.insurance_fund_final),
             ):
                 assert val == pytest.approx(slow[key], rel=RTOL, abs=1e-6), key
             for j, a in enumerate(book.assets):
                 assert fast.final_prices[j] == pytest.approx(slow[f"price_{a}"], rel=1e-12)
+                assert fast.by_asset.loc[a, "deleveraged_quantity"] == pytest.approx(
+                    slow[f"deleveraged_quantity_{a}"], rel=RTOL, abs=1e-12
+                )
+            fast.check_conservation(rtol=RTOL)
+
+
+def test_loop_twin_follows_a_rule(pop):
+    # The venue file sets the pipeline of both implementations (Binance: 0.3% fee, residual
+    # to the fund, ADL at the bankruptcy price, ranked by profit x leverage).
+    kw = dict(impact=IMPACT, insurance_fund=1e4, rule="binance_usdm_btcusdt_2021-03-18")
+    fast = simulate_cascade(pop, -0.1, **kw)
+    slow = simulate_cascade_loop(pop, -0.1, **kw)
+    assert fast.total_residual_to_fund > 0 and fast.deleveraged_notional > 0
+    assert fast.total_adl == pytest.approx(slow["adl"], rel=RTOL, abs=1e-6)
+    assert fast.insurance_fund_final == pytest.approx(slow["insurance_fund"], rel=RTOL, abs=1e-6)
+    assert fast.deleveraged_notional == pytest.approx(slow["deleveraged_notional"], rel=RTOL)
 
 
 def test_path_and_book_inputs():
@@ -388,7 +417,10 @@ def test_replay_2025_10_10_and_named_windows(mirror_source):
     rep = replay_2025_10_10(n_accounts=2000, source=mirror_source)
     pa = rep.per_asset
     assert len(pa) == 10 and (pa["liquidated_notional"] > 0).all()
+    # 2025-10-09: the mirror holds COIN-M open interest only; the replay says USDⓈ-M is missing
     assert pa.loc["BTC", "oi_source"].startswith("COIN-M")
+    assert "missing: USDⓈ-M" in pa.loc["BTC", "oi_source"] and not pa.loc["BTC", "oi_complete"]
+    assert pa.loc["BTC", "oi_coinm"] == pa.loc["BTC", "open_interest"]
     for res in rep.results.values():
         res.check_conservation(rtol=RTOL)
     # alts fell further than BTC on 2025-10-10, and lost more of their OI to liquidations

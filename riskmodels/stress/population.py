@@ -22,8 +22,10 @@ Generator
 :func:`generate_population` draws one asset's accounts: lognormal notionals, a discrete
 leverage mix (2×–100×), a long/short split and optional entry-price dispersion, scaled so the
 gross notional equals twice a given open interest (each contract has a long and a short
-holder). :func:`open_interest_at` reads the Binance COIN-M open interest from the mirror
-(Coinalyze daily close, 2021-09-15 → 2025-10-26; PROVENANCE.md §2.6) for that calibration.
+holder). :func:`open_interest_at` reads the Binance open interest from the mirror for that
+calibration: USDⓈ-M (``gravestone-data``, 2026-02-21 → 2026-03-20; PROVENANCE.md §2.5) plus
+COIN-M (Coinalyze daily close, 2021-09-15 → 2025-10-26; §2.6), with a breakdown that names the
+market missing at the date.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from riskmodels.margin.tiers import TierTable
 
 __all__ = [
     "DEFAULT_LEVERAGE_MIX",
+    "OI_CONTRACTS",
     "AccountPopulation",
     "generate_population",
     "open_interest_at",
@@ -516,37 +519,154 @@ def generate_population(
     )
 
 
-def open_interest_at(symbol: str, date: Any, *, source: Any = None) -> tuple[float, dict[str, Any]]:
-    """Binance COIN-M open interest (USD) of ``symbol`` on ``date`` from the mirror.
+#: Open-interest markets the mirror holds, and their display names.
+OI_CONTRACTS: dict[str, str] = {"usdm": "USDⓈ-M", "coinm": "COIN-M"}
 
-    Uses ``load_open_interest(symbol, "1d", contract="coinm")`` (Coinalyze daily close,
-    2021-09-15 → 2025-10-26; PROVENANCE.md §2.6): the last value at or before ``date``.
+
+def open_interest_at(
+    symbol: str,
+    date: Any,
+    *,
+    source: Any = None,
+    contracts: Sequence[str] = ("usdm", "coinm"),
+    max_age: Any = "7D",
+    require_all: bool = False,
+) -> tuple[float, dict[str, Any]]:
+    """Binance open interest (USD) of ``symbol`` on ``date``: USDⓈ-M plus COIN-M, with a breakdown.
+
+    Each market's value is the last one at or before ``date`` from the mirror, read with
+    ``load_open_interest(symbol, "1d", contract=...)``:
+
+    * ``"usdm"``: Binance USDⓈ-M ``openInterestHist`` (``gravestone-data``, only
+      2026-02-21 → 2026-03-20; PROVENANCE.md §2.5), ``sum_open_interest_value`` in USD;
+    * ``"coinm"``: Coinalyze daily close of the Binance COIN-M inverse perpetual
+      (2021-09-15 → 2025-10-26; PROVENANCE.md §2.6), USD notional.
+
+    The two series do not overlap in time, so on most dates one market is **missing**; the
+    total is then the sum of the markets present, and ``meta["missing"]`` /
+    ``meta["complete"]`` / ``meta["label"]`` say so (never a silent one-market size). USDⓈ-M
+    BTC was 5.5–6.1B USD in 2026-02/03 against COIN-M 2.4–2.6B in 2025-10: a COIN-M-only size
+    understates the book by a factor of about three.
+
+    Parameters
+    ----------
+    symbol : str
+    date : date-like
+        UTC when naive.
+    source : Source, optional
+        Default the mirror.
+    contracts : sequence of {"usdm", "coinm"}
+        Markets to add up.
+    max_age : str, Timedelta or None, default "7D"
+        A market whose last value is older than this at ``date`` counts as missing (its value
+        and age are still reported); None accepts any age.
+    require_all : bool, default False
+        Raise instead of returning a partial total when a market is missing.
 
     Returns
     -------
     (float, dict)
-        The USD open interest and its provenance (date used, files).
+        The USD total and its provenance: ``date`` (latest as-of date used), ``requested``,
+        ``contract`` (markets summed, e.g. ``"usdm+coinm"``), ``breakdown`` (per market:
+        ``open_interest``, ``date``, ``age_days``, ``status`` "ok"/"stale"/"missing",
+        ``note``, ``files``), ``missing``, ``complete``, ``label`` and ``files``.
 
     Raises
     ------
+    ConfigError
+        Unknown contracts or a bad ``max_age``.
     DataNotFoundError
-        If the mirror has no COIN-M open interest for ``symbol`` or none on or before ``date``.
+        No market has a value at ``date`` (pass ``open_interest=`` explicitly, or
+        ``max_age=None``), or, with ``require_all``, one market is missing.
     """
     from riskmodels.data import load_open_interest
 
-    oi = load_open_interest(symbol, "1d", source=source, contract="coinm")
+    wanted = list(contracts)
+    unknown = [c for c in wanted if c not in OI_CONTRACTS]
+    if unknown or not wanted:
+        raise ConfigError(
+            f"contracts must be a non-empty subset of {list(OI_CONTRACTS)} (got {wanted!r})."
+        )
+    if max_age is not None:
+        try:
+            age_cap = pd.Timedelta(max_age)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"max_age must be a duration such as '7D' or None (got {max_age!r})."
+            ) from exc
+        if age_cap is pd.NaT or age_cap < pd.Timedelta(0):
+            raise ConfigError(
+                f"max_age must be a duration >= 0 such as '7D' or None (got {max_age!r})."
+            )
     t = pd.Timestamp(date)
     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-    s = oi["open_interest_value"].loc[:t].dropna()
-    if s.empty:
-        raise DataNotFoundError(
-            f"no COIN-M open interest for {symbol!r} on or before {t.date()} (the mirror's "
-            f"series starts {oi.index[0].date()}); pass open_interest= explicitly."
+    breakdown: dict[str, dict[str, Any]] = {}
+    total, used, dates, files = 0.0, [], [], []
+    for c in wanted:
+        name = OI_CONTRACTS[c]
+        entry: dict[str, Any] = {
+            "open_interest": None,
+            "date": None,
+            "age_days": None,
+            "status": "missing",
+            "note": "",
+            "files": [],
+        }
+        try:
+            oi = load_open_interest(symbol, "1d", source=source, contract=c)
+        except DataNotFoundError as exc:
+            entry["note"] = str(exc).rstrip(".")
+            breakdown[c] = entry
+            continue
+        entry["files"] = [getattr(f, "path", str(f)) for f in oi.attrs.get("files", [])]
+        s = oi["open_interest_value"].loc[:t].dropna()
+        if s.empty:
+            span = f"{oi.index[0].date()} → {oi.index[-1].date()}" if len(oi) else "empty"
+            entry["note"] = f"no {name} value on or before {t.date()} (series {span})"
+            breakdown[c] = entry
+            continue
+        age = t - s.index[-1]
+        entry.update(
+            open_interest=float(s.iloc[-1]),
+            date=str(s.index[-1].date()),
+            age_days=float(age / pd.Timedelta("1D")),
         )
-    files = [getattr(f, "path", str(f)) for f in oi.attrs.get("files", [])]
-    return float(s.iloc[-1]), {
+        if max_age is not None and age > age_cap:
+            entry["status"] = "stale"
+            entry["note"] = (
+                f"last {name} value {entry['date']} is {entry['age_days']:.0f} days before "
+                f"{t.date()} (max_age {age_cap / pd.Timedelta('1D'):g} days); not added"
+            )
+        else:
+            entry["status"] = "ok"
+            total += entry["open_interest"]
+            used.append(c)
+            dates.append(s.index[-1])
+            files += entry["files"]
+        breakdown[c] = entry
+    missing = [c for c in wanted if c not in used]
+    present = " + ".join(f"{OI_CONTRACTS[c]} {breakdown[c]['date']}" for c in used)
+    absent = "; ".join(f"{OI_CONTRACTS[c]} ({breakdown[c]['note']})" for c in missing)
+    label = present + (f"; missing: {absent}" if missing else "")
+    if not used:
+        raise DataNotFoundError(
+            f"no open interest for {symbol!r} at {t.date()}: {absent}. Pass open_interest= "
+            "explicitly (or max_age=None to accept an older value)."
+        )
+    if missing and require_all:
+        raise DataNotFoundError(
+            f"open interest for {symbol!r} at {t.date()} lacks {[OI_CONTRACTS[c] for c in missing]}"
+            f": {absent}. Pass require_all=False to size from {present} (reported as partial), "
+            "or give open_interest= explicitly."
+        )
+    return total, {
         "symbol": symbol,
-        "date": str(s.index[-1].date()),
-        "contract": "coinm",
+        "date": str(max(dates).date()),
+        "requested": str(t.date()),
+        "contract": "+".join(used),
+        "breakdown": breakdown,
+        "missing": missing,
+        "complete": not missing,
+        "label": label,
         "files": files,
     }

@@ -1,11 +1,14 @@
 """Replay of the 2025-10-10 crash: hourly perp prices of the majors driving synthetic accounts.
 
 For each asset: a synthetic population (:func:`generate_population`) calibrated to the
-Binance COIN-M open interest of the day before (mirror, Coinalyze, PROVENANCE.md §2.6; a
-parameter where the mirror has none: LTC, LINK, AVAX), built at the first close of the window,
-then :func:`simulate_path` over the hourly Binance USDⓈ-M perpetual bars of
-``gravestone-data`` (2025-09-13 → 2026-03-19, PROVENANCE.md §2.5). One insurance fund per
-asset, as Binance keeps one per symbol (VENUES.md §1.2).
+Binance open interest of the day before (:func:`open_interest_at`: USDⓈ-M plus COIN-M; on
+2025-10-09 the mirror holds only COIN-M, PROVENANCE.md §2.6, so ``per_asset["oi_source"]``
+names USDⓈ-M as missing and the population understates the book; a parameter where the mirror
+has neither: LTC, LINK, AVAX), built at the first close of the window, then
+:func:`simulate_path` over the hourly Binance USDⓈ-M perpetual bars of ``gravestone-data``
+(2025-09-13 → 2026-03-19, PROVENANCE.md §2.5). One insurance fund per asset, as Binance keeps
+one per symbol (VENUES.md §1.2); the liquidation pipeline (fee, residual margin, ADL price)
+comes from ``rule``.
 
 Closes miss the intra-hour wicks (the alt lows of −55% to −70% at 21:00 UTC); ``field="low"``
 drives the path with the hourly lows instead (a worst case for longs, a best case for shorts).
@@ -35,8 +38,10 @@ class ReplayResult:
     Attributes
     ----------
     per_asset : DataFrame
-        Per asset: open interest used and its source, accounts, price move (first to last bar
-        and worst bar), liquidated notional, bad debt, insurance draw, ADL, remaining bad debt.
+        Per asset: open interest used, its USDⓈ-M and COIN-M parts (NaN where missing),
+        whether both were present and a label of its source, accounts, price move (first to
+        last bar and worst bar), liquidated notional, bad debt, fees and residual margin to the
+        fund, insurance draw, ADL, remaining bad debt.
     results : dict of str to CascadeResult
     prices : DataFrame
         The price path used.
@@ -64,8 +69,10 @@ def replay_2025_10_10(
     default_open_interest: float = 5e7,
     oi_date: str = "2025-10-09",
     insurance_fund_share: float = 0.01,
-    adl: str | None = "ranking",
+    adl: str | None = "auto",
     impact: Any = None,
+    rule: Any = None,
+    oi_max_age: Any = "7D",
     source: Any = None,
     rng: int = 20251010,
     **population: Any,
@@ -85,11 +92,15 @@ def replay_2025_10_10(
     default_open_interest : float
         USD open interest where the mirror has none.
     oi_date : str
-        Date whose COIN-M open interest calibrates the population.
+        Date whose open interest (USDⓈ-M plus COIN-M, :func:`open_interest_at`) calibrates the
+        population.
     insurance_fund_share : float
         Each asset's insurance fund as a share of its open interest.
-    adl, impact
-        As :func:`simulate_cascade`.
+    adl, impact, rule
+        As :func:`simulate_cascade` (``rule``: the liquidation pipeline, e.g.
+        ``"binance_usdm_btcusdt_2021-03-18"``).
+    oi_max_age : str or None
+        ``max_age`` of :func:`open_interest_at`.
     source : Source, optional
         Default the mirror.
     rng : int
@@ -111,11 +122,14 @@ def replay_2025_10_10(
     rows, results = {}, {}
     for i, sym in enumerate(syms):
         path = px[[sym]].dropna()
+        oi_parts = {"usdm": np.nan, "coinm": np.nan}
         try:
-            oi, oi_meta = open_interest_at(sym, oi_date, source=source)
-            oi_src = f"COIN-M {oi_meta['date']}"
+            oi, oi_meta = open_interest_at(sym, oi_date, source=source, max_age=oi_max_age)
+            oi_src, complete = oi_meta["label"], oi_meta["complete"]
+            for c, b in oi_meta["breakdown"].items():
+                oi_parts[c] = b["open_interest"] if b["status"] == "ok" else np.nan
         except DataNotFoundError:
-            oi, oi_src = float(default_open_interest), "parameter"
+            oi, oi_src, complete = float(default_open_interest), "parameter", False
         pop = generate_population(
             n_accounts,
             float(path.iloc[0, 0]),
@@ -125,13 +139,16 @@ def replay_2025_10_10(
             **population,
         )
         res = simulate_path(
-            pop, path, impact=impact, insurance_fund=insurance_fund_share * oi, adl=adl
+            pop, path, impact=impact, insurance_fund=insurance_fund_share * oi, adl=adl, rule=rule
         )
         res.check_conservation()
         results[sym] = res
         x = np.log(path[sym].to_numpy())
         rows[sym] = {
             "open_interest": oi,
+            "oi_usdm": oi_parts["usdm"],
+            "oi_coinm": oi_parts["coinm"],
+            "oi_complete": complete,
             "oi_source": oi_src,
             "accounts": n_accounts,
             "move_first_to_last": float(np.expm1(x[-1] - x[0])),
@@ -139,6 +156,8 @@ def replay_2025_10_10(
             "n_liquidated": res.n_liquidated,
             "liquidated_notional": res.total_liquidated_notional,
             "bad_debt": res.total_bad_debt,
+            "fees": res.total_fees,
+            "residual_to_fund": res.total_residual_to_fund,
             "insurance_draw": res.insurance_draw,
             "adl": res.total_adl,
             "remaining_bad_debt": res.remaining_bad_debt,
@@ -149,5 +168,11 @@ def replay_2025_10_10(
         per_asset=per_asset,
         results=results,
         prices=px,
-        meta={"window": (start, end), "field": field, "files": files, "seed": rng},
+        meta={
+            "window": (start, end),
+            "field": field,
+            "files": files,
+            "seed": rng,
+            "rule": None if rule is None else str(getattr(rule, "name", rule)),
+        },
     )

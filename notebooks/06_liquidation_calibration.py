@@ -72,9 +72,9 @@ from riskmodels.stress import (
     EVENTS,
     SquareRootImpact,
     generate_population,
-    historical_stress,
+    historical_moves,
     open_interest_at,
-    simulate_cascade,
+    shock_paths,
 )
 
 figures.set_style()
@@ -328,26 +328,28 @@ display(
 # ## Stress results
 #
 # Deepest peak-to-trough move of each asset in the named crash windows inside the sample, on
-# the finest bars that cover each window; then a liquidation cascade after a −10% shock to a
+# the finest bars that cover each window, measured on closes and on wicks (bar lows and highs:
+# what a mark-triggered liquidation sees); then a liquidation cascade after a −10% shock to a
 # synthetic population of 50,000 cross-margined BTC perpetual accounts (notebook 07 has the
-# mechanics), with square-root impact, an insurance fund of 1% of open interest and
-# ranking ADL.
+# mechanics), with square-root impact, an insurance fund of 1% of open interest and Binance's
+# liquidation rule. The same move is shown as a gap (every account marked only after the whole
+# move) and as gradual paths of 10 and 100 steps: a gap leaves most liquidated accounts
+# bankrupt before anyone can act, so it is never shown alone.
 
 # %%
-rows = {}
-for ev, (s, e, desc) in EVENTS.items():
-    if (
-        pd.Timestamp(s, tz="UTC") < daily.index[0]
-        or pd.Timestamp(e, tz="UTC").floor("D") > daily.index[-1]
-    ):
-        continue
-    sc = historical_stress(event=ev, symbols=assets, source=source)
-    rows[f"{ev}: {desc}"] = {
-        a: f"{np.expm1(sc.returns[0, j]):+.1%} ({sc.meta['data'][a]['freq']} "
-        f"{sc.meta['data'][a]['market']})"
-        for j, a in enumerate(sc.assets)
-    }
-display(pd.DataFrame.from_dict(rows, orient="index"))
+inside = [
+    ev
+    for ev, (s, e, _) in EVENTS.items()
+    if pd.Timestamp(s, tz="UTC") >= daily.index[0]
+    and pd.Timestamp(e, tz="UTC").floor("D") <= daily.index[-1]
+]
+moves = historical_moves(inside, symbols=assets, source=source)
+display(
+    moves[["peak_to_trough", "wick_peak_to_trough", "freq", "market"]]
+    .rename(columns={"peak_to_trough": "on closes", "wick_peak_to_trough": "on wicks"})
+    .style.set_uuid("crashmoves")
+    .format({"on closes": "{:+.1%}", "on wicks": "{:+.1%}"})
+)
 
 try:
     oi, _ = open_interest_at("BTC", asof, source=source)
@@ -357,15 +359,17 @@ pop = generate_population(
     50_000, float(last["BTC"]), open_interest=oi, entry_dispersion=0.05, rng=seed
 )
 year = asof - pd.Timedelta(days=365)
-res = simulate_cascade(
+# the same -10% as a gap and as gradual paths, liquidated under Binance's published rule
+# (clearance fee and residual margin to the fund, ADL at the bankruptcy price)
+paths = shock_paths(
     pop,
     np.log1p(-0.10),
+    steps=(1, 10, 100),
     impact=SquareRootImpact(
         sigma=float(returns["1d"]["BTC"].loc[year:].std()),
         daily_volume=adv_from_ohlcv(ohlcv, start=year)["BTC"],
     ),
     insurance_fund=0.01 * oi,
-    adl="ranking",
+    rule="binance_usdm_btcusdt_2021-03-18",
 )
-res.check_conservation()
-display(res.summary().to_frame("BTC, -10% shock").style.set_uuid("cascade10").format("{:,.4g}"))
+display(paths.style.hide(axis="index").set_uuid("cascade10").format(precision=4, thousands=","))

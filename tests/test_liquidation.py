@@ -620,3 +620,15 @@ def test_more_bad_input_named_errors(flat_rule):
         replay_rules(w, [flat_rule], fund_share=2.0, bars={"x|BTCUSDT perp, last price, 1m": bars})
     with pytest.raises(ConfigError, match="needs a unit"):
         replay_rules(w, [flat_rule], delays=(30,), bars={"x|BTCUSDT perp, last price, 1m": bars})
+
+
+def test_allocate_adl_queue_and_pro_rata():
+    """By hand: 15 over capacities 10/10/10 ranked 1, 3, 2 fills the best (10) then the next
+    (5); pro rata gives 5 each; more than the capacity takes it all."""
+    from riskmodels.liquidation import allocate_adl
+
+    cap = np.array([10.0, 10.0, 10.0])
+    assert allocate_adl(15.0, cap, np.array([1.0, 3.0, 2.0])).tolist() == [0.0, 10.0, 5.0]
+    assert allocate_adl(15.0, cap, None).tolist() == [5.0, 5.0, 5.0]
+    assert allocate_adl(99.0, cap, np.array([1.0, 3.0, 2.0])).tolist() == [10.0, 10.0, 10.0]
+    assert allocate_adl(5.0, np.zeros(0), None).size == 0

@@ -477,7 +477,9 @@ SECTIONS = {
         "Calibrated tier table",
         "Out-of-sample evidence",
         "traffic_light",
-        "Venue rules replayed",
+        "Venue rules replayed on the crash windows",
+        "on wicks",
+        "gradual",
     ),
     "validation": ("Scope and intended use", "Backtests", "Benchmarking", "Sign-off"),
 }

@@ -25,6 +25,7 @@ from riskmodels.liquidation._kernels import first_passage, first_passage_loop
 from riskmodels.liquidation.engine import (
     LiquidationResult,
     MarkPaths,
+    allocate_adl,
     liquidation_prices,
     simulate_liquidations,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "MarkPaths",
     "Parameter",
     "ReplayWindow",
+    "allocate_adl",
     "available_liquidation_rules",
     "first_passage",
     "first_passage_loop",

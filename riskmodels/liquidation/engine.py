@@ -75,6 +75,7 @@ from riskmodels.liquidation.rules import LiquidationRule, MaintenanceSchedule, p
 __all__ = [
     "LiquidationResult",
     "MarkPaths",
+    "allocate_adl",
     "liquidation_prices",
     "simulate_liquidations",
 ]
@@ -1013,6 +1014,26 @@ def _run(
     return ev, surv
 
 
+def allocate_adl(amount: float, capacity: np.ndarray, score: np.ndarray | None) -> np.ndarray:
+    """Split ``amount`` over ADL counterparties up to their ``capacity``.
+
+    By descending ``score`` (each takes all it can before the next: the venues' ranking queue),
+    or pro rata when ``score`` is None. Returns each counterparty's share; the shares add up
+    to ``min(amount, capacity.sum())``.
+    """
+    cap = np.asarray(capacity, dtype="float64")
+    if cap.size == 0 or amount <= 0:
+        return np.zeros(cap.shape)
+    if score is None:
+        tot = cap.sum()
+        return cap * min(1.0, amount / tot) if tot > 0 else np.zeros(cap.shape)
+    order = np.argsort(-np.asarray(score, dtype="float64"), kind="stable")
+    cap_o = cap[order]
+    take = np.empty_like(cap)
+    take[order] = np.clip(amount - (np.cumsum(cap_o) - cap_o), 0.0, cap_o)
+    return take
+
+
 def _ledger(
     ev: pd.DataFrame,
     bk: _Book,
@@ -1101,21 +1122,14 @@ def _ledger(
                         opp &= upnl > 0
                         cand = np.flatnonzero(opp)
                         avail = bk.qty[cand] * frac_left[p, cand]
+                        score = None
                         if adl_ranking == "pnl_leverage" and cand.size:
                             notion = bk.qty[cand] * (1.0 if inv else px_t)
                             eq = bk.wallet[cand] + upnl[cand]
                             lev = notion / np.maximum(eq, 1e-12)
                             pct = upnl[cand] / np.maximum(bk.wallet[cand], 1e-12)
-                            order = np.argsort(-(pct * lev), kind="stable")
-                            cand, avail = cand[order], avail[order]
-                            take = np.minimum(
-                                avail, np.maximum(want - (np.cumsum(avail) - avail), 0.0)
-                            )
-                        elif cand.size:
-                            tot = avail.sum()
-                            take = avail * min(1.0, want / tot) if tot > 0 else avail * 0
-                        else:
-                            take = np.zeros(0)
+                            score = pct * lev  # Binance LeveragePnL (VENUES.md §L.1)
+                        take = allocate_adl(want, avail, score)
                         got = float(take.sum())
                         adl_q[j] = got
                         adl_px[j] = x

@@ -141,6 +141,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels.exceptions import ConfigError, ModelError
+from riskmodels.liquidation import allocate_adl
 from riskmodels.stress.population import AccountPopulation, equity, maintenance
 
 if TYPE_CHECKING:
@@ -825,18 +826,6 @@ def _prices(fund_p: np.ndarray, move: Callable, q_eff: np.ndarray) -> np.ndarray
     return fund_p * (1.0 + m)
 
 
-def _allocate(amount: float, cap: np.ndarray, score: np.ndarray | None) -> np.ndarray:
-    """Split ``amount`` over candidates up to ``cap``: pro rata, or by descending ``score``."""
-    if score is None:
-        return cap * min(1.0, amount / cap.sum())
-    order = np.argsort(-score, kind="stable")
-    cap_o = cap[order]
-    before = np.cumsum(cap_o) - cap_o
-    take = np.empty_like(cap)
-    take[order] = np.clip(amount - before, 0.0, cap_o)
-    return take
-
-
 def _winners(
     st: _State, j: int, side: float, p: np.ndarray, mode: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -865,7 +854,7 @@ def _adl_profit(
     cand, pi, score = _winners(st, j, side, p, mode)
     if cand.size == 0:
         return 0.0
-    take = _allocate(debt, pi, score)
+    take = allocate_adl(debt, pi, score)
     if how == "entry":  # close the slice frac at the winner's entry price
         before = st.q[cand, j].copy()
         st.q[cand, j] *= 1.0 - take / pi
@@ -891,7 +880,7 @@ def _adl_close(
         return 0.0, 0.0
     qc = st.q[cand, j].copy()
     cap = np.abs(qc)
-    take = _allocate(qty, cap, score)
+    take = allocate_adl(qty, cap, score)
     sgn = np.sign(qc)
     st.cash[cand] += sgn * take * (price - st.entry[cand, j])  # realized at the ADL price
     new = np.where(take >= cap, 0.0, qc - sgn * take)

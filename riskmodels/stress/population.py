@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels.exceptions import ConfigError, DataNotFoundError
+from riskmodels.liquidation.replay import LEVERAGE_MIX
 from riskmodels.margin.tiers import TierTable
 
 __all__ = [
@@ -49,16 +50,10 @@ __all__ = [
     "open_interest_at",
 ]
 
-#: Leverage mix of the generator: (leverage, probability). An illustrative retail mix with a
-#: fat tail of 50-100x accounts; not a published distribution.
-DEFAULT_LEVERAGE_MIX: tuple[tuple[float, float], ...] = (
-    (2.0, 0.15),
-    (5.0, 0.25),
-    (10.0, 0.25),
-    (20.0, 0.20),
-    (50.0, 0.10),
-    (100.0, 0.05),
-)
+#: Leverage mix of the generator: (leverage, probability), the same illustrative retail mix as
+#: the venue replays (:data:`riskmodels.liquidation.LEVERAGE_MIX`, its one home); not a
+#: published distribution.
+DEFAULT_LEVERAGE_MIX: tuple[tuple[float, float], ...] = LEVERAGE_MIX
 
 
 def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:

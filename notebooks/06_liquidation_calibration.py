@@ -254,9 +254,11 @@ plt.show()
 # The population is stated, not estimated (see the table's notes below).
 
 # %%
+# the quick profile (tests, smoke runs) replays a smaller population at one delay
+quick_replay = profile == "quick"
 replay = replay_rules(
-    delays=("30s", "5min"),
-    n=300,
+    delays=("5min",) if quick_replay else ("30s", "5min"),
+    n=100 if quick_replay else 300,
     source=source,
     rng=seed,
 )

@@ -58,6 +58,7 @@ slice_fraction = 1.0
 clearance_fee = 0.0
 residual_to = "trader"
 backstop_fraction = 0.0
+adl_trigger = "fund_exhausted"
 adl_price = "bankruptcy"
 adl_ranking = "pnl_leverage"
 """
@@ -142,6 +143,9 @@ def test_rule_file_errors(tmp_path):
         LiquidationRule.load(p)
     p.write_text(FLAT_RULE.replace("clearance_fee = 0.0", "clearance_fee = 1.5"))
     with pytest.raises(ConfigError, match="fraction in \\[0, 1\\]"):
+        LiquidationRule.load(p)
+    p.write_text(FLAT_RULE.replace('"fund_exhausted"', '"fund_drawdown"'))
+    with pytest.raises(ConfigError, match=r"adl_trigger must be one of \('fund_exhausted',\)"):
         LiquidationRule.load(p)
     p.write_text(FLAT_RULE.split("[liquidation]")[0])
     with pytest.raises(ConfigError, match="no \\[liquidation\\] table"):

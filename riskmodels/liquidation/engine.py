@@ -1282,6 +1282,7 @@ def simulate_liquidations(
             "slice_threshold_usd",
             "slice_interval",
             "backstop_fraction",
+            "adl_trigger",
             "adl_price",
             "adl_ranking",
         )

@@ -38,6 +38,12 @@ The pipeline (VENUES.md, "Liquidation pipelines, step by step", read 2026-12-06)
     A backstop (Hyperliquid's liquidator vault) takes the whole remaining position and its
     collateral when equity falls below this fraction of MM (2/3 on Hyperliquid); it closes
     after its own delay. ``0`` means no backstop.
+``adl_trigger``
+    When ADL starts. Every shipped venue deleverages (or socializes) once the insurance fund
+    cannot cover the bad debt: ``"fund_exhausted"``. Drawdown triggers (OKX: the fund down
+    30 % from its 8-hour peak; Bybit's pnlRatio < -30 %; a 2019 third-party report of Binance
+    at -7.5 % in 8 hours, VENUES.md §1.2, §L.2-L.3) are not modelled yet: a rule that needs one
+    is refused rather than run on the wrong trigger.
 ``adl_price``
     Price at which ADL closes profitable opposite positions once the fund is exhausted:
     ``"bankruptcy"`` (Binance, Bybit), ``"mark"`` (Hyperliquid's previous oracle price, OKX) or
@@ -79,6 +85,7 @@ REQUIRED: tuple[str, ...] = (
     "clearance_fee",
     "residual_to",
     "backstop_fraction",
+    "adl_trigger",
     "adl_price",
     "adl_ranking",
 )
@@ -95,6 +102,7 @@ _TEXT = {"source", "as_of", "notes", "fund_scope"}
 _CHOICES = {
     "trigger_price": ("mark", "oracle", "last"),
     "residual_to": ("fund", "trader"),
+    "adl_trigger": ("fund_exhausted",),
     "adl_price": ("bankruptcy", "mark", "socialized"),
     "adl_ranking": ("pnl_leverage", "pro_rata"),
 }

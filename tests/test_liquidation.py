@@ -123,6 +123,21 @@ def test_every_shipped_rule_loads_with_sources():
         assert "delay" in unknown.index  # no venue publishes its close-out delay
 
 
+def test_bybit_rule_leaves_unpublished_delay_to_a_sweep():
+    """Bybit publishes no trigger-to-fill delay (help centre 000001098, VENUES.md §L.2): the rule
+    marks it unknown with a sweep and its margin is the shipped Bybit tier table."""
+    r = LiquidationRule.load("bybit_usdt_btcusdt")
+    assert "bybit_usdt_btcusdt" in available_liquidation_rules()
+    assert r.parameters["delay"].unknown
+    assert len(r.sweep("delay")) >= 2
+    with pytest.raises(ConfigError, match=r"does not publish 'delay'"):
+        r.value("delay")
+    assert r.value("trigger_price") == "mark"
+    assert r.value("adl_price") == "bankruptcy"
+    # tier 1 of bybit_usdt_btcusdt_2024-05-10: 1M USDT x 0.5% = 5,000 USDT
+    np.testing.assert_allclose(r.maintenance(1e6), 5_000.0)
+
+
 def test_unknown_parameter_needs_a_value(flat_rule):
     pos = pd.DataFrame(
         {"side": ["long"], "quantity": [1.0], "entry_price": [100.0], "wallet": [5.0]}

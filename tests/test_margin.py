@@ -172,6 +172,25 @@ def test_btc_table_maintenance_amount_matches_published_column():
     assert t.published_maintenance_amount == tuple(float(x) for x in published)
 
 
+def test_bybit_btcusdt_tier_one_matches_published_numbers():
+    """Bybit BTCUSDT tier 1: risk limit 2,000,000 USDT, 100x, MMR 0.5%, IMR 1%. Source: Bybit's
+    API docs example response of GET /derivatives/v3/public/risk-limit/list?symbol=BTCUSDT
+    (limit 2000000, maintainMargin 0.005, initialMargin 0.01, maxLeverage 100.00; 2022-07-14),
+    bybit-exchange/docs-legacy source/includes/derivativesV3/_market_data.md @ 292e50b4, and the
+    /v5/market/risk-limit output in ccxt PR #22459 (2024-05-10). The tier-2 deduction is the
+    Bybit Margin Parameters page's 1,200 = 2,000,000 x (0.56% - 0.5%)."""
+    t = load_tier_table("bybit_usdt_btcusdt_2024-05-10")
+    assert t.upper_bounds[0] == 2_000_000
+    assert t.max_leverage[0] == 100
+    assert t.mmr[0] == 0.005
+    assert t.imr[0] == pytest.approx(0.01, rel=RTOL)  # IM = position value / leverage
+    assert t.maintenance_amount[0] == 0
+    assert t.published_maintenance_amount[1] == 1_200
+    assert t.maintenance_amount[1] == pytest.approx(2_000_000 * (0.0056 - 0.005), rel=1e-9)
+    # 1M USDT in tier 1: MM = 1,000,000 x 0.5% = 5,000 USDT.
+    assert t.maintenance(1_000_000) == pytest.approx(5_000, rel=RTOL)
+
+
 def test_binance_faq_examples(tiers):
     btc, eth = tiers["BTC"], tiers["ETH"]
     # FAQ: "if the position of USDT-margined BTC/USDT Contract is 264,000 USDT, then the

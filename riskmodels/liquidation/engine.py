@@ -704,6 +704,53 @@ def _funding_events(funding: Any, mark: MarkPaths) -> tuple[np.ndarray, np.ndarr
     return idx, rates[inside]
 
 
+def trigger_price(
+    mark: MarkPaths, path: np.ndarray, idx: np.ndarray, lp: np.ndarray, side: np.ndarray
+) -> np.ndarray:
+    """The mark at the trigger (module docstring, step 1).
+
+    On bars: the liquidation price ``lp`` (a continuous path inside the bar), or the bar's open
+    when the bar opens beyond it (a gap; also where ``lp`` is NaN). On a grid: the grid price.
+    """
+    if mark.kind == "bars":
+        o = mark.open[path, idx]
+        gapped = np.where(side > 0, o <= lp, o >= lp) | np.isnan(lp)
+        return np.where(gapped, o, lp)
+    return mark.close[path, idx]
+
+
+def closeout_fill(
+    mark: MarkPaths,
+    mode: str,
+    path: np.ndarray,
+    idx: np.ndarray,
+    kd: np.ndarray,
+    p_trig: np.ndarray,
+    side: np.ndarray,
+    extreme: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Fill index and price before impact of a close-out sent at trigger bar ``idx``.
+
+    ``kd`` is the delay in bars (rounded up). ``mode``: ``"point"`` (the close of the bar in
+    which :math:`\tau + \Delta` falls, :math:`\tau` at the trigger bar's open; the trigger price
+    for no delay), ``"instant"`` (the trigger price: the lower bound when bars are coarser than
+    the delay) or ``"extreme"`` (the adverse extreme of the bars the fill can fall in, never
+    better than the trigger price: the upper bound). ``extreme(a, b)`` gives the adverse
+    extreme of bars ``a..b`` for each lane. The fill index may reach past the last bar
+    (censored; the caller decides).
+    """
+    T = mark.n_steps
+    if mode == "instant":
+        return idx.copy(), p_trig.copy()
+    if mode == "extreme":
+        f_at = idx + kd
+        c0 = extreme(idx, f_at)
+        return f_at, np.where(side > 0, np.minimum(c0, p_trig), np.maximum(c0, p_trig))
+    bars = mark.kind == "bars"
+    f_at = np.where(kd == 0, idx, idx + (np.maximum(kd - 1, 0) if bars else kd))
+    return f_at, np.where(kd == 0, p_trig, mark.close[path, np.minimum(f_at, T - 1)])
+
+
 def _run(
     mark: MarkPaths,
     bk: _Book,
@@ -840,13 +887,7 @@ def _run(
             break
         pa = path[act]
         sa = s[act]
-        # trigger price: LP on a continuous path inside the bar, or the open after a gap
-        if bars:
-            o = mark.open[pa, idx]
-            gapped = np.where(sa > 0, o <= lp, o >= lp) | np.isnan(lp)
-            p_trig = np.where(gapped, o, lp)
-        else:
-            p_trig = mark.close[pa, idx]
+        p_trig = trigger_price(mark, pa, idx, lp, sa)
         notional_t = q[act] * (1.0 if inv else p_trig)
         # a slice that would leave less than 1% of the position's original size closes the
         # rest (the venues' minimum order; without it geometric slices never finish)
@@ -857,16 +898,9 @@ def _run(
         d_ord = delay_s + seconds_per_usd * q_ord * (1.0 if inv else p_trig)
         kd = np.where(d_ord > 0, np.ceil(d_ord / step_s - 1e-12), 0).astype(np.int64)
         # fill index and price before impact
-        if mode == "instant":
-            f_at = idx.copy()
-            c0 = p_trig.copy()
-        elif mode == "extreme":
-            f_at = idx + kd
-            c0 = extreme(act, idx, f_at)
-            c0 = np.where(sa > 0, np.minimum(c0, p_trig), np.maximum(c0, p_trig))
-        else:
-            f_at = np.where(kd == 0, idx, idx + (np.maximum(kd - 1, 0) if bars else kd))
-            c0 = np.where(kd == 0, p_trig, mark.close[pa, np.minimum(f_at, T - 1)])
+        f_at, c0 = closeout_fill(
+            mark, mode, pa, idx, kd, p_trig, sa, lambda a, b, _act=act: extreme(_act, a, b)
+        )
         censored = f_at >= T
         f_at = np.minimum(f_at, T - 1)
         kind = np.full(act.size, "book", dtype=object)

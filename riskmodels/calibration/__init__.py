@@ -11,7 +11,13 @@
     cal.summary()                      # bracket, horizon, data, MMR [CI], IMR, leverage, OOS
     cal.tier_table("BTC")              # TierTable in the exchange's shape
 
-Static MMR
+Close-out MMR (perpetuals; the default for bar input)
+    ``calibrate_mmr(bars, method="closeout")`` = :func:`calibrate_closeout` ->
+    :class:`CloseoutCalibration` (:mod:`.closeout`): P(bad debt | liquidation) ≤ target for
+    positions liquidated by the engine on minute mark paths, with IM, day-block bootstrap,
+    monotone tiers and a leave-one-window-out check; :func:`implied_closeout_horizon` (the
+    delay each venue's tier-1 MMR covers), :func:`closeout_sensitivity` (delay × target).
+Fixed-horizon MMR (clearing-house margin period of risk; the default for returns)
     :func:`calibrate_mmr` -> :class:`MMRCalibration` (:mod:`.mmr`), :func:`static_mmr`,
     :func:`leverage_limits`, :func:`breach_summary`.
 Grids
@@ -29,6 +35,15 @@ Venue rules
     (:mod:`.venues`, rule files in ``rules/*.toml``).
 """
 
+from riskmodels.calibration.closeout import (
+    CloseoutCalibration,
+    binomial_power,
+    calibrate_closeout,
+    closeout_sensitivity,
+    entry_excursions,
+    implied_closeout_horizon,
+    solve_rate,
+)
 from riskmodels.calibration.grid import CalibrationGrid, calibration_grid
 from riskmodels.calibration.horizon import (
     DataChoice,
@@ -62,26 +77,33 @@ from riskmodels.calibration.venues import (
 
 __all__ = [
     "CalibrationGrid",
+    "CloseoutCalibration",
     "DataChoice",
     "MMRCalibration",
     "ProcyclicalityMetrics",
     "VenueRule",
     "adv_from_ohlcv",
     "available_rules",
+    "binomial_power",
     "breach_summary",
+    "calibrate_closeout",
     "calibrate_mmr",
     "calibration_grid",
     "cell_seed",
     "check_target",
     "choose_data",
+    "closeout_sensitivity",
     "daily_volatility",
     "dynamic_mmr",
+    "entry_excursions",
     "horizon_losses",
+    "implied_closeout_horizon",
     "leverage_limits",
     "liquidation_horizon",
     "load_rule",
     "procyclicality_comparison",
     "procyclicality_metrics",
     "slippage_rate",
+    "solve_rate",
     "static_mmr",
 ]

@@ -62,7 +62,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,9 @@ from riskmodels.margin import TierTable
 from riskmodels.margin._common import as_timedelta
 from riskmodels.risk import estimate
 from riskmodels.risk import var as empirical_var
+
+if TYPE_CHECKING:
+    from riskmodels.calibration.closeout import CloseoutCalibration
 
 __all__ = [
     "MMRCalibration",
@@ -446,8 +449,23 @@ def calibrate_mmr(
     block_length: int | None = None,
     regimes: pd.Series | None = None,
     seed: int | np.random.Generator = 0,
-) -> MMRCalibration:
+    method: Literal["auto", "horizon", "closeout"] = "auto",
+    **closeout: Any,
+) -> MMRCalibration | CloseoutCalibration:
     r"""Static MMR per asset, side and notional bracket for a target breach probability.
+
+    Two methods answer two questions (read both module docstrings):
+
+    * ``method="closeout"`` — a **perpetual venue's** maintenance margin: the smallest rate with
+      P(bad debt | liquidation) ≤ ``target`` when the engine liquidates positions on minute
+      mark paths after the close-out delay (:func:`~riskmodels.calibration.closeout.calibrate_closeout`;
+      ``returns`` is then bars, ``tiers`` the reference table(s), and ``delay``,
+      ``im_bars``, ``funding`` ... go through ``**closeout``).
+    * ``method="horizon"`` — a **clearing house's** margin period of risk: the quantile of the
+      loss over a fixed horizon (one day by default). Documented below.
+
+    ``"auto"`` (default) picks ``"closeout"`` for bar frames (open/high/low/close: perpetual
+    mark or last-price bars) and ``"horizon"`` for returns, so existing calls are unchanged.
 
     Parameters
     ----------
@@ -489,6 +507,11 @@ def calibrate_mmr(
     regimes : Series, optional
         Regime label per origin (any bars; read as of each origin with ``asof``); default
         realized-volatility terciles (module docstring).
+    method : {"auto", "horizon", "closeout"}, default "auto"
+        Which question (above).
+    **closeout
+        Keyword options of :func:`~riskmodels.calibration.closeout.calibrate_closeout`
+        (``method="closeout"`` only).
     seed : int, SeedSequence or Generator, default 0
         Root of the bootstrap streams. Each (asset, side, data frequency, horizon in bars)
         draws from its own stream, :func:`cell_seed` of the root and those four, so its
@@ -513,6 +536,29 @@ def calibrate_mmr(
         Fewer than :math:`\lceil 1/p \rceil` calibration windows, or no test window after
         ``test_start``.
     """
+    if method not in ("auto", "horizon", "closeout"):
+        raise ConfigError(f"method must be 'auto', 'horizon' or 'closeout' (got {method!r}).")
+    if method == "closeout" or (method == "auto" and _is_bars(returns)):
+        return _closeout(
+            returns,
+            assets,
+            horizon,
+            target,
+            tiers=tiers,
+            side=side,
+            participation=participation,
+            impact_coefficient=impact_coefficient,
+            impact_exponent=impact_exponent,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            options=closeout,
+        )
+    if closeout:
+        raise ConfigError(
+            f"{sorted(closeout)} are options of method='closeout'; the horizon method does not "
+            "take them."
+        )
     p = check_target(target)
     level = _check_prob(ci, "ci", "0.95 gives 95% intervals")
     if model not in _MODELS:
@@ -640,6 +686,63 @@ def calibrate_mmr(
             "data": {_freq_label(f): (str(d.index[0]), str(d.index[-1])) for f, d in data.items()},
         },
     )
+
+
+_OHLC = {"open", "high", "low", "close"}
+
+
+def _is_bars(data: Any) -> bool:
+    """Bar frames (open/high/low/close), alone, per asset, or per asset as a list."""
+
+    def bars(x: Any) -> bool:
+        if isinstance(x, pd.DataFrame):
+            return _OHLC <= {str(c) for c in x.columns}
+        if isinstance(x, list | tuple) and x:
+            return all(bars(v) for v in x)
+        return False
+
+    if isinstance(data, Mapping):
+        return bool(data) and all(bars(v) for v in data.values())
+    return bars(data)
+
+
+def _closeout(
+    bars: Any,
+    assets: Any,
+    horizon: Any,
+    target: float,
+    *,
+    tiers: Any,
+    options: Mapping[str, Any],
+    **common: Any,
+) -> CloseoutCalibration:
+    from riskmodels.calibration.closeout import calibrate_closeout
+
+    if horizon != "1d":
+        raise ConfigError(
+            "method='closeout' has no fixed horizon: pass delay='1min' (the engine's delay; "
+            "the size term is added per bracket) instead of horizon."
+        )
+    if tiers is None or not (isinstance(tiers, TierTable | Mapping)):
+        raise ConfigError(
+            "method='closeout' needs tiers: the reference TierTable (or one per asset, e.g. "
+            "binance_usdm_tiers()) whose brackets and maximum leverage the positions open at."
+        )
+    if not _is_bars(bars):
+        raise ConfigError(
+            "method='closeout' needs bars (open/high/low/close: mark or perp last price, as "
+            "fine as the data allow), not returns; e.g. MirrorSource().bars('BTC', '1m', 'perp')."
+        )
+    if isinstance(bars, pd.DataFrame):
+        name = assets if isinstance(assets, str) else str(bars.attrs.get("symbol", "asset"))
+        bars = {name: bars}
+    elif assets is not None:
+        names = [assets] if isinstance(assets, str) else list(assets)
+        missing = [a for a in names if a not in bars]
+        if missing:
+            raise DataError(f"no bars for {missing} (have {sorted(bars)}).")
+        bars = {a: bars[a] for a in names}
+    return calibrate_closeout(bars, tiers=tiers, target=target, **common, **options)
 
 
 def _root_entropy(seed: Any) -> int | Sequence[int]:

@@ -12,6 +12,9 @@ A layer between :mod:`riskmodels.margin` (what maintenance margin is) and
   debt, fund draw, ADL at the rule's price, funding at its settlements; bounds when the bars
   are coarser than the delay.
 * :func:`replay_rules` — every shipped rule on every crash window the data mirror covers.
+* :func:`closeout_counts` / :func:`closeout_events` — the close-out gap of positions opened at
+  every bar, for a grid of maintenance rates at once (what
+  ``calibrate_mmr(method="closeout")`` solves on).
 
 Example::
 
@@ -22,6 +25,7 @@ Example::
 """
 
 from riskmodels.liquidation._kernels import first_passage, first_passage_loop
+from riskmodels.liquidation.closeout import CloseoutCounts, closeout_counts, closeout_events
 from riskmodels.liquidation.engine import (
     LiquidationResult,
     MarkPaths,
@@ -46,6 +50,7 @@ from riskmodels.liquidation.rules import (
 __all__ = [
     "CRASH_WINDOWS",
     "LEVERAGE_MIX",
+    "CloseoutCounts",
     "LiquidationResult",
     "LiquidationRule",
     "MaintenanceSchedule",
@@ -54,6 +59,8 @@ __all__ = [
     "ReplayWindow",
     "allocate_adl",
     "available_liquidation_rules",
+    "closeout_counts",
+    "closeout_events",
     "first_passage",
     "first_passage_loop",
     "liquidation_prices",

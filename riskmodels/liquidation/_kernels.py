@@ -38,14 +38,21 @@ class MinTable:
     ----------
     x : array of float, shape (n,)
         NaN is not allowed (the caller validates prices).
+    max_span : int, optional
+        The longest search or range asked of the table (default ``n``). A search from
+        ``start`` then finds every passage within ``max_span`` bars; beyond that it may report
+        ``n`` (no passage).
     """
 
-    def __init__(self, x: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, max_span: int | None = None) -> None:
         x = np.ascontiguousarray(x, dtype="float64")
         self.n = int(x.shape[0])
         self.levels: list[np.ndarray] = [x]
+        # searches and ranges never longer than max_span (e.g. inside one of several series
+        # laid end to end) need only the levels up to it: less memory, faster to build
+        span = self.n if max_span is None else min(self.n, int(max_span))
         k = 1
-        while (1 << k) <= self.n:
+        while (1 << k) <= span:
             prev, half = self.levels[-1], 1 << (k - 1)
             self.levels.append(np.minimum(prev[:-half], prev[half:]))
             k += 1

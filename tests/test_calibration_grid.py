@@ -38,6 +38,7 @@ from riskmodels.exceptions import (
     InsufficientDataError,
     RiskModelsWarning,
 )
+from riskmodels.margin import TierTable
 
 HANG_TIMEOUT = 180
 TEST_START = "2021-01-01"
@@ -396,3 +397,282 @@ def test_killed_workers_are_retried(data, tmp_path, no_hang, by_value):
     assert dask_marker.exists()
     assert g.config["backend"] == "dask"
     assert_frame_equal(g.table, ref.table, check_exact=True)
+
+
+# -- method="closeout": assets x delays x targets on bars ----------------------------------------
+# Data: a geometric Brownian motion of one-minute mark bars (0.12% and 0.14% per minute, two
+# and three days), opens at the previous close, highs and lows a half-normal step beyond them.
+# The calibration numbers are not the point: the reference for every cell is the stand-alone
+# ``calibrate_mmr(..., method="closeout")`` call (tested in tests/test_calibration_closeout.py).
+TIER_1 = TierTable(upper_bounds=[1e5], max_leverage=[20], mmr=[0.01], imr=[0.05], name="t")
+TIER_2 = TierTable(
+    upper_bounds=[1e5, 1e6], max_leverage=[20, 10], mmr=[0.01, 0.02], imr=[0.05, 0.1], name="t2"
+)
+#: 2 assets x 2 delays x 2 targets = 8 cells; small and fast (n_boot, origin_every, holdout).
+CLOSEOUT = dict(
+    method="closeout",
+    delays=["1min", "5min"],
+    targets=[0.02, 0.05],
+    tiers={"BTC": TIER_1, "ETH": TIER_2},
+    n_boot=20,
+    origin_every=3,
+    holdout=False,
+    seed=7,
+    progress=False,
+)
+
+
+def gbm_bars(days: float, vol: float, seed: int, start: str = "2024-03-01") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = int(days * 1440)
+    z = rng.standard_normal((n, 3))
+    close = 60_000.0 * np.exp(np.cumsum(vol * z[:, 0] - 0.5 * vol**2))
+    open_ = np.r_[60_000.0, close[:-1]]
+    high = np.maximum(open_, close) * np.exp(0.5 * vol * np.abs(z[:, 1]))
+    low = np.minimum(open_, close) * np.exp(-0.5 * vol * np.abs(z[:, 2]))
+    index = pd.date_range(start, periods=n, freq="1min", tz="UTC", name="time")
+    volume = 2e6 * np.exp(0.3 * rng.standard_normal(n))
+    frame = pd.DataFrame(
+        {"open": open_, "high": high, "low": low, "close": close, "quote_volume": volume},
+        index=index,
+    )
+    frame.attrs["price_type"] = "mark"
+    return frame
+
+
+@pytest.fixture(scope="module")
+def bars() -> dict:
+    # ETH as a list of frames (finest first), BTC as a frame: both shapes of the input
+    return {"BTC": gbm_bars(3, 0.0012, seed=7), "ETH": [gbm_bars(2, 0.0014, seed=2)]}
+
+
+@pytest.fixture(scope="module")
+def closeout_reference(bars) -> CalibrationGrid:
+    return calibration_grid(bars, backend="sequential", **CLOSEOUT)
+
+
+def _alone(bars, asset, delay, target):
+    return calibrate_mmr(
+        {asset: bars[asset]},
+        method="closeout",
+        tiers=CLOSEOUT["tiers"][asset],
+        target=target,
+        delay=delay,
+        n_boot=20,
+        origin_every=3,
+        holdout=False,
+        seed=7,
+    )
+
+
+def test_closeout_every_cell_equals_the_stand_alone_calibration(bars, closeout_reference):
+    g = closeout_reference
+    assert g.method == "closeout" and g.config["method"] == "closeout"
+    assert g.config["n_tasks"] == 8 and len(g.calibrations) == 8
+    assert g.config["delays"] == ("1min", "5min") and "horizons" not in g.config
+    assert g.config["options"] == {"origin_every": 3, "holdout": False}
+    for asset in ("BTC", "ETH"):
+        for d in ("1min", "5min"):
+            for p in (0.02, 0.05):
+                alone = _alone(bars, asset, d, p)
+                got = g[asset, d, p, "closeout"]
+                assert got.method == "closeout"
+                assert_frame_equal(alone.table, got.table, check_exact=True)
+                assert_frame_equal(alone.curves, got.curves, check_exact=True)
+    t = g.table
+    assert list(t.columns[:4]) == ["asset", "delay", "target", "method"]
+    # one row per (cell, side, bracket), in grid order
+    assert len(t) == 2 * 2 * 2 * 1 + 2 * 2 * 2 * 2
+    assert t[["asset", "delay", "target"]].drop_duplicates().values.tolist() == [
+        [a, d, p] for a in ("BTC", "ETH") for d in ("1min", "5min") for p in (0.02, 0.05)
+    ]
+    assert (t["method"] == "closeout").all() and t["note"].isna().all()
+    # the base delay is the column; the bracket's delay adds the time to sell
+    base = t["delay"].map({"1min": 60.0, "5min": 300.0})
+    assert (t["delay_seconds"] > base).all()
+    # intervals were bootstrapped (the streams matter to the comparison above)
+    ok = t[t["identified"]]
+    assert (ok["mmr_hi"] >= ok["mmr_lo"]).all() and (ok["mmr_hi"] > ok["mmr_lo"]).any()
+    assert g.breaches.empty  # holdout=False: no out-of-sample rows
+
+
+def test_closeout_curve_summary_and_lookup(closeout_reference):
+    g = closeout_reference
+    c = g.curve("BTC")
+    assert list(c.index) == ["1min", "5min"] and list(c.columns) == [0.02, 0.05]
+    t = g.table
+    row = t[
+        (t["asset"] == "BTC")
+        & (t["delay"] == "5min")
+        & (t["target"] == 0.02)
+        & (t["side"] == "long")
+        & (t["bracket"] == 1)
+    ].iloc[0]
+    assert c.loc["5min", 0.02] == row["mmr"]
+    # a longer delay needs more margin, a larger target less
+    assert c.loc["5min", 0.02] > c.loc["1min", 0.02] >= c.loc["1min", 0.05]
+    assert g.curve("ETH", side="short", bracket=2, value="mmr_hi").shape == (2, 2)
+    # "60s" is the 1min cell
+    assert g["BTC", "60s", 0.02, "closeout"] is g["BTC", "1min", 0.02, "closeout"]
+    s = g.summary()
+    assert len(s) == 8 * 2 and list(s.columns[:4]) == ["asset", "delay", "target", "method"]
+    assert "close-out gap" in g._repr_html_()
+    with pytest.raises(KeyError, match=r"no calibration for \('BTC', '2min', 0.02, 'closeout'\)"):
+        g["BTC", "2min", 0.02, "closeout"]
+    with pytest.raises(ConfigError, match=r"no models"):
+        g.curve("BTC", model="historical")
+    with pytest.raises(ConfigError, match=r"no rows for asset 'Z'"):
+        g.curve("Z")
+    back = pickle.loads(pickle.dumps(g))
+    assert_frame_equal(back.table, g.table)
+
+
+@pytest.mark.slow
+def test_closeout_loky_matches_sequential(bars, closeout_reference, no_hang):
+    # (most of the time here is the two loky workers importing riskmodels)
+    g = calibration_grid(bars, backend="loky", n_jobs=2, **CLOSEOUT)
+    assert g.config["backend"] == "loky" and g.config["n_workers"] == 2
+    assert_frame_equal(g.table, closeout_reference.table, check_exact=True)
+    assert_frame_equal(g.breaches, closeout_reference.breaches, check_exact=True)
+
+
+def test_closeout_cell_shipped_as_on_dask_is_the_same(bars):
+    # What backend="dask" does without starting a cluster (the dask tests above start one;
+    # the backend itself is exercised there): the cell is stripped of its bars, which the
+    # worker reads from the scattered mapping.
+    cell = grid_module._CloseoutCell(
+        number=0,
+        asset="ETH",
+        delay=pd.Timedelta("5min"),
+        target=0.05,
+        data=bars["ETH"],
+        kwargs={"tiers": TIER_2, "n_boot": 20, "origin_every": 3, "holdout": False, "seed": 7},
+        insufficient="record",
+    )
+    stripped = grid_module._strip(cell)
+    assert stripped.data is None
+    pickle.dumps(stripped)
+    here = grid_module._run_closeout_cell(None, cell)
+    there = grid_module._run_closeout_cell(dict(bars), stripped)
+    assert_frame_equal(here.calibration.table, there.calibration.table, check_exact=True)
+    assert_frame_equal(
+        here.calibration.table, _alone(bars, "ETH", "5min", 0.05).table, check_exact=True
+    )
+
+
+def test_closeout_cache_resumes_and_keys_the_inputs(bars, closeout_reference, tmp_path):
+    kw = {**CLOSEOUT, "targets": [0.05]}
+    first = calibration_grid(bars, backend="sequential", cache_dir=tmp_path, **kw)
+    assert first.config["cache_hits"] == 0 and len(list(tmp_path.glob("*.pkl"))) == 4
+    again = calibration_grid(bars, backend="sequential", cache_dir=tmp_path, **kw)
+    assert again.config["cache_hits"] == 4
+    assert_frame_equal(again.table, first.table, check_exact=True)
+    ref = closeout_reference.table
+    assert_frame_equal(
+        first.table.reset_index(drop=True),
+        ref[ref["target"] == 0.05].reset_index(drop=True),
+        check_exact=True,
+    )
+
+    # the key follows the bars' content and attrs, the delay, the target and every option
+    def key(**change):
+        base = dict(
+            number=0,
+            asset="BTC",
+            delay=pd.Timedelta("1min"),
+            target=0.05,
+            data=bars["BTC"],
+            kwargs={"tiers": TIER_1, "n_boot": 20, "origin_every": 3, "seed": 7},
+            insufficient="record",
+        )
+        return grid_module._closeout_key(grid_module._CloseoutCell(**{**base, **change}), "v")
+
+    moved = bars["BTC"].copy()
+    moved.iloc[100, moved.columns.get_loc("close")] *= 1.0 + 1e-12
+    last_price = bars["BTC"].copy()
+    last_price.attrs["price_type"] = "last"
+    k0 = key()
+    assert key() == k0 and key(number=5) == k0  # the position in the grid is not an input
+    others = [
+        key(data=moved),
+        key(data=last_price),
+        key(data=[bars["BTC"]]),
+        key(delay=pd.Timedelta("2min")),
+        key(target=0.02),
+        key(kwargs={"tiers": TIER_2, "n_boot": 20, "origin_every": 3, "seed": 7}),
+        key(kwargs={"tiers": TIER_1, "n_boot": 20, "origin_every": 2, "seed": 7}),
+        key(kwargs={"tiers": TIER_1, "n_boot": 20, "origin_every": 3, "seed": 8}),
+        key(insufficient="raise"),
+    ]
+    assert len({k0, *others}) == len(others) + 1
+
+
+def test_closeout_insufficient_cell_is_recorded(bars):
+    # 500 one-minute bars hold 21 eight-hour windows, fewer than the 100 the initial margin needs
+    short = {"BTC": bars["BTC"], "NEW": gbm_bars(500 / 1440, 0.0012, seed=4)}
+    kw = {**CLOSEOUT, "tiers": TIER_1, "delays": "5min", "targets": 0.05}
+    g = calibration_grid(short, backend="sequential", **kw)
+    notes = g.table.set_index("asset")["note"]
+    assert notes.loc[["BTC"]].isna().all()
+    assert notes.loc["NEW"].startswith("InsufficientDataError")
+    assert [c["asset"] for c in g.config["not_calibrated"]] == ["NEW"]
+    assert np.isnan(g.curve("NEW").loc["5min", 0.05])
+    assert len(g.summary()) == 2 + 1
+    with pytest.raises(InsufficientDataError, match=r"initial margin"):
+        calibration_grid(short, "NEW", backend="sequential", insufficient="raise", **kw)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"horizons": ["1D"]}, ConfigError, r"no fixed horizon: pass delays="),
+        ({"models": ["normal"]}, ConfigError, r"models do not apply.*Drop models="),
+        (
+            {"adv": {"BTC": 1e9}},
+            ConfigError,
+            r"\['adv'\] are arguments of method='horizon'.*volume=",
+        ),
+        ({"test_start": "2024-03-02"}, ConfigError, r"test_start.*holdout=True"),
+        ({"delay": "1min"}, ConfigError, r"pass the close-out delay as delays="),
+        ({"origin_evry": 3}, ConfigError, r"\['origin_evry'\] are not arguments"),
+        ({"tiers": [1e5]}, ConfigError, r"needs tiers as a TierTable"),
+        ({"tiers": None}, ConfigError, r"needs tiers as a TierTable"),
+        ({"tiers": {"BTC": TIER_1}}, ConfigError, r"tiers is a mapping without an entry"),
+        ({"delays": ["1min", "60s"]}, ConfigError, r"delays has duplicates"),
+        ({"delays": ["-1min"]}, ConfigError, r"delays must be a duration >= 0"),
+        ({"delays": []}, ConfigError, r"delays is empty"),
+        ({"targets": [2.0]}, ConfigError, r"target"),
+        ({"method": "quantile"}, ConfigError, r"method must be 'horizon'.*or 'closeout'"),
+        ({"side": "up"}, ConfigError, r"side must be one of"),
+    ],
+)
+def test_closeout_errors(bars, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        calibration_grid(bars, **{**CLOSEOUT, "backend": "sequential", **kwargs})
+
+
+def test_closeout_errors_on_the_data(data, bars):
+    with pytest.raises(ConfigError, match=r"method='closeout' needs bars"):
+        calibration_grid(data, **{**CLOSEOUT, "tiers": TIER_1})
+    with pytest.raises(DataError, match=r"no bars for \['SOL'\]"):
+        calibration_grid(bars, ["BTC", "SOL"], **{**CLOSEOUT, "tiers": TIER_1})
+
+
+def test_method_horizon_is_the_default(data):
+    kw = dict(assets="A", targets=0.01, test_start=TEST_START, n_boot=20, seed=7, progress=False)
+    default = calibration_grid(data, backend="sequential", **kw)
+    explicit = calibration_grid(data, backend="sequential", method="horizon", **kw)
+    assert default.method == explicit.method == "horizon"
+    assert default.config["horizons"] == ("1d",)  # horizons default to one day
+    assert list(default.table.columns[:4]) == ["asset", "base_horizon", "target", "model"]
+    assert_frame_equal(default.table, explicit.table, check_exact=True)
+    assert_frame_equal(default.breaches, explicit.breaches, check_exact=True)
+    alone = calibrate_mmr(data, "A", "1d", 0.01, test_start=TEST_START, n_boot=20, seed=7)
+    assert_frame_equal(
+        _cell_table(alone), _cell_table(default["A", "1D", 0.01, "historical"]), check_exact=True
+    )
+    # the close-out method's arguments are refused by the horizon method
+    with pytest.raises(ConfigError, match=r"delays are the close-out delays.*horizons="):
+        calibration_grid(data, delays=["1min"], **kw)
+    with pytest.raises(ConfigError, match=r"\['origin_every'\] are options of method='closeout'"):
+        calibration_grid(data, origin_every=3, **kw)

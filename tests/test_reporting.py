@@ -474,7 +474,13 @@ def test_no_mathjax_without_tex(tmp_path, monkeypatch):
 
 SECTIONS = {
     "calibration": (
-        "Calibrated tier table",
+        # the answer first: the close-out tables, the venues' implied horizons, the evidence
+        "Calibrated tier tables for the close-out gap",
+        "The implied close-out horizon of each venue",
+        "How the answer moves with the delay and the target",
+        "Out-of-sample evidence: held-back crash windows",
+        "Limitations: what the mirror cannot identify",
+        "The clearing-house question",
         "Out-of-sample evidence",
         "traffic_light",
         "Venue rules replayed on the crash windows",

@@ -22,7 +22,8 @@ Fixed-horizon MMR (clearing-house margin period of risk; the default for returns
     :func:`leverage_limits`, :func:`breach_summary`.
 Grids
     :func:`calibration_grid` -> :class:`CalibrationGrid` (:mod:`.grid`): assets × horizons ×
-    targets × models, one task per cell, in this process, loky processes or on dask.
+    targets × models (``method="horizon"``) or assets × delays × targets
+    (``method="closeout"``), one task per cell, in this process, loky processes or on dask.
 Dynamic MMR
     :func:`dynamic_mmr` (conditional quantile, walk-forward).
 Horizons

@@ -263,21 +263,34 @@ def _tiers_by_asset(tiers: Any, assets: Sequence[str]) -> dict[str, TierTable]:
     )
 
 
-def _stressed_market(frame: pd.DataFrame) -> tuple[float, float, pd.Timedelta]:
-    """Daily quote volume (median bar × bars per day) and daily volatility of the bars."""
+def _stressed_market(frame: pd.DataFrame, volume: float | None) -> tuple[float, float]:
+    """Daily quote volume (median bar × bars per day, unless given) and daily volatility.
+
+    The quote volume is ``quote_volume``, or, where a source leaves it empty, the base
+    ``volume`` times the bar's close (a USD estimate).
+    """
     pieces = segments(frame)
     step = pieces[0].step
     per_day = _DAY / step
-    vol = [p.volume[0] for p in pieces if p.volume is not None]
-    if not vol:
-        raise DataError(
-            "the bars have no quote_volume: pass volume={asset: USD per day} (the perpetual's "
-            "traded volume in stressed windows) for the time-to-sell term."
-        )
-    v_day = float(np.median(np.concatenate(vol))) * per_day
     r = np.concatenate([np.diff(np.log(p.close[0])) for p in pieces])
     sigma_day = float(np.std(r, ddof=1) * math.sqrt(per_day))
-    return v_day, sigma_day, step
+    if volume is not None:
+        v = float(volume)
+        if not (math.isfinite(v) and v > 0):
+            raise ConfigError(f"volume must be a positive USD amount per day (got {volume!r}).")
+        return v, sigma_day
+    q = frame["quote_volume"] if "quote_volume" in frame.columns else None
+    if q is None or q.isna().all():
+        if "volume" not in frame.columns:
+            raise DataError(
+                "the bars have no quote_volume or volume: pass volume={asset: USD per day} (the "
+                "perpetual's traded volume in stressed windows) for the time-to-sell term."
+            )
+        q = frame["volume"].astype("float64") * frame["close"].astype("float64")
+    q = q.astype("float64").dropna()
+    if q.empty:
+        raise DataError("the bars' volumes are all missing: pass volume={asset: USD per day}.")
+    return float(np.median(q.to_numpy())) * per_day, sigma_day
 
 
 def _windows_of(frame: pd.DataFrame, blocks: pd.Index) -> np.ndarray:
@@ -323,6 +336,11 @@ def entry_excursions(
     k = math.ceil(h / step - 1e-12)
     if k < 1:
         raise ConfigError(f"im_horizon {horizon!r} is shorter than the {step} bars.")
+    if k > len(idx):
+        raise InsufficientDataError(
+            f"the bars span {len(idx)} x {step}, shorter than im_horizon {horizon!r}: pass "
+            "longer bars for the initial margin (im_bars=, e.g. the hourly history)."
+        )
     o = bars["open"].astype("float64")
     if side == "long":
         ext = bars["low"].astype("float64")[::-1].rolling(k, min_periods=k).min()[::-1]
@@ -400,7 +418,7 @@ class CloseoutCalibration:
         """The calibrated table in the exchange's shape (bracket, max leverage, MMR, IMR).
 
         ``side="both"`` takes per bracket the larger rate of the two sides and the smaller
-        leverage. Bounds rows publish their upper bound (said in ``source``).
+        leverage. Bounds rows have no rate to publish (ModelError says so).
 
         Raises
         ------
@@ -424,11 +442,16 @@ class CloseoutCalibration:
         )
         if g[["mmr", "imr", "max_leverage"]].isna().any().any():
             bad = g.index[g["mmr"].isna()].tolist()
+            if (t["resolution"] == "bounds").any():
+                raise ModelError(
+                    f"{asset} {side}: brackets {bad} have only bounds (the bars are coarser than "
+                    "the close-out delay), no rate a table could publish; see mmr_lower_bound "
+                    "and mmr_upper_bound in .table, or pass finer (minute) bars."
+                )
             raise ModelError(
                 f"{asset} {side}: brackets {bad} have no feasible rate (no MMR below 1/leverage "
                 "met the target). Use a smaller delay, a larger target or lower leverage."
             )
-        bounds = (t["resolution"] == "bounds").any()
         return TierTable(
             upper_bounds=g["upper"].tolist(),
             max_leverage=g["max_leverage"].astype(int).tolist(),
@@ -441,7 +464,6 @@ class CloseoutCalibration:
             source=(
                 f"riskmodels.calibration.calibrate_mmr(method='closeout'): P(bad debt | "
                 f"liquidation) <= {self.target:g}, base delay {self.params.get('delay')}"
-                + ("; upper bounds (data coarser than the delay)" if bounds else "")
             ),
             as_of=str(self.params.get("data_end", "")),
         )
@@ -504,6 +526,7 @@ def _cell(
     grid_size: int,
     origin_every: int,
     min_liq: float,
+    search_cache: dict[Any, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Counts on the rate grid at one leverage and the point solution per bound."""
     grid = _grid(lev, grid_size)
@@ -515,6 +538,7 @@ def _cell(
         delay=delay,
         impact=impact,
         origin_every=origin_every,
+        search_cache=search_cache,
     )
 
     def solve(k: np.ndarray, n: np.ndarray, sf: np.ndarray, ex: np.ndarray) -> np.ndarray:
@@ -555,8 +579,10 @@ def _interval(reps: np.ndarray, level: float) -> tuple[float, float, float]:
 
 #: Rates per cell while searching the leverage (the answer is then solved on the full grid).
 _SCAN_GRID = 48
+#: ... and every this many entries (positions a minute apart trigger in the same bar anyway).
+_SCAN_SPARSE = 4
 #: Leverages tried below the reference one, highest first (the venues' usual steps).
-LEVERAGE_LADDER = (125, 100, 75, 50, 40, 30, 25, 20, 15, 12, 10, 8, 6, 5, 4, 3, 2)
+LEVERAGE_LADDER = (125, 100, 75, 50, 40, 30, 25, 20, 15, 10, 8, 5, 4, 3, 2)
 
 
 def _fixed_point(
@@ -581,25 +607,54 @@ def _fixed_point(
     changing (at most ``max_iter`` rounds). The bootstrap runs once, at the leverage chosen.
     """
 
-    def feasible(r: dict[str, Any], lev: float) -> bool:
+    def feasible(r: dict[str, Any], lev: float, *, top_ok: bool = False) -> bool:
         m = r["points"][-1]
         # below the grid's top (a rate at 1/L liquidates as the position opens) and identified
-        if not (math.isfinite(m) and m < r["grid"][-1] and m <= max_mm_to_im / lev):
+        inside = m <= r["grid"][-1] if top_ok else m < r["grid"][-1]
+        if not (math.isfinite(m) and inside and m <= max_mm_to_im / lev):
             return False
         g = int(np.searchsorted(r["grid"], m))
-        return bool(r["counts"].trigger_bars[g] >= cell["min_liq"])
+        return bool(r["counts"].trigger_bars[g] >= cell["min_liq"] / (2 if top_ok else 1))
 
     if ref_lev <= 1.0:
         return None
+    step = segments(frame)[0].step
+    if pd.Timedelta(0) < cell["delay"] < step:
+        # bars coarser than the delay give bounds only: report them at the reference leverage
+        # (no search: a leverage chosen on an upper bound would be chosen on the bar extreme)
+        res = _cell(frame, side=side, lev=ref_lev, **cell)
+        _bootstrap(res, n_boot, seed)
+        lo_m = res["points"][0]
+        g_lo = int(np.searchsorted(res["grid"], lo_m)) if math.isfinite(lo_m) else None
+        up_m = res["points"][-1]
+        g_up = int(np.searchsorted(res["grid"], up_m)) if math.isfinite(up_m) else None
+        res["converged"] = True
+        res["g_at"] = g_up if g_up is not None else g_lo
+        res["identified"] = g_lo is not None and bool(
+            res["counts"].trigger_bars[g_lo] >= cell["min_liq"]
+        )
+        return res
     ladder = [ref_lev, *[float(x) for x in LEVERAGE_LADDER if x < ref_lev]]
-    # scan from the top on a coarse grid (feasibility is not monotone: at low leverage the
-    # data run out of liquidations), then solve on the full grid at the leverage found
-    coarse = {**cell, "grid_size": min(cell["grid_size"], _SCAN_GRID)}
-    lev = ladder[-1]
+    # scan from the top on a coarse grid of sparse entries (feasibility is not monotone: at
+    # low leverage the data run out of liquidations); a candidate is then solved on the full
+    # grid, and the scan goes on below it if the full solution is not feasible
+    coarse = {
+        **cell,
+        "grid_size": min(cell["grid_size"], _SCAN_GRID),
+        "origin_every": cell["origin_every"] * _SCAN_SPARSE,
+    }
+    tried: dict[float, dict[str, Any]] = {}
+    lev = ladder[0]
     for lev in ladder:
-        if feasible(_cell(frame, side=side, lev=lev, **coarse), lev):
+        if not feasible(_cell(frame, side=side, lev=lev, **coarse), lev, top_ok=True):
+            continue
+        tried[lev] = _cell(frame, side=side, lev=lev, **cell)
+        if feasible(tried[lev], lev):
             break
-    tried: dict[float, dict[str, Any]] = {lev: _cell(frame, side=side, lev=lev, **cell)}
+    else:
+        lev = ladder[0]  # nothing feasible: report at the reference leverage
+    if lev not in tried:
+        tried[lev] = _cell(frame, side=side, lev=lev, **cell)
     res = tried[lev]
     converged = feasible(res, lev)
     if converged and leverage == "calibrated":
@@ -649,6 +704,7 @@ def _cell_row(frame: pd.DataFrame, res: dict[str, Any], level: float) -> dict[st
         "mmr_hi": ivs[0][1] if point and ident else math.nan,
         "p_infeasible": ivs[-1][2],
         "mmr_lower_bound": pts[0] if not point and ident else math.nan,
+        # NaN upper bound with a lower bound: at the bar extreme no rate below 1/L covers
         "mmr_upper_bound": pts[-1] if not point and ident else math.nan,
         "grid_step": float(res["grid"][1] / res["grid"][0] - 1.0),
         "mm_to_im": (pts[-1] * cc.leverage) if ident else math.nan,
@@ -804,9 +860,7 @@ def calibrate_closeout(
     for asset, frames in by_asset.items():
         table = tabs[asset]
         # the close-out's volume and volatility: the finest bars (the stressed windows)
-        v_day, sigma_day, _ = _stressed_market(frames[0])
-        if asset in vol_map:
-            v_day = float(vol_map[asset])
+        v_day, sigma_day = _stressed_market(frames[0], vol_map.get(asset))
         data_end.append(max(str(f.index[-1]) for f in frames))
         im_frame = im_src.get(asset)
         if im_frame is None:
@@ -822,6 +876,8 @@ def calibrate_closeout(
                     f"margin, fewer than the {math.ceil(1 / p_im)} im_target={p_im:g} needs."
                 )
             buf = float(np.quantile(exc.to_numpy(), 1.0 - p_im, method="inverted_cdf"))
+            # trigger searches per frame, shared by the brackets (they differ in delay only)
+            caches: list[dict[Any, np.ndarray]] = [{} for _ in frames]
             for b, (lo_b, up_b) in enumerate(zip(lows, ups, strict=True), start=1):
                 size = up_b if math.isfinite(up_b) else lo_b
                 ref_lev = float(table.max_leverage[b - 1])
@@ -855,7 +911,7 @@ def calibrate_closeout(
                     "funding_coverage": float(exc.attrs.get("funding_coverage", 0.0)),
                 }
                 chosen: tuple[pd.DataFrame, dict[str, Any]] | None = None
-                for frame in frames:
+                for j, frame in enumerate(frames):
                     fit = _fixed_point(
                         frame,
                         side=sd,
@@ -875,11 +931,13 @@ def calibrate_closeout(
                             grid_size=grid_size,
                             origin_every=origin_every,
                             min_liq=min_liq,
+                            search_cache=caches[j],
                         ),
                     )
                     if fit is None:  # 1x: a position without leverage is not liquidated
                         break
-                    chosen = (frame, fit)
+                    if chosen is None or fit["identified"]:
+                        chosen = (frame, fit)  # else the finest data's (unidentified) result
                     if fit["identified"]:
                         break
                 if chosen is None:
@@ -909,20 +967,22 @@ def calibrate_closeout(
     conflict = np.zeros(len(table_df), dtype=bool)
     for _, g in table_df.groupby(["asset", "side"], sort=False):
         ix = g.index.to_numpy()
-        point = (g["resolution"] == "point").to_numpy()
-        raw = np.where(point, g["mmr_raw"], g["mmr_upper_bound"]).astype(float)
-        lo = np.where(point, g["mmr_lo"], g["mmr_upper_bound"]).astype(float)
-        hi = np.where(point, g["mmr_hi"], g["mmr_upper_bound"]).astype(float)
+        # bounds rows publish no point (the data cannot identify one): only identified points
+        raw = g["mmr_raw"].to_numpy(dtype=float)
+        lo = g["mmr_lo"].to_numpy(dtype=float)
+        hi = g["mmr_hi"].to_numpy(dtype=float)
         fit, conf = _monotone(raw, lo, hi)
         # a bracket the data cannot identify publishes at least the smaller brackets' rate
         pub[ix] = np.fmax.accumulate(np.where(np.isfinite(fit), fit, -np.inf))
         pub[ix] = np.where(np.isfinite(pub[ix]), pub[ix], np.nan)
         conflict[ix] = conf
     table_df["mmr"] = pub
-    table_df["inside_interval"] = ~(
-        (table_df["mmr"] < table_df["mmr_lo"] - 1e-15)
-        | (table_df["mmr"] > table_df["mmr_hi"] + 1e-15)
+    has_ci = table_df["mmr_lo"].notna() & table_df["mmr_hi"].notna() & table_df["mmr"].notna()
+    inside = (table_df["mmr"] >= table_df["mmr_lo"] - 1e-15) & (
+        table_df["mmr"] <= table_df["mmr_hi"] + 1e-15
     )
+    # NA where there is no interval to be inside of (no bootstrap, bounds, not identified)
+    table_df["inside_interval"] = pd.array(inside.where(has_ci), dtype="boolean")
     table_df["monotone_conflict"] = conflict
     table_df["imr"] = np.minimum(1.0, table_df["mmr"] + table_df["im_buffer"])
     lev_cap = np.floor(1.0 / table_df["imr"] + 1e-9)

@@ -1,12 +1,21 @@
-r"""Calibration grids: :func:`calibrate_mmr` over assets × horizons × targets × models, on any
-backend.
+r"""Calibration grids: :func:`calibrate_mmr` over a grid of cells, on any backend.
 
-A calibration study asks the same question many times: which maintenance margin rate meets a
-breach probability :math:`p` over a liquidation horizon :math:`h`, for each asset, each
-estimator, and across the :math:`(h, p)` plane that shows what a published rate covers.
-:func:`calibration_grid` runs every cell as one task through
-:func:`riskmodels.parallel.run_tasks`: in this process, in joblib's loky processes, or on a
-dask.distributed cluster, with an optional on-disk cache that lets an interrupted study resume.
+:func:`calibration_grid` runs the two methods of :func:`calibrate_mmr`, which answer two
+different questions, many times over:
+
+* ``method="horizon"`` (default; returns in) — a **clearing house's** question: which rate
+  covers the loss over a fixed margin period of risk :math:`h` with breach probability
+  :math:`p`. The grid is assets × base horizons × targets × models (the quantile
+  estimators): the :math:`(h, p)` plane that shows what a published rate covers.
+* ``method="closeout"`` (bars in) — a **perpetual venue's** question: which maintenance rate
+  keeps P(bad debt | liquidation) ≤ :math:`p` when the engine closes a liquidated position
+  after its delay (:mod:`riskmodels.calibration.closeout`). The grid is assets × base
+  close-out delays :math:`\Delta_0` (no venue publishes it) × targets: the
+  :math:`(\Delta_0, p)` plane.
+
+Every cell is one task of :func:`riskmodels.parallel.run_tasks`: in this process, in joblib's
+loky processes, or on a dask.distributed cluster, with an optional on-disk cache that lets an
+interrupted study resume.
 
 >>> from riskmodels.calibration import calibration_grid               # doctest: +SKIP
 >>> grid = calibration_grid({"1h": r1h, "4h": r4h, "1d": r1d}, ["BTC", "ETH"],
@@ -14,27 +23,38 @@ dask.distributed cluster, with an optional on-disk cache that lets an interrupte
 ...                         test_start="2024-01-01", backend="dask", n_jobs=4)
 >>> grid.curve("BTC")          # first-bracket long MMR, horizon x target
 >>> grid["BTC", "1D", 0.005, "historical"].tier_table("BTC")
+>>> gap = calibration_grid({"BTC": [minute_bars, hourly_bars]}, method="closeout",
+...                        delays=["30s", "1min", "5min"], targets=[0.001, 0.005],
+...                        tiers={"BTC": binance_usdm_tiers()["BTC"]}, backend="loky", n_jobs=4)
+>>> gap.curve("BTC")           # first-bracket long MMR, delay x target
+>>> gap["BTC", "1min", 0.005, "closeout"].tier_table("BTC")
 
 Determinism
 -----------
-A cell is ``calibrate_mmr(returns[asset], asset, horizon, target, model=..., seed=seed)``.
-Its bootstrap stream is :func:`~riskmodels.calibration.mmr.cell_seed` of the run seed and the
-cell's (asset, side, data frequency, horizon in bars), so a cell's numbers are the same
-whichever backend, worker count or task order ran it, and equal the stand-alone
-:func:`calibrate_mmr` call with the same arguments.
+A horizon cell is ``calibrate_mmr(returns[asset], asset, horizon, target, model=...,
+seed=seed)``. Its bootstrap stream is :func:`~riskmodels.calibration.mmr.cell_seed` of the run
+seed and the cell's (asset, side, data frequency, horizon in bars). A close-out cell is
+``calibrate_mmr({asset: bars[asset]}, method="closeout", target=target, delay=delay,
+seed=seed, ...)``, its streams :func:`~riskmodels.calibration.mmr.cell_seed` of the run seed
+and (asset, side, bar length, bracket). Either way a cell's numbers are the same whichever
+backend, worker count or task order ran it, and equal the stand-alone :func:`calibrate_mmr`
+call with the same arguments.
 
 Cells that cannot be calibrated
 -------------------------------
-A small target on a long horizon can need more windows than the history holds. Such a cell
-raises :class:`~riskmodels.exceptions.InsufficientDataError` in :func:`calibrate_mmr`; in a
-grid it is a property of the study, not a failure: the cell keeps one row in
+A small target on a long horizon can need more windows than the history holds (a close-out
+cell: more initial-margin windows than the bars hold). Such a cell raises
+:class:`~riskmodels.exceptions.InsufficientDataError` in :func:`calibrate_mmr`; in a grid it
+is a property of the study, not a failure: the cell keeps one row in
 :attr:`CalibrationGrid.table` with NaN rates and the reason in ``note`` (``insufficient=
-"raise"`` raises instead). Any other error fails the task (``on_task_error``).
+"raise"`` raises instead). Any other error fails the task (``on_task_error``). A close-out
+bracket the data cannot identify is not an error: its row says ``identified`` False.
 """
 
 from __future__ import annotations
 
 import html
+import inspect
 import itertools
 import time
 import warnings
@@ -46,17 +66,20 @@ import numpy as np
 import pandas as pd
 
 from riskmodels.backtest.results import _ReadOnlyDict
+from riskmodels.calibration.closeout import CloseoutCalibration, calibrate_closeout
 from riskmodels.calibration.horizon import _freq_label, as_returns_by_freq, choose_data
 from riskmodels.calibration.mmr import (
     _MODELS,
     _SIDES,
     MMRCalibration,
     _as_assets,
+    _is_bars,
     _root_entropy,
     calibrate_mmr,
     check_target,
 )
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
+from riskmodels.liquidation.rules import parse_duration
 from riskmodels.margin import TierTable
 from riskmodels.margin._common import as_timedelta
 from riskmodels.parallel import (
@@ -74,8 +97,24 @@ from riskmodels.parallel import (
 
 __all__ = ["CalibrationGrid", "calibration_grid"]
 
-#: Columns in front of every row of :attr:`CalibrationGrid.table`.
+#: Columns in front of every row of :attr:`CalibrationGrid.table` (``method="horizon"``).
 CELL_COLUMNS = ("asset", "base_horizon", "target", "model")
+#: The same for ``method="closeout"``: ``delay`` is the base delay's label, ``method`` "closeout".
+CLOSEOUT_CELL_COLUMNS = ("asset", "delay", "target", "method")
+#: Arguments of the horizon method with no meaning for the close-out one (and what to use).
+_HORIZON_ONLY = {
+    "adv": "volume={asset: USD per day} (the default reads it from the bars' quote_volume)",
+    "test_start": "holdout=True (leave one crash window out)",
+    "buffer": "im_horizon= and im_target= (the IM is the entry excursion's quantile)",
+    "buffer_kind": "im_horizon= and im_target=",
+    "block_length": "nothing (the bootstrap resamples whole days)",
+    "regimes": "nothing",
+}
+#: calibrate_closeout arguments the grid sets itself (the cell's axes and shared arguments).
+_CLOSEOUT_SET = frozenset(
+    {"bars", "tiers", "target", "delay", "side", "participation", "impact_coefficient",
+     "impact_exponent", "n_boot", "ci", "seed"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,8 +133,23 @@ class _Cell:
 
 
 @dataclass(frozen=True, eq=False)
+class _CloseoutCell:
+    """One close-out grid task: ``calibrate_mmr({asset: data}, method="closeout", ...)``.
+    ``data`` is the asset's bars as given (a frame or a list of frames), None when shipped to
+    dask (the workers hold the scattered bars)."""
+
+    number: int
+    asset: str
+    delay: pd.Timedelta
+    target: float
+    data: Any
+    kwargs: dict[str, Any]
+    insufficient: str
+
+
+@dataclass(frozen=True, eq=False)
 class _CellOutput:
-    calibration: MMRCalibration | None
+    calibration: MMRCalibration | CloseoutCalibration | None
     note: str | None
     warnings: list[Any] = field(default_factory=list)
 
@@ -124,7 +178,30 @@ def _run_cell(shared: Mapping[pd.Timedelta, pd.DataFrame] | None, cell: _Cell) -
     return _CellOutput(cal, None, list(caught))
 
 
-def _strip(cell: _Cell) -> _Cell:
+def _run_closeout_cell(shared: Mapping[str, Any] | None, cell: _CloseoutCell) -> _CellOutput:
+    """Worker: one close-out calibration; its warnings recorded for the parent."""
+    data = cell.data
+    if data is None:  # dask: the asset's bars from the scattered mapping
+        assert shared is not None
+        data = shared[cell.asset]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cal = calibrate_mmr(
+                {cell.asset: data},
+                method="closeout",
+                target=cell.target,
+                delay=cell.delay,
+                **cell.kwargs,
+            )
+        except InsufficientDataError as exc:
+            if cell.insufficient == "raise":
+                raise
+            return _CellOutput(None, f"{type(exc).__name__}: {exc}", list(caught))
+    return _CellOutput(cal, None, list(caught))
+
+
+def _strip(cell: _Cell | _CloseoutCell) -> _Cell | _CloseoutCell:
     return replace(cell, data=None)
 
 
@@ -139,6 +216,73 @@ def _cell_key(cell: _Cell, version: str) -> str:
         key.spec(f"kwargs.{name}", cell.kwargs[name])
     key.put("insufficient", cell.insufficient)
     return key.put("version", version).hexdigest()
+
+
+def _put_frame(key: TaskKey, tag: str, frame: pd.DataFrame | pd.Series) -> None:
+    """A bar frame (or series) in a cache key: its numeric columns' values and index
+    (:meth:`TaskKey.frame`), any other column, and its ``attrs`` (``price_type``, ``windows``:
+    the engine reads them)."""
+    f = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    if not isinstance(f.index, pd.DatetimeIndex | pd.TimedeltaIndex):
+        key.spec(tag, f)  # not bars (TaskKey.frame reads a time index): its pickle
+        return
+    numeric = [c for c in f.columns if pd.api.types.is_numeric_dtype(f[c])]
+    values = pd.DataFrame(
+        {c: f[c].to_numpy(dtype="float64", na_value=np.nan) for c in numeric}, index=f.index
+    )
+    key.frame(tag, values)
+    for c in f.columns:
+        if c not in numeric:
+            key.spec(f"{tag}[{c!r}]", f[c].tolist())
+    key.spec(f"{tag}.attrs", dict(f.attrs))
+
+
+def _put_value(key: TaskKey, tag: str, value: Any) -> None:
+    """An argument in a cache key: frames by content, mappings and lists of them entry by
+    entry, anything else by :meth:`TaskKey.spec`."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        _put_frame(key, tag, value)
+    elif isinstance(value, Mapping) and any(
+        isinstance(v, pd.DataFrame | pd.Series) for v in value.values()
+    ):
+        key.put(tag, repr(sorted(str(k) for k in value)))
+        for k in sorted(value, key=str):
+            _put_value(key, f"{tag}[{str(k)!r}]", value[k])
+    elif isinstance(value, list | tuple) and any(
+        isinstance(v, pd.DataFrame | pd.Series) for v in value
+    ):
+        key.put(tag, f"{type(value).__name__}[{len(value)}]")
+        for j, v in enumerate(value):
+            _put_value(key, f"{tag}[{j}]", v)
+    else:
+        key.spec(tag, value)
+
+
+def _closeout_key(cell: _CloseoutCell, version: str) -> str:
+    key = TaskKey().put("method", "closeout")
+    assert cell.data is not None
+    _put_value(key, "bars", cell.data)
+    key.put("asset", cell.asset).put("delay", str(cell.delay.value))
+    key.put("target", repr(float(cell.target)))
+    for name in sorted(cell.kwargs):
+        _put_value(key, f"kwargs.{name}", cell.kwargs[name])
+    key.put("insufficient", cell.insufficient)
+    return key.put("version", version).hexdigest()
+
+
+def _delay_label(d: pd.Timedelta) -> str:
+    """``Timedelta('30s')`` -> ``"30s"``, ``'1min'`` -> ``"1min"``, ``'0s'`` -> ``"0s"``."""
+    if d == pd.Timedelta(0):
+        return "0s"
+    for unit, size in (("d", "1D"), ("h", "1h"), ("min", "1min"), ("s", "1s"), ("ms", "1ms")):
+        if d % pd.Timedelta(size) == pd.Timedelta(0):
+            return f"{d // pd.Timedelta(size)}{unit}"
+    return f"{d.value}ns"
+
+
+def _column(t: pd.DataFrame, name: str) -> pd.Series:
+    """``t[name]``, or NaN where the table lacks it (every cell not calibrated)."""
+    return t[name] if name in t.columns else pd.Series(np.nan, index=t.index)
 
 
 def _as_list(value: Any, name: str) -> list[Any]:
@@ -163,37 +307,54 @@ def _tiers_for(tiers: Any, assets: Sequence[str]) -> dict[str, Any]:
 # -- the result ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CalibrationGrid:
-    """Result of :func:`calibration_grid`.
+    r"""Result of :func:`calibration_grid`.
 
     Attributes
     ----------
     table : DataFrame
-        Every row of every cell's :attr:`MMRCalibration.table`, led by ``asset``,
-        ``base_horizon``, ``target``, ``model``, plus ``note`` (None, or why the cell could
-        not be calibrated: then one row with NaN rates). Cells are in grid order (assets,
-        then horizons, targets, models).
+        ``method="horizon"``: every row of every cell's :attr:`MMRCalibration.table`, led by
+        ``asset``, ``base_horizon``, ``target``, ``model``. ``method="closeout"``: every row
+        (asset, side, bracket) of every cell's :attr:`CloseoutCalibration.table`, led by
+        ``asset``, ``delay`` (the base delay :math:`\Delta_0` of the cell, e.g. ``"1min"``;
+        ``delay_seconds`` is the bracket's :math:`\Delta(N)`), ``target``, ``method``
+        (``"closeout"``). Then ``note``: None, or why the cell could not be calibrated (one
+        row with NaN rates). Cells are in grid order (assets, then horizons or delays,
+        targets, models).
     breaches : DataFrame
-        Every cell's :attr:`MMRCalibration.breaches`, led by the same four columns.
+        Every cell's :attr:`MMRCalibration.breaches` (horizon), or its pooled out-of-sample
+        :attr:`CloseoutCalibration.oos_summary` (close-out, with ``holdout=True``), led by
+        the same four columns.
     calibrations : dict
-        ``(asset, horizon label, target, model)`` -> :class:`MMRCalibration` (calibrated
-        cells only; also reachable as ``grid[asset, horizon, target, model]``).
+        ``(asset, horizon label, target, model)`` -> :class:`MMRCalibration`, or
+        ``(asset, delay label, target, "closeout")`` -> :class:`CloseoutCalibration`
+        (calibrated cells only; also reachable as ``grid[asset, horizon, target, model]`` or
+        ``grid[asset, delay, target, "closeout"]``).
     config : dict
-        The grid (``assets``, ``horizons``, ``targets``, ``models``), the shared arguments,
-        ``seed``, ``backend``, ``n_workers``, ``n_tasks``, ``cache_dir``, ``cache_hits``,
-        ``retried``, ``failed_tasks`` and ``not_calibrated``.
+        ``method``; the grid (``assets``, ``horizons``, ``targets``, ``models``, or
+        ``assets``, ``delays``, ``targets``), the shared arguments, ``seed``, ``backend``,
+        ``n_workers``, ``n_tasks``, ``cache_dir``, ``cache_hits``, ``retried``,
+        ``failed_tasks`` and ``not_calibrated``.
     elapsed : float
         Seconds.
     """
 
     table: pd.DataFrame
     breaches: pd.DataFrame
-    calibrations: Mapping[tuple[str, str, float, str], MMRCalibration]
+    calibrations: Mapping[tuple[str, str, float, str], MMRCalibration | CloseoutCalibration]
     config: Mapping[str, Any]
     elapsed: float = 0.0
 
-    def __getitem__(self, key: tuple[str, Any, float, str]) -> MMRCalibration:
+    @property
+    def method(self) -> str:
+        """``"horizon"`` or ``"closeout"``."""
+        return str(self.config.get("method", "horizon"))
+
+    def __getitem__(self, key: tuple[str, Any, float, str]) -> MMRCalibration | CloseoutCalibration:
         asset, horizon, target, model = key
-        label = _freq_label(as_timedelta(horizon, "horizon"))
+        if self.method == "closeout":
+            label = _delay_label(parse_duration(horizon, "delay"))
+        else:
+            label = _freq_label(as_timedelta(horizon, "horizon"))
         try:
             return self.calibrations[(asset, label, float(target), model)]
         except KeyError:
@@ -210,7 +371,8 @@ class CalibrationGrid:
         model: str | None = None,
         value: str = "mmr",
     ) -> pd.DataFrame:
-        """One bracket's rate across the (horizon, target) plane.
+        """One bracket's rate across the (horizon, target) plane, or (delay, target) plane
+        for ``method="closeout"``.
 
         Parameters
         ----------
@@ -219,16 +381,19 @@ class CalibrationGrid:
         side : {"long", "short"}, default "long"
         bracket : int, default 1
         model : str, optional
-            Default: the first model.
+            Default: the first model (``method="closeout"``: None or ``"closeout"``).
         value : str, default "mmr"
             Any numeric column of :attr:`table` (``"mmr_hi"``, ``"breach_rate"``, ...).
 
         Returns
         -------
         DataFrame
-            Index the base horizons (ascending), columns the targets; NaN where the cell
-            could not be calibrated.
+            Index the base horizons or base delays (ascending), columns the targets; NaN
+            where the cell could not be calibrated (or, close-out, the bracket was not
+            identified).
         """
+        if self.method == "closeout":
+            return self._closeout_curve(asset, side, bracket, model, value)
         asset = self.config["assets"][0] if asset is None else asset
         model = self.config["models"][0] if model is None else model
         t = self.table
@@ -247,10 +412,55 @@ class CalibrationGrid:
         order = sorted(out.index, key=as_timedelta)
         return out.reindex(index=order, columns=sorted(self.config["targets"]))
 
+    def _closeout_curve(
+        self, asset: str | None, side: str, bracket: int, model: str | None, value: str
+    ) -> pd.DataFrame:
+        asset = self.config["assets"][0] if asset is None else asset
+        if model not in (None, "closeout"):
+            raise ConfigError(
+                f"a method='closeout' grid has no models (got model={model!r}): leave it None."
+            )
+        t = self.table
+        sel = t[t["asset"] == asset]
+        if sel.empty:
+            raise ConfigError(
+                f"no rows for asset {asset!r} (assets {list(self.config['assets'])})."
+            )
+        if value not in t.columns:
+            raise ConfigError(f"value {value!r} is not a column of the table ({list(t.columns)}).")
+        keep = sel["note"].notna() | (
+            (_column(sel, "side") == side) & (_column(sel, "bracket") == bracket)
+        )
+        out = sel[keep].pivot_table(
+            index="delay", columns="target", values=value, aggfunc="first", dropna=False
+        )
+        order = sorted(self.config["delays"], key=lambda d: parse_duration(d, "delay"))
+        return out.reindex(index=order, columns=sorted(self.config["targets"]))
+
     def summary(self) -> pd.DataFrame:
         """One row per cell: its first bracket's long and short MMR with the bootstrap interval
-        and the out-of-sample breach count."""
+        and the out-of-sample breach count (close-out: the bracket's delay, resolution,
+        leverage and liquidations)."""
         t = self.table
+        if self.method == "closeout":
+            first = t[t["note"].notna() | (_column(t, "bracket") == 1)]
+            cols = [
+                *CLOSEOUT_CELL_COLUMNS,
+                "side",
+                "delay_seconds",
+                "resolution",
+                "identified",
+                "leverage",
+                "liquidations",
+                "mmr_raw",
+                "mmr_lo",
+                "mmr_hi",
+                "mmr",
+                "imr",
+                "max_leverage",
+                "note",
+            ]
+            return first.reindex(columns=cols).reset_index(drop=True)
         first = t[t["note"].notna() | (t["bracket"] == 1)]
         cols = [
             *CELL_COLUMNS,
@@ -270,6 +480,15 @@ class CalibrationGrid:
 
     def _repr_html_(self) -> str:
         c = self.config
+        if self.method == "closeout":
+            head = (
+                f"<p><b>Calibration grid (close-out gap)</b>: {len(c['assets'])} asset(s) × "
+                f"{len(c['delays'])} delay(s) × {len(c['targets'])} target(s) = "
+                f"{c['n_tasks']} cells on {html.escape(str(c['backend']))} ({c['n_workers']} "
+                f"worker(s)), {self.elapsed:.1f} s; {len(c['not_calibrated'])} not calibrated, "
+                f"{len(c['failed_tasks'])} failed.</p>"
+            )
+            return head + self.summary().to_html(float_format=lambda v: f"{v:.6g}", index=False)
         head = (
             f"<p><b>Calibration grid</b>: {len(c['assets'])} asset(s) × {len(c['horizons'])} "
             f"horizon(s) × {len(c['targets'])} target(s) × {len(c['models'])} model(s) = "
@@ -284,9 +503,11 @@ class CalibrationGrid:
 def calibration_grid(
     returns: pd.DataFrame | Mapping[str, pd.DataFrame],
     assets: str | Sequence[str] | None = None,
-    horizons: Any = ("1d",),
+    horizons: Any = None,
     targets: float | Sequence[float] = (0.005,),
     *,
+    method: Literal["horizon", "closeout"] = "horizon",
+    delays: Any = None,
     models: str | Sequence[str] = ("historical",),
     tiers: TierTable | Sequence[float] | Mapping[str, Any] | None = None,
     side: Literal["long", "short", "both"] = "both",
@@ -310,28 +531,47 @@ def calibration_grid(
     retries: int = 1,
     on_task_error: str = "raise",
     progress: bool = True,
+    **closeout: Any,
 ) -> CalibrationGrid:
-    r"""Static MMR calibrations over assets × base horizons × targets × models, one task each.
+    r"""Static MMR calibrations over a grid of cells, one task each: assets × base horizons ×
+    targets × models (``method="horizon"``), or assets × base close-out delays × targets
+    (``method="closeout"``).
 
     Parameters
     ----------
     returns : DataFrame or mapping of str to DataFrame
-        As :func:`calibrate_mmr`: decimal log returns, or several frequencies
-        ``{"1h": r1h, "4h": r4h, "1d": r1d}``.
+        ``method="horizon"``: as :func:`calibrate_mmr`, decimal log returns, or several
+        frequencies ``{"1h": r1h, "4h": r4h, "1d": r1d}``. ``method="closeout"``: bars, a
+        mapping asset -> bar frame (open/high/low/close, mark or perpetual last price, UTC
+        index) or list of bar frames, finest first (``{"BTC": [minute_bars, hourly_bars]}``);
+        a single frame is the asset ``assets`` (a str) or ``attrs["symbol"]``.
     assets : str or sequence of str, optional
-        Default: every column of the first frame.
-    horizons : str, Timedelta or sequence, default ("1d",)
-        Base liquidation horizons; each must reach at least the shortest bar.
+        Default: every column of the first frame (close-out: every key of the bars).
+    horizons : str, Timedelta or sequence, optional
+        ``method="horizon"`` only. Base liquidation horizons; each must reach at least the
+        shortest bar. Default ("1d",).
     targets : float or sequence of float, default (0.005,)
-        Breach probabilities in (0, 1).
+        Breach probabilities in (0, 1) (close-out: P(bad debt | liquidation)).
+    method : {"horizon", "closeout"}, default "horizon"
+        Which question (module docstring). Every argument of a horizon grid means what it
+        meant before ``method`` existed, and its cache keys are unchanged.
+    delays : str, Timedelta or sequence, optional
+        ``method="closeout"`` only: the engine's base delays :math:`\Delta_0` (the ``delay``
+        of :func:`~riskmodels.calibration.closeout.calibrate_closeout`), e.g.
+        ``["30s", "1min", "5min"]``; the time to sell is added per bracket. Default
+        ("1min",).
     models : str or sequence of str, default ("historical",)
-        Quantile estimators (``"historical"``, ``"evt"``, ``"t"``, ``"normal"``,
-        ``"cornish_fisher"``).
+        ``method="horizon"`` only. Quantile estimators (``"historical"``, ``"evt"``, ``"t"``,
+        ``"normal"``, ``"cornish_fisher"``).
     tiers : TierTable, sequence of float, or mapping of asset to either, optional
         Notional brackets for every asset, or per asset (every asset needs an entry).
-    side, adv, participation, impact_coefficient, impact_exponent, test_start, buffer, \
-buffer_kind, n_boot, ci, block_length, regimes, seed
-        As :func:`calibrate_mmr`, the same for every cell.
+        ``method="closeout"`` needs TierTables: the reference brackets and the maximum
+        leverage the positions open at.
+    side, participation, impact_coefficient, impact_exponent, n_boot, ci, seed
+        As :func:`calibrate_mmr`, the same for every cell (both methods).
+    adv, test_start, buffer, buffer_kind, block_length, regimes
+        As :func:`calibrate_mmr`, ``method="horizon"`` only (a close-out grid refuses them
+        and names its counterpart).
     insufficient : {"record", "raise"}, default "record"
         A cell with too little data (:class:`~riskmodels.exceptions.InsufficientDataError`):
         keep it as a NaN row with the reason in ``note``, or raise.
@@ -354,6 +594,12 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
         in ``config["failed_tasks"]`` and a :class:`~riskmodels.exceptions.RiskModelsWarning`.
     progress : bool, default True
         A tqdm bar over cells (and the dask dashboard link).
+    **closeout
+        ``method="closeout"`` only: the other keyword options of
+        :func:`~riskmodels.calibration.closeout.calibrate_closeout` (``origin_every``,
+        ``holdout``, ``grid_size``, ``im_bars``, ``funding``, ``volume``, ``leverage``, ...),
+        the same for every cell. ``im_bars`` and ``funding`` reach each cell as its asset's
+        entry only (the calibration reads no other).
 
     Returns
     -------
@@ -363,20 +609,79 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
     ------
     ConfigError
         An empty or invalid grid axis (target outside (0, 1), unknown model, a horizon
-        shorter than every bar), duplicate grid values, a tiers mapping without an asset,
-        a bad backend option, ``insufficient`` not "record"/"raise".
+        shorter than every bar, a negative delay), duplicate grid values, a tiers mapping
+        without an asset, a bad backend option, ``insufficient`` not "record"/"raise"; an
+        argument of the other method (``delays`` or close-out options with
+        ``method="horizon"``; ``horizons``, ``models``, ``adv``, ``test_start``, ... with
+        ``method="closeout"``), returns where bars are needed, tiers that are not TierTables
+        for ``method="closeout"``, an unknown close-out option.
     DataError
-        An asset missing from every frequency.
+        An asset missing from every frequency (close-out: from the bars).
     InsufficientDataError
         With ``insufficient="raise"``, a cell with too little data.
 
     Notes
     -----
-    Each cell equals ``calibrate_mmr(returns, asset, horizon, target, model=model, ...,
-    seed=seed)``: the bootstrap streams are keyed by the cell (:func:`cell_seed`), not drawn in
+    Each horizon cell equals ``calibrate_mmr(returns, asset, horizon, target, model=model,
+    ..., seed=seed)``, each close-out cell ``calibrate_mmr({asset: bars[asset]},
+    method="closeout", tiers=tiers[asset], target=target, delay=delay, ..., seed=seed,
+    **closeout)``: the bootstrap streams are keyed by the cell (:func:`cell_seed`), not drawn in
     sequence, which is what makes the grid independent of scheduling.
     """
     t0 = time.perf_counter()
+    if method not in ("horizon", "closeout"):
+        raise ConfigError(
+            f"method must be 'horizon' (returns, a fixed liquidation horizon) or 'closeout' "
+            f"(bars, the close-out gap) (got {method!r})."
+        )
+    if method == "closeout":
+        horizon_only = {
+            "adv": adv is not None,
+            "test_start": test_start is not None,
+            "buffer": buffer != 1.0,
+            "buffer_kind": buffer_kind != "multiplicative",
+            "block_length": block_length is not None,
+            "regimes": regimes is not None,
+        }
+        return _closeout_grid(
+            returns,
+            assets,
+            targets,
+            t0=t0,
+            horizons=horizons,
+            delays=delays,
+            models=models,
+            horizon_only=[k for k, given in horizon_only.items() if given],
+            tiers=tiers,
+            side=side,
+            participation=participation,
+            impact_coefficient=impact_coefficient,
+            impact_exponent=impact_exponent,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            insufficient=insufficient,
+            backend=backend,
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            cache_dir=cache_dir,
+            retries=retries,
+            on_task_error=on_task_error,
+            progress=progress,
+            options=closeout,
+        )
+    if delays is not None:
+        raise ConfigError(
+            "delays are the close-out delays of method='closeout'; the horizon method takes "
+            "horizons=['1d', ...] instead (or pass method='closeout' with bars)."
+        )
+    if closeout:
+        raise ConfigError(
+            f"{sorted(closeout)} are options of method='closeout' (or not arguments of "
+            "calibration_grid at all); the horizon method does not take them."
+        )
+    if horizons is None:
+        horizons = ("1d",)
     data = as_returns_by_freq(returns)
     freqs = list(data)
     first = data[freqs[0]]
@@ -502,6 +807,7 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
     warn_failed("calibration_grid", failed_tasks, len(cells), "cell(s) failed and are")
     table = _concat(tables)
     config = {
+        "method": "horizon",
         "assets": tuple(names),
         "horizons": tuple(_freq_label(h) for h in hs),
         "targets": tuple(ps),
@@ -531,9 +837,235 @@ buffer_kind, n_boot, ci, block_length, regimes, seed
     )
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _closeout_grid(
+    bars: Any,
+    assets: str | Sequence[str] | None,
+    targets: float | Sequence[float],
+    *,
+    t0: float,
+    horizons: Any,
+    delays: Any,
+    models: str | Sequence[str],
+    horizon_only: list[str],
+    tiers: Any,
+    side: str,
+    participation: float,
+    impact_coefficient: float,
+    impact_exponent: float,
+    n_boot: int,
+    ci: float,
+    seed: Any,
+    insufficient: str,
+    backend: str,
+    n_jobs: int | None,
+    scheduler: Any,
+    cache_dir: Any,
+    retries: int,
+    on_task_error: str,
+    progress: bool,
+    options: dict[str, Any],
+) -> CalibrationGrid:
+    """:func:`calibration_grid` with ``method="closeout"``: assets × delays × targets."""
+    if horizons is not None:
+        raise ConfigError(
+            "method='closeout' has no fixed horizon: pass delays=['30s', '1min', ...] (the "
+            "engine's base close-out delay; the time to sell is added per bracket) instead of "
+            "horizons."
+        )
+    if [str(m) for m in _as_list(models, "models")] != ["historical"]:
+        raise ConfigError(
+            f"models do not apply to method='closeout' (got {models!r}): the rate is solved "
+            "from the engine's liquidation counts, not a quantile estimator. Drop models=, or "
+            "use method='horizon'."
+        )
+    if horizon_only:
+        fixes = "; ".join(f"{k}: {_HORIZON_ONLY[k]}" for k in horizon_only)
+        raise ConfigError(
+            f"{horizon_only} are arguments of method='horizon' only; with method='closeout' "
+            f"drop them (instead: {fixes})."
+        )
+    if "delay" in options:
+        raise ConfigError(
+            "pass the close-out delay as delays=[...] (a grid axis), not delay=; e.g. "
+            f"delays=[{options['delay']!r}]."
+        )
+    allowed = {
+        name
+        for name, par in inspect.signature(calibrate_closeout).parameters.items()
+        if par.kind is inspect.Parameter.KEYWORD_ONLY
+    } - _CLOSEOUT_SET
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{unknown} are not arguments of calibration_grid or options of calibrate_closeout "
+            f"(options: {sorted(allowed)})."
+        )
+    if isinstance(bars, pd.DataFrame) and _is_bars(bars):
+        name = assets if isinstance(assets, str) else str(bars.attrs.get("symbol", "asset"))
+        bars = {name: bars}
+    if not isinstance(bars, Mapping) or not _is_bars(bars):
+        raise ConfigError(
+            "method='closeout' needs bars: a mapping asset -> bar frame (open/high/low/close, "
+            "mark or perp last price, UTC index) or list of bar frames, finest first, e.g. "
+            "{'BTC': MirrorSource().bars('BTC', '1m', 'perp')}; not returns."
+        )
+    by_asset = {str(k): v for k, v in bars.items()}
+    names = _as_assets(assets, list(by_asset))
+    missing = [a for a in names if a not in by_asset]
+    if missing:
+        raise DataError(f"no bars for {missing} (have {sorted(by_asset)}).")
+    ds = [
+        parse_duration(d, "delays")
+        for d in _as_list(("1min",) if delays is None else delays, "delays")
+    ]
+    ps = [check_target(p) for p in _as_list(targets, "targets")]
+    for axis, vals in (("assets", names), ("delays", ds), ("targets", ps)):
+        if len(set(vals)) != len(vals):
+            raise ConfigError(f"{axis} has duplicates ({vals}); give each value once.")
+    if side not in _SIDES:
+        raise ConfigError(f"side must be one of {_SIDES} (got {side!r}).")
+    if insufficient not in ("record", "raise"):
+        raise ConfigError(
+            f"insufficient must be 'record' or 'raise' (got {insufficient!r}): what to do with "
+            "a cell that has too little data for its delay and target."
+        )
+    per_asset_tiers = _tiers_for(tiers, names)
+    bad = [a for a, t in per_asset_tiers.items() if not isinstance(t, TierTable)]
+    if bad:
+        raise ConfigError(
+            f"method='closeout' needs tiers as a TierTable (or one per asset); {bad} have "
+            f"{per_asset_tiers[bad[0]]!r}. The reference table's brackets and maximum leverage "
+            "are where the positions open, e.g. tiers=binance_usdm_tiers()['BTC']."
+        )
+    n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend, scheduler)
+    if backend == "dask":
+        import_distributed()
+    retries = check_retries(retries)
+    on_task_error = check_on_task_error(on_task_error)
+    cache = None if cache_dir is None else TaskCache(cache_dir)
+    root = _root_entropy(seed)
+    shared_kwargs: dict[str, Any] = {
+        "side": side,
+        "participation": participation,
+        "impact_coefficient": impact_coefficient,
+        "impact_exponent": impact_exponent,
+        "n_boot": n_boot,
+        "ci": ci,
+        "seed": np.random.SeedSequence(root),
+    }
+
+    def options_for(asset: str) -> dict[str, Any]:
+        # per-asset mappings of data reach a cell as its asset's entry (the only one it reads)
+        out = dict(options)
+        for k in ("im_bars", "funding"):
+            if isinstance(out.get(k), Mapping):
+                out[k] = {a: v for a, v in out[k].items() if a == asset}
+        return out
+
+    cells = [
+        _CloseoutCell(
+            number=i,
+            asset=a,
+            delay=d,
+            target=p,
+            data=by_asset[a],
+            kwargs={**shared_kwargs, "tiers": per_asset_tiers[a], **options_for(a)},
+            insufficient=insufficient,
+        )
+        for i, (a, d, p) in enumerate(itertools.product(names, ds, ps))
+    ]
+    got = run_cached(
+        _run_closeout_cell,
+        cells,
+        output_type=_CellOutput,
+        key=_closeout_key,
+        cache=cache,
+        on_task_error=on_task_error,
+        progress=progress,
+        label="calibration_grid",
+        unit="cell",
+        shared={a: by_asset[a] for a in names} if backend == "dask" else None,
+        strip=_strip,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        retries=retries,
+    )
+    outputs, run, cache_hits = got.outputs, got.run, got.cache_hits
+
+    tables, oos = [], []
+    calibrations: dict[tuple[str, str, float, str], MMRCalibration | CloseoutCalibration] = {}
+    not_calibrated = []
+    for i, c in enumerate(cells):
+        if i not in outputs:
+            continue
+        lead = {
+            "asset": c.asset,
+            "delay": _delay_label(c.delay),
+            "target": c.target,
+            "method": "closeout",
+        }
+        out = outputs[i]
+        if out.calibration is None:
+            not_calibrated.append({**lead, "note": out.note})
+            tables.append(pd.DataFrame([{**lead, "note": out.note}]))
+            continue
+        calibrations[(c.asset, lead["delay"], c.target, "closeout")] = out.calibration
+        t = out.calibration.table.drop(columns=["asset"])
+        frames = [t]
+        o = out.calibration.oos_summary  # type: ignore[union-attr]
+        if not o.empty:
+            o = o.drop(columns=[c for c in lead if c in o.columns])  # asset, target
+            frames.append(o)
+            oos.append(o)
+        for frame in frames:
+            for pos, (k, v) in enumerate(lead.items()):
+                frame.insert(pos, k, v)
+        t["note"] = None
+        tables.append(t)
+    failed_tasks = [
+        {
+            "task": f"{cells[i].asset}/{_delay_label(cells[i].delay)}/{cells[i].target:g}/closeout",
+            "attempts": tries,
+            "error": failure_text(exc),
+        }
+        for i, (exc, tries) in sorted(run.failures.items())
+    ]
+    warn_failed("calibration_grid", failed_tasks, len(cells), "cell(s) failed and are")
+    config = {
+        "method": "closeout",
+        "assets": tuple(names),
+        "delays": tuple(_delay_label(d) for d in ds),
+        "targets": tuple(ps),
+        **{k: v for k, v in shared_kwargs.items() if k != "seed"},
+        "options": {k: _option_repr(v) for k, v in options.items()},
+        "tiers": {a: _tiers_repr(t) for a, t in per_asset_tiers.items()},
+        "seed": root,
+        "insufficient": insufficient,
+        "backend": run.backend,
+        "n_workers": run.n_workers,
+        "n_tasks": len(cells),
+        "cache_dir": None if cache is None else str(cache.path),
+        "cache_hits": cache_hits,
+        "retries": retries,
+        "retried": run.reruns,
+        "on_task_error": on_task_error,
+        "failed_tasks": tuple(failed_tasks),
+        "not_calibrated": tuple(not_calibrated),
+    }
+    return CalibrationGrid(
+        table=_concat(tables, CLOSEOUT_CELL_COLUMNS),
+        breaches=_concat(oos, CLOSEOUT_CELL_COLUMNS),
+        calibrations=calibrations,
+        config=_ReadOnlyDict(config),
+        elapsed=time.perf_counter() - t0,
+    )
+
+
+def _concat(frames: list[pd.DataFrame], lead: Sequence[str] = CELL_COLUMNS) -> pd.DataFrame:
     if not frames:
-        return pd.DataFrame(columns=[*CELL_COLUMNS, "note"])
+        return pd.DataFrame(columns=[*lead, "note"])
     with warnings.catch_warnings():
         # all-NaN rows of uncalibrated cells: pandas warns about dtype inference on concat
         warnings.simplefilter("ignore", FutureWarning)
@@ -546,3 +1078,14 @@ def _tiers_repr(t: Any) -> Any:
     if isinstance(t, TierTable):
         return t.name
     return [float(u) for u in t]
+
+
+def _option_repr(v: Any) -> Any:
+    """A close-out option in ``config``: data (frames, or mappings of them) as ``"given"``."""
+    if isinstance(v, pd.DataFrame | pd.Series):
+        return "given"
+    if isinstance(v, Mapping):
+        return {str(k): _option_repr(x) for k, x in v.items()}
+    if isinstance(v, list | tuple) and any(isinstance(x, pd.DataFrame | pd.Series) for x in v):
+        return "given"
+    return v

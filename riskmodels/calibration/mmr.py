@@ -539,6 +539,25 @@ def calibrate_mmr(
     if method not in ("auto", "horizon", "closeout"):
         raise ConfigError(f"method must be 'auto', 'horizon' or 'closeout' (got {method!r}).")
     if method == "closeout" or (method == "auto" and _is_bars(returns)):
+        given = {
+            k: v
+            for k, v in (
+                ("model", model if model != "historical" else None),
+                ("adv", adv),
+                ("test_start", test_start),
+                ("buffer", buffer if buffer != 1.0 else None),
+                ("buffer_kind", buffer_kind if buffer_kind != "multiplicative" else None),
+                ("block_length", block_length),
+                ("regimes", regimes),
+            )
+            if v is not None
+        }
+        if given:
+            raise ConfigError(
+                f"{sorted(given)} belong to method='horizon'; the close-out method takes its "
+                "volume (volume=), held-back windows (holdout=) and IM (im_horizon=, "
+                "im_target=) instead (see calibrate_closeout)."
+            )
         return _closeout(
             returns,
             assets,
@@ -718,7 +737,7 @@ def _closeout(
 ) -> CloseoutCalibration:
     from riskmodels.calibration.closeout import calibrate_closeout
 
-    if horizon != "1d":
+    if as_timedelta(horizon, "horizon") != pd.Timedelta("1D"):
         raise ConfigError(
             "method='closeout' has no fixed horizon: pass delay='1min' (the engine's delay; "
             "the size term is added per bracket) instead of horizon."

@@ -250,8 +250,12 @@ def _lanes(
     kd: int,
     impact: float,
     mode: str,
+    found: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Trigger and fill of positions opened at ``origins`` (bar closes) for each rate in ``m``.
+
+    ``found``: the first-passage bars of these lanes when already searched (they depend on
+    neither the delay, the impact nor the mode); ``out["found"]`` returns them.
 
     Lanes are origin-major: lane ``i * len(m) + g`` is origin ``i`` at rate ``m[g]``; a lane's
     search and fill stop at its piece's end ``ends[i]``.
@@ -266,7 +270,9 @@ def _lanes(
     bp = e * (1.0 - s / lev)
     start = np.repeat(origins + 1, G)
     lo_t, hi_t = tables
-    idx = lo_t.first_at_or_below(start, lp) if s > 0 else hi_t.first_at_or_below(start, -lp)
+    if found is None:
+        found = lo_t.first_at_or_below(start, lp) if s > 0 else hi_t.first_at_or_below(start, -lp)
+    idx = found
     hit = idx < end
     idx = np.where(hit, idx, end)
     sel = np.flatnonzero(hit)
@@ -283,6 +289,7 @@ def _lanes(
     c = c0 * (1.0 - s * impact)
     n = idx.size
     out: dict[str, np.ndarray] = {"idx": idx, "hit": hit, "lp": lp, "bp": bp, "e": e}
+    out["found"] = found
     out["p_trig"] = np.full(n, np.nan)
     out["p_trig"][sel] = p_trig
     out["fill"] = np.full(n, np.nan)
@@ -417,6 +424,7 @@ def closeout_counts(
     origin_every: int = 1,
     resolution: Literal["auto", "point", "bounds"] = "auto",
     step: Any = None,
+    search_cache: dict[Any, np.ndarray] | None = None,
 ) -> CloseoutCounts:
     r"""Liquidations and bad debt of positions opened along the prices, for a grid of rates.
 
@@ -440,6 +448,10 @@ def closeout_counts(
         As in :func:`~riskmodels.liquidation.simulate_liquidations`.
     step : str or Timedelta
         Grid step of simulated paths.
+    search_cache : dict, optional
+        The trigger bars depend on neither the delay nor the impact: pass the same dict to
+        calls on the **same prices** (several delays, brackets) to search once. Keyed by
+        side, leverage, rates and entries; never share one across different prices.
 
     Returns
     -------
@@ -477,7 +489,14 @@ def closeout_counts(
     chunk = max(1, _LANES // G)
     for a in range(0, n_pos, chunk):
         org, end = origins[a : a + chunk], ends[a : a + chunk]
-        res = [_lanes(flat, tables, org, end, s, lev, m, kd, imp, md) for md in modes]
+        key = (s, lev, m.tobytes(), every, a)
+        found = None if search_cache is None else search_cache.get(key)
+        res = []
+        for md in modes:
+            res.append(_lanes(flat, tables, org, end, s, lev, m, kd, imp, md, found))
+            found = res[-1]["found"]
+        if search_cache is not None:
+            search_cache[key] = found
         r0 = res[0]
         g_idx = np.tile(g_all, org.size)
         ok = r0["hit"].copy()

@@ -519,7 +519,9 @@ display(Markdown("\n".join(f"- **{k}**: {v}" for k, v in replay.attrs.items() if
 # exact binomial test; its **power** against twice the target at the same number of
 # liquidations stands beside it, so a pass with no power is not read as evidence. The capital
 # cost of the initial margin per unit of open interest (10% a year) sits next to the held-back
-# bad debt per unit of open interest, so over-margining shows as well as under-margining.
+# bad debt per unit of liquidated notional and per unit of open interest per year of exposure
+# (in crash windows, where positions at high leverage live minutes: a stress figure), so
+# over-margining shows as well as under-margining.
 # Liquidations of positions opened minutes apart share one market state, so the binomial test
 # overstates the evidence (the count of distinct trigger minutes is in the tier table).
 
@@ -534,6 +536,7 @@ display(
             "target": "{:.2%}",
             "pvalue": "{:.3g}",
             "power_2x": "{:.0%}",
+            "bad_debt_per_liquidated": "{:.4%}",
             "bad_debt_per_oi_year": "{:.3%}",
             "capital_cost": "{:.2%}",
         }

@@ -396,7 +396,9 @@ class CloseoutCalibration:
     oos_summary : DataFrame
         Pooled per (asset, side, bracket): ``liquidations``, ``bad_debt_events``, ``rate``,
         ``pvalue`` (two-sided equal-tailed exact binomial), ``power_2x`` (against twice the
-        target), ``bad_debt_per_oi_year``, ``capital_cost``.
+        target), ``bad_debt_per_liquidated`` (per unit of liquidated notional),
+        ``bad_debt_per_oi_year`` (per unit of open interest per year of the held-back windows'
+        exposure: crash windows, so a stress figure), ``capital_cost``.
     curves : DataFrame
         :math:`\\hat P_m(\\text{bad debt} \\mid \\text{liquidation})` per grid rate and cell.
     target, objective, budget, params
@@ -1101,6 +1103,7 @@ def _oos_summary(oos: pd.DataFrame, p: float, table: pd.DataFrame, coc: float) -
                 "target": p,
                 "pvalue": _equal_tailed_pvalue(k, n, p),
                 "power_2x": binomial_power(n, p, min(1.0, 2 * p)),
+                "bad_debt_per_liquidated": float(g["shortfall"].sum()) / n if n else math.nan,
                 "bad_debt_per_oi_year": float(g["shortfall"].sum()) / ex if ex > 0 else math.nan,
                 "capital_cost": float(t["imr"].iloc[0]) * coc if len(t) else math.nan,
             }

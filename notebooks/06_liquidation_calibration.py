@@ -523,7 +523,10 @@ display(Markdown("\n".join(f"- **{k}**: {v}" for k, v in replay.attrs.items() if
 # (in crash windows, where positions at high leverage live minutes: a stress figure), so
 # over-margining shows as well as under-margining.
 # Liquidations of positions opened minutes apart share one market state, so the binomial test
-# overstates the evidence (the count of distinct trigger minutes is in the tier table).
+# overstates the evidence (the count of distinct trigger minutes is in the tier table), and the
+# bad debt of a held-back window is mostly all-or-nothing: `windows_over_target` counts the
+# windows whose own rate exceeds the target, and the per-window table below shows which crash
+# holds it.
 
 # %%
 oos = closeout.oos_summary

@@ -394,7 +394,9 @@ class CloseoutCalibration:
         Leave-one-window-out rows per (asset, side, bracket, window): the rate solved without
         the window, the window's liquidations and bad-debt events at it.
     oos_summary : DataFrame
-        Pooled per (asset, side, bracket): ``liquidations``, ``bad_debt_events``, ``rate``,
+        Pooled per (asset, side, bracket): ``windows``, ``windows_over_target`` (held-out
+        windows whose own rate exceeds the target: one crash can hold all the bad debt),
+        ``liquidations``, ``bad_debt_events``, ``rate``,
         ``pvalue`` (two-sided equal-tailed exact binomial), ``power_2x`` (against twice the
         target), ``bad_debt_per_liquidated`` (per unit of liquidated notional),
         ``bad_debt_per_oi_year`` (per unit of open interest per year of the held-back windows'
@@ -1097,6 +1099,8 @@ def _oos_summary(oos: pd.DataFrame, p: float, table: pd.DataFrame, coc: float) -
                 "bracket": b,
                 "windows": int(g.shape[0]),
                 "infeasible_windows": int((~np.isfinite(g["mmr"])).sum()),
+                # the bad debt clusters in the worst crash: how many windows exceed the target
+                "windows_over_target": int((g["bad_debt_events"] > p * g["liquidations"]).sum()),
                 "liquidations": n,
                 "bad_debt_events": k,
                 "rate": k / n if n else math.nan,

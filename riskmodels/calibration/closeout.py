@@ -512,9 +512,8 @@ def _grid(lev: float, size: int) -> np.ndarray:
 def _boot_weights(n_days: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Replicates × days: how many times each day is drawn (days resampled with replacement)."""
     draws = rng.integers(0, n_days, size=(n_boot, n_days))
-    w = np.zeros((n_boot, n_days))
-    np.add.at(w, (np.repeat(np.arange(n_boot), n_days), draws.ravel()), 1.0)
-    return w
+    cell = (draws + np.arange(n_boot)[:, None] * n_days).ravel()
+    return np.bincount(cell, minlength=n_boot * n_days).reshape(n_boot, n_days).astype("float64")
 
 
 def _cell(

@@ -69,6 +69,7 @@ from IPython.display import Markdown, display
 
 from riskmodels.backtest import traffic_light
 from riskmodels.calibration import (
+    IMPLIED_DELAYS,
     adv_from_ohlcv,
     calibrate_mmr,
     calibration_grid,
@@ -179,6 +180,9 @@ for a in assets:
     except DataNotFoundError:
         pass  # ETH: the mirror holds no minute bars
 co_bars = {a: ([minute[a]] if a in minute else []) + [hourly[a]] for a in hourly}
+if quick:  # smoke runs: the minute-data assets from their minute bars only, a small bootstrap
+    co_bars = {a: [minute[a]] for a in co_bars if a in minute} or co_bars
+    display(Markdown("Quick profile: " + ", ".join(co_bars) + " from minute bars only."))
 co_funding = {}
 for a in co_bars:
     try:
@@ -198,8 +202,9 @@ closeout = calibrate_mmr(
     im_horizon=im_horizon,
     im_target=im_target,
     funding=co_funding,
-    n_boot=100 if quick else 500,
-    origin_every=2 if quick else 1,
+    n_boot=50 if quick else 500,
+    origin_every=3 if quick else 1,
+    grid_size=60 if quick else 120,
     seed=seed,
 )
 co = closeout.table
@@ -286,7 +291,12 @@ display(
 # identified, so "< 1 min" is as precise as the data allow.
 
 # %%
-ih = implied_closeout_horizon(minute.get("BTC", hourly.get("BTC")), levels=(0.995, 0.999))
+ih = implied_closeout_horizon(
+    minute.get("BTC", hourly.get("BTC")),
+    levels=(0.995, 0.999),
+    delays=("0s", "1min", "2min", "5min", "15min", "60min") if quick else IMPLIED_DELAYS,
+    origin_every=3 if quick else 1,
+)
 wide = ih.pivot_table(
     index=["venue", "mmr", "leverage", "side"], columns="level", values="label", aggfunc="first"
 )
@@ -320,7 +330,8 @@ sens = closeout_sensitivity(
     if quick
     else ("1min", "2min", "3min", "5min", "10min", "20min", "30min"),
     targets=(0.01, 0.005, 0.001),
-    origin_every=2 if quick else 1,
+    origin_every=3 if quick else 1,
+    grid_size=60 if quick else 120,
 )
 fig, ax = plt.subplots(figsize=(9, 4))
 for p_, g in sens.groupby("target"):

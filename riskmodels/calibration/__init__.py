@@ -37,6 +37,7 @@ Venue rules
 """
 
 from riskmodels.calibration.closeout import (
+    IMPLIED_DELAYS,
     CloseoutCalibration,
     binomial_power,
     calibrate_closeout,
@@ -77,6 +78,7 @@ from riskmodels.calibration.venues import (
 )
 
 __all__ = [
+    "IMPLIED_DELAYS",
     "CalibrationGrid",
     "CloseoutCalibration",
     "DataChoice",

@@ -119,6 +119,7 @@ from riskmodels.liquidation.rules import LiquidationRule, parse_duration
 from riskmodels.margin import TierTable
 
 __all__ = [
+    "IMPLIED_DELAYS",
     "CloseoutCalibration",
     "binomial_power",
     "calibrate_closeout",

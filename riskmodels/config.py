@@ -400,7 +400,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, quick: bool = Fal
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid TOML, or fails validation.
+        If the file is missing, is not UTF-8 text, is not valid TOML, or fails validation.
 
     Examples
     --------
@@ -418,8 +418,14 @@ def load_config(path: str | os.PathLike[str] | None = None, *, quick: bool = Fal
                 "--config configs/default.toml."
             )
         try:
-            with open(p, "rb") as fh:
-                raw = tomllib.load(fh)
+            text = p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"the config file is not UTF-8 text: {p} (byte {exc.start}: {exc.reason}). "
+                "Save it as UTF-8 (TOML files must be UTF-8)."
+            ) from exc
+        try:
+            raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(
                 f"{p}: not valid TOML ({exc}). Check quoting: strings need quotes, "

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskmodels.exceptions import ModelError, NotPositiveDefiniteError
+
 __all__ = [
     "adcc_delta",
+    "check_correlation_stack",
     "clip_eigenvalues",
     "cov2cor",
     "min_eigenvalue",
@@ -22,6 +25,59 @@ def cov2cor(S: np.ndarray) -> np.ndarray:
     idx = np.arange(S.shape[-1])
     R[..., idx, idx] = 1.0
     return R
+
+
+def check_correlation_stack(R: object, what: str, *, atol: float = 1e-8) -> np.ndarray:
+    """``R`` as a float stack of correlation matrices (H, N, N), or a named error.
+
+    A 2-D matrix is read as a stack of one. Each matrix must be finite, symmetric, have a unit
+    diagonal and entries in [-1, 1] and be positive semi-definite, all to within ``atol``.
+
+    Raises
+    ------
+    ModelError
+        If the array is not numeric, not (H, N, N) or (N, N), not finite or symmetric, has a
+        diagonal other than one or entries outside [-1, 1].
+    NotPositiveDefiniteError
+        If a matrix has a negative eigenvalue (below ``-atol``).
+    """
+    try:
+        arr = np.array(R, dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{what} must be a numeric array of correlation matrices ({exc})."
+        ) from exc
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0:
+        raise ModelError(f"{what} must have shape (horizon, N, N) or (N, N) (got {np.shape(R)}).")
+    if not np.isfinite(arr).all():
+        raise ModelError(f"{what} has NaN or infinite entries; give complete matrices.")
+    asym = float(np.abs(arr - np.swapaxes(arr, -1, -2)).max())
+    if asym > atol:
+        raise ModelError(
+            f"{what} must be symmetric (largest asymmetry {asym:.3g}). Use (R + R.T) / 2."
+        )
+    diag = np.diagonal(arr, axis1=-2, axis2=-1)
+    if np.abs(diag - 1.0).max() > atol:
+        raise ModelError(
+            f"{what} must have ones on the diagonal (got {np.unique(diag.round(6)).tolist()}). "
+            "Convert a covariance matrix with cov2cor (divide by the outer product of the "
+            "standard deviations)."
+        )
+    if np.abs(arr).max() > 1.0 + atol:
+        raise ModelError(
+            f"{what} has entries outside [-1, 1] (largest magnitude {np.abs(arr).max():.6g}): "
+            "correlations lie in [-1, 1]; a covariance matrix must be converted with cov2cor."
+        )
+    lam = float(np.linalg.eigvalsh(0.5 * (arr + np.swapaxes(arr, -1, -2))).min())
+    if lam < -atol:
+        raise NotPositiveDefiniteError(
+            f"{what} is not positive semi-definite (smallest eigenvalue {lam:.3g}), so no "
+            "random vector has these correlations. Repair it (e.g. the Higham nearest "
+            "correlation matrix) or give a consistent matrix."
+        )
+    return arr
 
 
 def min_eigenvalue(S: np.ndarray) -> float:

@@ -15,9 +15,10 @@ from scipy.special import gammaln
 from statsmodels.iolib.summary import Summary
 from statsmodels.iolib.table import SimpleTable
 
+from riskmodels._display import summary_html
 from riskmodels.correlation._data import TargetRepair
 from riskmodels.correlation._likelihood import Problem
-from riskmodels.correlation._linalg import cov2cor
+from riskmodels.correlation._linalg import check_correlation_stack, cov2cor
 from riskmodels.exceptions import ConfigError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -159,6 +160,31 @@ class CorrelationForecast:
     covariance: np.ndarray
     assets: tuple[str, ...]
     origin: Any
+
+    def __post_init__(self) -> None:
+        R = check_correlation_stack(self.correlation, "CorrelationForecast.correlation")
+        try:
+            H = np.array(self.covariance, dtype="float64")
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"CorrelationForecast.covariance must be numeric ({exc}).") from exc
+        if H.ndim == 2:
+            H = H[None]
+        if H.shape != R.shape:
+            raise ModelError(
+                f"CorrelationForecast.covariance must have the shape of correlation {R.shape} "
+                f"(got {np.shape(self.covariance)})."
+            )
+        if not np.isfinite(H).all():
+            raise ModelError("CorrelationForecast.covariance has NaN or infinite entries.")
+        assets = tuple(self.assets)
+        if len(assets) != R.shape[1]:
+            raise ModelError(
+                f"CorrelationForecast has {len(assets)} assets but {R.shape[1]}x{R.shape[1]} "
+                "matrices: give one asset name per row."
+            )
+        object.__setattr__(self, "correlation", R)
+        object.__setattr__(self, "covariance", H)
+        object.__setattr__(self, "assets", assets)
 
     @property
     def horizon(self) -> int:
@@ -628,7 +654,7 @@ class CorrelationResult:
         )
 
     def _repr_html_(self) -> str:
-        return self.summary().as_html()
+        return summary_html(self.summary())
 
 
 @dataclass(frozen=True, eq=False)

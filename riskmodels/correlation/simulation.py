@@ -10,14 +10,34 @@ import numpy as np
 import pandas as pd
 
 from riskmodels.correlation._linalg import adcc_delta, cov2cor
-from riskmodels.exceptions import ConfigError
+from riskmodels.exceptions import ConfigError, NotPositiveDefiniteError
 
 __all__ = ["SimulatedDCC", "equicorrelation", "negative_moment", "simulate_dcc"]
 
 
 def equicorrelation(n: int, rho: float) -> np.ndarray:
-    """The ``n x n`` matrix with ones on the diagonal and ``rho`` elsewhere."""
-    return (1.0 - rho) * np.eye(n) + rho * np.ones((n, n))
+    """The ``n x n`` matrix with ones on the diagonal and ``rho`` elsewhere.
+
+    Raises
+    ------
+    ConfigError
+        If ``n`` is not a positive integer, or ``rho`` is outside ``[-1/(n-1), 1]`` (the
+        range where the matrix is a correlation matrix: its eigenvalues are ``1 + (n-1) rho``
+        and ``1 - rho``).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"n must be a positive integer (got {n!r}).")
+    try:
+        r = float(rho)
+    except (TypeError, ValueError):
+        raise ConfigError(f"rho must be a number in [-1/(n-1), 1] (got {rho!r}).") from None
+    lo = -1.0 / (n - 1) if n > 1 else -1.0
+    if not np.isfinite(r) or not lo <= r <= 1.0:
+        raise ConfigError(
+            f"rho must be in [{lo:.6g}, 1] for n={n} (got {rho!r}): below -1/(n-1) the matrix "
+            "has a negative eigenvalue 1 + (n-1) rho and is not a correlation matrix."
+        )
+    return (1.0 - r) * np.eye(n) + r * np.ones((n, n))
 
 
 def negative_moment(R: np.ndarray) -> np.ndarray:
@@ -56,6 +76,34 @@ class SimulatedDCC:
     volatility: pd.DataFrame
     correlation: np.ndarray
     Q: np.ndarray
+
+
+def _check_target(target: object) -> np.ndarray:
+    """``target`` as a finite, symmetric, positive definite float matrix, or a named error."""
+    try:
+        S = np.array(target, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"target must be a numeric N x N matrix ({exc}).") from exc
+    if S.ndim != 2 or S.shape[0] != S.shape[1] or S.shape[0] == 0:
+        raise ConfigError(f"target must be a square N x N matrix (got shape {S.shape}).")
+    if not np.isfinite(S).all():
+        raise ConfigError("target has NaN or infinite entries; give a complete matrix.")
+    if not np.allclose(S, S.T, rtol=0, atol=1e-10):
+        raise ConfigError(
+            "target must be symmetric (largest asymmetry "
+            f"{np.abs(S - S.T).max():.3g}). Use (S + S.T) / 2."
+        )
+    try:
+        np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        lam = float(np.linalg.eigvalsh(S)[0])
+        raise NotPositiveDefiniteError(
+            f"The target is not positive definite (smallest eigenvalue {lam:.3g}); simulating "
+            "DCC needs a positive definite target. Give a valid correlation matrix (e.g. "
+            "equicorrelation(n, rho) with -1/(n-1) < rho < 1) or repair it (Higham nearest "
+            "correlation matrix, or eigenvalue clipping)."
+        ) from None
+    return S
 
 
 def simulate_dcc(
@@ -106,7 +154,7 @@ def simulate_dcc(
     Engle and Sheppard 2006): ``- g Nbar`` in the intercept and ``+ g n n'``, ``n = min(z, 0)``.
     """
     rng = np.random.default_rng(rng)
-    S = np.asarray(target, dtype=float)
+    S = _check_target(target)
     N = S.shape[0]
     if kind not in ("dcc", "cdcc", "adcc"):
         raise ConfigError(f"kind must be 'dcc', 'cdcc' or 'adcc' (got {kind!r}).")

@@ -19,6 +19,44 @@ __all__ = ["log_returns", "returns", "simple_returns"]
 GapPolicy = Literal["nan", "raise", "span"]
 
 
+def _numeric_prices(prices: pd.DataFrame) -> pd.DataFrame:
+    """``prices`` with every column as float64, or a :class:`DataError` naming the first
+    column and value that is not a number (``"n/a"``, ``"-"``, a stray header ...).
+
+    Missing values (NaN/None) stay NaN; strings that spell a number (``"101.5"``) are read.
+    """
+    if all(
+        pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)
+        for d in prices.dtypes
+    ):
+        return prices
+    cols = []
+    for j, col in enumerate(prices.columns):
+        s = prices.iloc[:, j]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            raise DataError(
+                f"prices[{col!r}] holds booleans (dtype {s.dtype}), not prices: pass positive "
+                "float prices."
+            )
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            cols.append(s.astype("float64"))
+            continue
+        num = pd.to_numeric(s, errors="coerce")
+        bad = num.isna() & s.notna()
+        if bad.any():
+            first = s.index[bad.to_numpy()][0]
+            raise DataError(
+                f"prices[{col!r}] has {int(bad.sum())} value(s) that are not numbers, the first "
+                f"{s.loc[first]!r} at {first}. Replace them with NaN for a missing price (e.g. "
+                "pd.read_csv(..., na_values=['n/a'])) or drop them, then retry."
+            )
+        cols.append(num.astype("float64"))
+    frame = pd.concat(cols, axis=1)
+    frame.columns = prices.columns
+    frame.attrs = dict(prices.attrs)
+    return frame
+
+
 def _validate_prices(prices: pd.DataFrame | pd.Series) -> pd.DataFrame:
     if isinstance(prices, pd.Series):
         prices = prices.to_frame(prices.name if prices.name is not None else "price")
@@ -36,6 +74,7 @@ def _validate_prices(prices: pd.DataFrame | pd.Series) -> pd.DataFrame:
         raise DataError(f"prices has duplicate timestamps (first {dup}).")
     if not prices.index.is_monotonic_increasing:
         raise DataError("prices timestamps are not sorted ascending: sort_index() them first.")
+    prices = _numeric_prices(prices)
     vals = prices.to_numpy(dtype="float64")
     bad = np.isfinite(vals) & (vals <= 0)
     if bad.any():

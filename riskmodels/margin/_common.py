@@ -32,9 +32,34 @@ DAY = pd.Timedelta(days=1)
 _LOWER_UNIT = re.compile(r"(?<=\d)([dw])(?![a-zA-Z])")
 
 
+#: A number with no unit ("3", "1.5"): pandas reads "3" as 3 nanoseconds.
+_BARE_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _bare_number_error(value: Any, name: str) -> ConfigError:
+    if isinstance(value, bool):
+        return ConfigError(
+            f"{name} must be a duration such as '3D' or '3h' (got the boolean {value!r})."
+        )
+    return ConfigError(
+        f"{name} needs a unit: write e.g. '{value}D' or '{value}h' (got the bare number "
+        f"{value!r}, which pandas would read as nanoseconds)."
+    )
+
+
 def as_timedelta(value: Any, name: str = "horizon") -> pd.Timedelta:
-    """``pd.Timedelta(value)`` reading ``"1d"`` as one day, else :class:`ConfigError`."""
+    """``pd.Timedelta(value)`` reading ``"1d"`` as one day, else :class:`ConfigError`.
+
+    A bare number (``3``, ``2.5``, ``"3"``, a bool) is refused: pandas would read it as
+    nanoseconds. Write ``"3D"`` or ``"3h"``.
+    """
+    if isinstance(value, bool) or (
+        isinstance(value, int | float | np.number) and not isinstance(value, np.timedelta64)
+    ):
+        raise _bare_number_error(value, name)
     if isinstance(value, str):
+        if _BARE_NUMBER.fullmatch(value.strip()):
+            raise _bare_number_error(value.strip(), name)
         value = _LOWER_UNIT.sub(lambda m: m.group(1).upper(), value.strip())
     try:
         out = pd.Timedelta(value)

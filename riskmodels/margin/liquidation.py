@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from riskmodels.exceptions import ConfigError, DataError
+from riskmodels.exceptions import ConfigError, DataError, PositionError
 from riskmodels.instruments import (
     Account,
     InversePerp,
@@ -115,10 +115,23 @@ def isolated_liquidation_price(
     ------
     ConfigError
         Another kind of position, or neither ``table`` nor ``mmr``.
+    PositionError
+        A negative or non-finite ``wallet_balance`` (a :class:`ConfigError`).
     """
-    wb = float(wallet_balance)
+    if isinstance(wallet_balance, bool):
+        raise PositionError(f"wallet_balance must be a number (got {wallet_balance!r}).")
+    try:
+        wb = float(wallet_balance)
+    except (TypeError, ValueError) as exc:
+        raise PositionError(f"wallet_balance must be a number (got {wallet_balance!r}).") from exc
     if not math.isfinite(wb):
-        raise ConfigError(f"wallet_balance must be finite (got {wallet_balance!r}).")
+        raise PositionError(f"wallet_balance must be finite (got {wallet_balance!r}).")
+    if wb < 0:
+        raise PositionError(
+            f"wallet_balance must be >= 0 (got {wb:g}): an isolated wallet holds the margin "
+            "posted for the position (USD for linear contracts, coins for inverse ones). Pass "
+            "the margin posted, e.g. notional / leverage."
+        )
     if table is None and mmr is None:
         raise ConfigError(
             "isolated_liquidation_price needs the venue's tiers (table=) or a fixed bracket "

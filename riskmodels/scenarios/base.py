@@ -182,12 +182,35 @@ class Scenarios:
         if isinstance(exposures, pd.Series):
             extra = [a for a in exposures.index if a not in self.assets]
             if extra:
-                raise DataError(f"exposures name assets not in the scenarios: {extra}.")
+                raise DataError(
+                    f"exposures name assets not in the scenarios: {extra}. Build the scenarios "
+                    f"on returns that include them, or drop them (scenario assets: "
+                    f"{list(self.assets)})."
+                )
+            values = pd.to_numeric(exposures, errors="coerce").astype("float64")
+            bad = list(values.index[~np.isfinite(values.to_numpy())])
+            if bad:
+                raise DataError(
+                    f"exposures are NaN, infinite or not numbers for {bad}: give a finite "
+                    "notional for each (0.0 for a flat asset), or drop the asset from the Series."
+                )
+            exposures = values
+            # Assets of the scenarios that the Series does not name are flat (zero notional).
             exposures = exposures.reindex(list(self.assets)).fillna(0.0).to_numpy()
-        e = np.asarray(exposures, dtype="float64")
-        if e.shape[0] != self.n_assets:
+        try:
+            e = np.asarray(exposures, dtype="float64")
+        except (TypeError, ValueError) as exc:
             raise DataError(
-                f"exposures must have {self.n_assets} rows, one per asset (got {e.shape[0]})."
+                f"exposures must be numeric USD notionals, one per asset ({exc})."
+            ) from exc
+        if e.ndim == 0 or e.shape[0] != self.n_assets:
+            got = "a scalar" if e.ndim == 0 else e.shape[0]
+            raise DataError(f"exposures must have {self.n_assets} rows, one per asset (got {got}).")
+        if not np.isfinite(e).all():
+            rows = sorted({self.assets[i] for i in np.argwhere(~np.isfinite(e))[:, 0]})
+            raise DataError(
+                f"exposures are NaN or infinite for {rows}: give a finite notional for each "
+                "(0.0 for a flat asset)."
             )
         return self.simple_returns() @ e
 

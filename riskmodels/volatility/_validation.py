@@ -58,8 +58,9 @@ def prepare_returns(returns: object, *, min_obs: int, model: str) -> pd.Series:
     ConfigError
         ``returns`` is not a Series.
     DataError
-        Non-numeric values, an unsorted or duplicated index, infinite values, NaN inside the
-        sample, a constant series, or values that look like percent rather than decimal returns.
+        Non-float values (integer, boolean, object or string dtypes), an unsorted or duplicated
+        index, infinite values, NaN inside the sample, a constant series, or values that look
+        like percent rather than decimal returns.
     InsufficientDataError
         Fewer than ``min_obs`` observations in the listed span.
     """
@@ -74,10 +75,18 @@ def prepare_returns(returns: object, *, min_obs: int, model: str) -> pd.Series:
             "Wrap an array as pd.Series(values, index=timestamps, name=asset)."
         )
     asset = asset_name(returns)
-    if not (pd.api.types.is_numeric_dtype(returns.dtype) and returns.dtype != bool):
+    dtype = returns.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
         raise DataError(
-            f"returns for {asset!r} must be numeric (got dtype {returns.dtype}). "
-            "Convert with returns.astype(float) after checking the values."
+            f"returns for {asset!r} have dtype {dtype}: integers or booleans are not returns. "
+            "Pass decimal float log returns (0.01 = 1 %), e.g. riskmodels.data.log_returns(prices); "
+            "if the values really are returns, convert with returns.astype(float)."
+        )
+    if not pd.api.types.is_float_dtype(dtype):
+        raise DataError(
+            f"returns for {asset!r} must be numeric decimal float returns (got dtype {dtype}). "
+            "Pass decimal float log returns (0.01 = 1 %); convert with returns.astype(float) "
+            "after checking the values."
         )
     if not returns.index.is_unique:
         dup = returns.index[returns.index.duplicated()][0]

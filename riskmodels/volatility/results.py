@@ -17,6 +17,7 @@ from scipy import stats
 from statsmodels.iolib.summary import Summary, fmt_2cols, fmt_params
 from statsmodels.iolib.table import SimpleTable
 
+from riskmodels._display import summary_html
 from riskmodels.exceptions import ConfigError
 from riskmodels.volatility.specs import BLAS_THREADS, PCT, at_bounds
 
@@ -500,7 +501,7 @@ class VolatilityResult:
         )
 
     def _repr_html_(self) -> str:
-        return self.summary().as_html()
+        return summary_html(self.summary())
 
 
 @dataclass(frozen=True, eq=False, repr=False)

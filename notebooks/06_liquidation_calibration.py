@@ -217,7 +217,10 @@ venues = {
 
 def _rate(lo, mid, hi, res):
     if res == "bounds":
-        return f"{lo:.2%} – {hi:.2%} (bounds)" if np.isfinite(hi) else "not identified"
+        if not np.isfinite(lo):
+            return "not identified"
+        up = f"{hi:.2%}" if np.isfinite(hi) else "none below 1/L"
+        return f"{lo:.2%} – {up} (bounds)"
     if not np.isfinite(mid):
         return "not identified"
     up = "open" if not np.isfinite(hi) else f"{hi:.2%}"

@@ -7,7 +7,7 @@ Subcommands::
 
     riskmodels data check [--symbols BTC ETH ...] [--freq 1d] [--market spot] [--mirror PATH]
     riskmodels data fetch BTC ETH --freq 1d --market spot|perp|mark|index --start 2024-01
-        [--end 2024-06]
+        [--end 2024-06] [--force] [--timeout SECONDS] [--deadline SECONDS]
     riskmodels report data|calibration|validation|all [--config configs/default.toml] [--quick]
         [--out reports] [--backend loky|dask|sequential] [--n-jobs N] [--scheduler ADDRESS]
         [--cache-dir DIR]
@@ -83,6 +83,25 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--cache-dir", default=None, help="cache folder (default data/cache)")
     fetch.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fetch.add_argument(
+        "--force",
+        action="store_true",
+        help="download again even if cached (replaces a cached file only once the new one is "
+        "verified); use it for a cached file reported as unreadable",
+    )
+    fetch.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the connection or any single read (default 30)",
+    )
+    fetch.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        help="seconds one file's download may take in all (default max(300, 20 x timeout)); "
+        "a slower download fails and caches nothing",
+    )
 
     rep = sub.add_parser("report", help="execute notebooks and render HTML reports")
     rep.add_argument("name", choices=("data", "calibration", "validation", "all"))
@@ -168,14 +187,25 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
-    from riskmodels.data.archive import BinanceArchive, fetch_many
+    from riskmodels.data.archive import DEFAULT_BASE_URL, BinanceArchive, fetch_many
 
-    kwargs: dict[str, object] = {"progress": not args.no_progress}
-    if args.base_url:  # a mirror of the archive (tests serve one on 127.0.0.1)
-        kwargs["archive"] = BinanceArchive(args.cache_dir, base_url=args.base_url)
-    else:
-        kwargs["cache_dir"] = args.cache_dir
-    got = fetch_many(args.symbols, args.freq, args.market, args.start, args.end, **kwargs)
+    archive = BinanceArchive(
+        args.cache_dir,
+        # --base-url: a mirror of the archive (tests serve one on 127.0.0.1)
+        base_url=args.base_url or DEFAULT_BASE_URL,
+        timeout=args.timeout,
+        deadline=args.deadline,
+    )
+    got = fetch_many(
+        args.symbols,
+        args.freq,
+        args.market,
+        args.start,
+        args.end,
+        progress=not args.no_progress,
+        force=args.force,
+        archive=archive,
+    )
     for sym, recs in got.items():
         print(f"{sym}: {len(recs)} file(s) cached")
     return EXIT_OK

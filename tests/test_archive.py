@@ -950,3 +950,278 @@ def test_cli_fetch_accepts_mark_price_minutes(server, tmp_path, capsys):
     bad = [*args[:6], "coinm", *args[7:], "--base-url", base_url(server)]
     assert main(bad) == 2
     assert "COIN-M series are not fetched" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- issue 16: reliability
+# A server that sends its headers, then one body byte every 0.5 s: every read comes well within
+# the socket timeout, so only a whole-request deadline can end the download.
+DRIP_PATH = JAN_PATH
+DRIP_INTERVAL = 0.5
+DRIP_MAX_BYTES = 60  # 30 s at most: a missing deadline fails the test instead of hanging it
+
+
+class _DripHandler(_Handler):
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path != DRIP_PATH:
+            super().do_GET()
+            return
+        routes_ = self.server.routes  # type: ignore[attr-defined]
+        with routes_.lock:
+            routes_.requests.append(path)
+        stop: threading.Event = self.server.stop  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.flush()
+        for _ in range(DRIP_MAX_BYTES):
+            if stop.wait(DRIP_INTERVAL):
+                return
+            try:
+                self.wfile.write(b"P")
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up
+
+
+@pytest.fixture
+def drip_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    srv = _Server(("127.0.0.1", 0), _DripHandler)
+    srv.routes = _Routes()  # type: ignore[attr-defined]
+    srv.stop = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.stop.set()  # type: ignore[attr-defined]
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def _drip_archive(srv: _Server, cache: Path, sleeps: list[float], **kw: object) -> BinanceArchive:
+    return BinanceArchive(
+        cache,
+        base_url=base_url(srv),
+        sleep=sleeps.append,
+        clock=lambda: NOW,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_slow_drip_download_fails_at_the_deadline(drip_server, tmp_path, sleeps):
+    arch = _drip_archive(
+        drip_server, tmp_path / "cache", sleeps, timeout=2, deadline=1.5, retries=3
+    )
+    assert arch.deadline == 1.5
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    elapsed = time.monotonic() - started
+    msg = str(info.value)
+    assert base_url(drip_server) + DRIP_PATH in msg  # names the URL
+    assert "deadline of 1.5 s" in msg and "deadline=" in msg and "--deadline" in msg
+    assert "Retry later" in msg
+    assert elapsed < 10  # bounded (timing is not asserted more precisely)
+    # not retried: a second slow attempt would double the wait
+    assert routes(drip_server).count(DRIP_PATH) == 1 and sleeps == []
+    assert snapshot(tmp_path / "cache") == {}  # nothing half-written
+
+
+def test_slow_drip_redownload_keeps_the_good_cached_file(server, drip_server, tmp_path, sleeps):
+    cache = tmp_path / "cache"
+    publish_bars(server, JAN_PATH, jan_bars())
+    _drip_archive(server, cache, sleeps).fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    before = snapshot(cache)
+    assert len(before) == 1
+    arch = _drip_archive(drip_server, cache, sleeps, timeout=2, deadline=1.0)
+    with pytest.raises(DownloadError, match="did not finish within its deadline of 1 s"):
+        arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31", force=True)
+    assert snapshot(cache) == before  # atomic: the cached month is untouched, no temp file left
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), jan_bars(), check_exact=True)
+
+
+def test_deadline_default_and_argument_errors(tmp_path):
+    assert BinanceArchive(tmp_path).deadline == 600.0  # 20 x the default 30 s timeout
+    assert BinanceArchive(tmp_path, timeout=2).deadline == 300.0  # never below 300 s
+    assert BinanceArchive(tmp_path, deadline=45).deadline == 45.0
+    for bad in (0, -1.0, float("nan"), float("inf"), "10", True):
+        with pytest.raises(ConfigError, match=r"deadline must be a positive number of seconds"):
+            BinanceArchive(tmp_path, deadline=bad)  # type: ignore[arg-type]
+
+
+def test_fast_download_within_the_deadline_and_truncation_still_retried(
+    server, make_archive, sleeps
+):
+    # Streaming the body must not hide a truncated transfer (read1 ends quietly at EOF).
+    expected = jan_bars()
+    data = make_zip({"BTCUSDT-1h-2024-01.csv": kline_csv(expected)})
+    publish(server, JAN_PATH, data)
+    routes(server).put(JAN_PATH, ("short", data[:1000]), (200, data))
+    arch = make_archive(deadline=30)
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert routes(server).count(JAN_PATH) == 2 and len(sleeps) == 1
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), expected, check_exact=True)
+
+
+def test_cli_fetch_deadline_option(drip_server, tmp_path, capsys):
+    from riskmodels.cli import main
+
+    args = ["data", "fetch", "BTC", "--freq", "1h", "--start", "2024-01-01", "--end", "2024-01-31"]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--no-progress", "--timeout", "2"]
+    args += ["--deadline", "1", "--base-url", base_url(drip_server)]
+    started = time.monotonic()
+    assert main(args) == 3
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err
+    assert "DownloadError" in err and DRIP_PATH in err and "--deadline" in err
+    assert snapshot(tmp_path / "cache") == {}
+    # a bad value is a configuration error (exit 2), before any request
+    before = routes(drip_server).count()
+    assert main([*args[:-4], "--deadline", "0", "--base-url", base_url(drip_server)]) == 2
+    assert "deadline must be a positive number" in capsys.readouterr().err
+    assert routes(drip_server).count() == before
+
+
+# Header detection: a first row that is data (numbers) is never dropped as a header.
+JAN_1D_PATH = spot_month("BTCUSDT", "1d", "2024-01")
+
+
+def test_month_whose_first_row_is_data_keeps_all_31_rows(server, make_archive):
+    expected = synth_bars("2024-01-01", 31, "1D", seed=31)
+    zip_bytes = publish_bars(server, JAN_1D_PATH, expected, header=False)
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
+        first_line = zf.read(zf.namelist()[0]).split(b"\n")[0]
+    assert first_line.startswith(b"1704067200000,")  # 2024-01-01T00:00Z in ms: a data row
+    arch = make_archive()
+    arch.fetch("BTC", "1d", start="2024-01-01", end="2024-01-31")
+    bars = arch.bars("BTC", "1d")
+    assert len(bars) == 31 and bars.index[0] == pd.Timestamp("2024-01-01", tz="UTC")
+    pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+
+
+def test_first_line_decision_is_made_from_content():
+    from riskmodels.data._frames import KLINE_COLUMNS, csv_has_header, read_kline_csv
+
+    body = kline_csv(synth_bars("2024-01-01", 31, "1D", seed=32)).decode()
+    header = ",".join(KLINE_COLUMNS) + "\n"
+    for text in (body, body.replace("\n", "\r\n"), "\ufeff" + body, header + body):
+        assert len(read_kline_csv(text.encode())) == 31
+    assert not csv_has_header(body.splitlines()[0], KLINE_COLUMNS)
+    assert csv_has_header(header, KLINE_COLUMNS)
+
+
+@pytest.mark.parametrize("header", [False, True], ids=["new-no-header", "new-header"])
+def test_forced_refetch_of_a_good_month_never_loses_a_row(server, make_archive, header):
+    first = synth_bars("2024-01-01", 31, "1D", seed=33)
+    publish_bars(server, JAN_1D_PATH, first, header=False)
+    arch = make_archive()
+    arch.fetch("BTC", "1d", start="2024-01-01", end="2024-01-31")
+    assert len(arch.bars("BTC", "1d")) == 31
+    second = synth_bars("2024-01-01", 31, "1D", seed=34)
+    publish_bars(server, JAN_1D_PATH, second, header=header)
+    arch.fetch("BTC", "1d", start="2024-01-01", end="2024-01-31", force=True)
+    bars = arch.bars("BTC", "1d")
+    assert len(bars) == 31 and bars.index[0] == pd.Timestamp("2024-01-01", tz="UTC")
+    pd.testing.assert_frame_equal(bars, second, check_exact=True)
+
+
+# Unusable cached parquet files: a cache miss on fetch (with a warning), a named error on read.
+def _cached_jan(tmp_path: Path) -> Path:
+    return tmp_path / "cache" / "binance" / "spot" / "BTCUSDT" / "1h" / "2024-01.parquet"
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _make_tz_naive(path: Path) -> None:
+    frame = pd.read_parquet(path)
+    frame.index = frame.index.tz_localize(None)
+    frame.to_parquet(path)
+
+
+@pytest.mark.parametrize("spoil", [_truncate, _make_tz_naive], ids=["truncated", "tz-naive"])
+def test_unusable_cached_file_is_refetched_with_a_warning(server, make_archive, tmp_path, spoil):
+    from riskmodels.exceptions import RiskModelsWarning
+
+    expected = jan_bars()
+    publish_bars(server, JAN_PATH, expected)
+    arch = make_archive()
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    target = _cached_jan(tmp_path)
+    spoil(target)
+    with pytest.warns(RiskModelsWarning, match=re.escape(str(target))) as rec:
+        records = arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    assert "downloading" in str(rec[0].message) and JAN_PATH in str(rec[0].message)
+    assert routes(server).count(JAN_PATH) == 2  # re-downloaded
+    assert [r.path for r in records] == [str(target)]
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [(_truncate, "cannot be read"), (_make_tz_naive, "tz-naive")],
+    ids=["truncated", "tz-naive"],
+)
+def test_unusable_cached_file_read_names_the_file_and_the_fix(
+    server, make_archive, tmp_path, spoil, why
+):
+    from riskmodels.exceptions import DataError
+
+    publish_bars(server, JAN_PATH, jan_bars())
+    arch = make_archive()
+    arch.fetch("BTC", "1h", start="2024-01-01", end="2024-01-31")
+    target = _cached_jan(tmp_path)
+    spoil(target)
+    with pytest.raises(DataError) as info:
+        arch.bars("BTC", "1h")
+    msg = str(info.value)
+    assert str(target) in msg and why in msg
+    assert "force=True" in msg
+    assert "riskmodels data fetch BTC --freq 1h --market spot --start 2024-01" in msg
+    assert "--force" in msg
+    # the fix the message gives works
+    arch.fetch("BTC", "1h", start="2024-01", end="2024-01", force=True)
+    pd.testing.assert_frame_equal(arch.bars("BTC", "1h"), jan_bars(), check_exact=True)
+
+
+def test_truncated_cached_funding_file(server, make_archive, tmp_path):
+    from riskmodels.exceptions import DataError, RiskModelsWarning
+
+    times = pd.date_range("2024-01-01", periods=93, freq="8h", tz="UTC").as_unit("ns")
+    lines = [f"{t // 10**6},8,0.0001" for t in times.asi8]
+    path = "/data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2024-01.zip"
+    publish(server, path, make_zip({"f.csv": ("\n".join(lines) + "\n").encode()}))
+    arch = make_archive()
+    arch.fetch_funding("BTC", start="2024-01-01", end="2024-01-31")
+    target = tmp_path / "cache" / "binance" / "perp" / "BTCUSDT" / "fundingRate" / "2024-01.parquet"
+    _truncate(target)
+    with pytest.raises(DataError, match=r"fetch_funding\('BTC'.*force=True"):
+        arch.funding("BTC")
+    with pytest.warns(RiskModelsWarning, match=re.escape(str(target))):
+        arch.fetch_funding("BTC", start="2024-01-01", end="2024-01-31")
+    assert len(arch.funding("BTC")) == 93
+
+
+def test_cli_fetch_force_replaces_the_cached_month(server, tmp_path, capsys):
+    from riskmodels.cli import main
+
+    cache = tmp_path / "cache"
+    publish_bars(server, JAN_PATH, jan_bars(seed=40))
+    args = ["data", "fetch", "BTC", "--freq", "1h", "--start", "2024-01-01", "--end", "2024-01-31"]
+    args += ["--cache-dir", str(cache), "--no-progress", "--base-url", base_url(server)]
+    assert main(args) == 0
+    publish_bars(server, JAN_PATH, jan_bars(seed=41))
+    assert main(args) == 0  # cached: not requested again
+    assert routes(server).count(JAN_PATH) == 1
+    pd.testing.assert_frame_equal(BinanceArchive(cache).bars("BTC", "1h"), jan_bars(seed=40))
+    assert main([*args, "--force"]) == 0
+    assert routes(server).count(JAN_PATH) == 2
+    pd.testing.assert_frame_equal(BinanceArchive(cache).bars("BTC", "1h"), jan_bars(seed=41))
+    assert "BTC: 1 file(s) cached" in capsys.readouterr().out

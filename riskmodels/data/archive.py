@@ -35,7 +35,12 @@ names before anything is read, parsed in memory (nothing is ever extracted to di
 written to the cache as one parquet file per period, atomically (temporary file in the same
 folder, ``fsync``, ``os.replace``), so a failed or corrupt download never replaces or deletes
 a good cached file. The source URL, the zip's SHA-256 and the fetch time are stored in the
-parquet file's schema metadata (key ``riskmodels.archive``).
+parquet file's schema metadata (key ``riskmodels.archive``). Each GET is bounded twice: by
+``timeout`` per socket read and by ``deadline`` for the whole request (a server that drips
+bytes never hangs a fetch). A cached file that cannot be read (truncated, corrupt, tz-naive
+index) is re-downloaded by :meth:`BinanceArchive.fetch` with a warning naming it; reading it
+with :meth:`BinanceArchive.bars` raises :class:`~riskmodels.exceptions.DataError` naming it
+and the ``force=True`` / ``--force`` fetch that replaces it.
 
 Cache layout: ``<cache_dir>/binance/<market>/<SYMBOL>USDT/<interval>/<period>.parquet`` (market
 ``spot``, ``perp``, ``mark`` or ``index``) with
@@ -57,6 +62,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -88,6 +94,7 @@ from riskmodels.exceptions import (
     DataError,
     DataNotFoundError,
     DownloadError,
+    RiskModelsWarning,
     UnsafeArchiveError,
 )
 
@@ -127,6 +134,13 @@ _MONTHLY_GRACE = pd.Timedelta(days=31)
 
 #: Refuse zip members that inflate to more than this (a 1m monthly kline CSV is ~7 MB).
 _MAX_MEMBER_BYTES = 1 << 30
+
+#: Bytes asked for per read of a response body (each read returns what has arrived, up to this).
+_READ_CHUNK = 1 << 16
+
+#: Default whole-request deadline: ``max(_MIN_DEADLINE, _DEADLINE_PER_TIMEOUT * timeout)`` s.
+_MIN_DEADLINE = 300.0
+_DEADLINE_PER_TIMEOUT = 20.0
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 _MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
@@ -172,6 +186,15 @@ class _NotFound(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
+
+
+class _DeadlineExceeded(Exception):
+    """Internal: a response body was still arriving when the request's deadline passed."""
+
+    def __init__(self, received: int, elapsed: float) -> None:
+        super().__init__(received, elapsed)
+        self.received = received
+        self.elapsed = elapsed
 
 
 def default_cache_dir() -> Path:
@@ -296,9 +319,34 @@ def _read_meta(path: Path) -> dict[str, Any]:
     return out if isinstance(out, dict) else {}
 
 
+class _UnusableCache(Exception):
+    """Internal: a cached parquet file cannot be used; ``reason`` says why."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+
 def _read_frame(path: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(path)
-    idx = pd.DatetimeIndex(frame.index)
+    """A cached parquet file as a frame with a UTC ns index ``time``; ``_UnusableCache`` if not.
+
+    A file that cannot be read (truncated, corrupt, not parquet) or whose index is not a
+    tz-aware time index (written by something else) is unusable.
+    """
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _UnusableCache(path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+    idx = frame.index
+    if not isinstance(idx, pd.DatetimeIndex):
+        raise _UnusableCache(
+            path, f"has a {type(idx).__name__} index where the cache holds bar times"
+        )
+    if idx.tz is None:
+        raise _UnusableCache(
+            path, "has a tz-naive time index where the cache holds UTC times (tz-aware)"
+        )
     frame.index = pd.DatetimeIndex(idx.tz_convert("UTC").as_unit("ns"), name="time")
     return frame
 
@@ -318,11 +366,20 @@ class BinanceArchive(Source):
         Archive root, ``http://`` or ``https://``.
     retries : int
         Attempts per HTTP GET (at least 1). Connection errors, timeouts, HTTP 5xx and 429 are
-        retried; other 4xx are not.
+        retried; other 4xx and a request past ``deadline`` are not.
     backoff : float
         Seconds before the second attempt; attempt ``k + 2`` waits ``backoff * 2**k``.
     timeout : float
-        Socket timeout per attempt, in seconds.
+        Socket timeout, in seconds: the longest wait for the connection or for any single read
+        (a server that goes silent this long fails the attempt, which is retried).
+    deadline : float, optional
+        Whole-request deadline, in seconds: the longest one GET may take from sending the
+        request to the last byte of the body, checked while the body streams in (a read that
+        is under way when it passes may still take up to ``timeout``). It bounds a server that
+        keeps sending a few bytes just often enough to never hit ``timeout``. A request that
+        runs past it raises :class:`DownloadError` naming the URL and is not retried; nothing
+        is cached. Default ``max(300, 20 * timeout)`` (600 s for the default ``timeout``); a
+        1m monthly zip is a few MB.
     sleep : callable, optional
         Function used to wait between attempts (tests pass a recorder); default ``time.sleep``.
     clock : callable, optional
@@ -347,6 +404,7 @@ class BinanceArchive(Source):
         retries: int = 4,
         backoff: float = 0.5,
         timeout: float = 30.0,
+        deadline: float | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], pd.Timestamp] | None = None,
     ) -> None:
@@ -361,11 +419,24 @@ class BinanceArchive(Source):
             raise ConfigError(f"backoff must be a finite number >= 0 (got {backoff!r}).")
         if not np.isfinite(timeout) or timeout <= 0:
             raise ConfigError(f"timeout must be a positive number of seconds (got {timeout!r}).")
+        if deadline is None:
+            deadline = max(_MIN_DEADLINE, _DEADLINE_PER_TIMEOUT * float(timeout))
+        elif (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, (int, float, np.integer, np.floating))
+            or not np.isfinite(deadline)
+            or deadline <= 0
+        ):
+            raise ConfigError(
+                f"deadline must be a positive number of seconds per request, or None for "
+                f"max(300, 20 * timeout) (got {deadline!r}). Typical: 600."
+            )
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         self.backoff = float(backoff)
         self.timeout = float(timeout)
+        self.deadline = float(deadline)
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock = clock if clock is not None else _utc_now
         self._opener = urllib.request.build_opener()
@@ -416,14 +487,54 @@ class BinanceArchive(Source):
         raise ConfigError(f"period must look like '2023-01' or '2023-01-05' (got {period!r}).")
 
     # ------------------------------------------------------------------ HTTP
+    def _read_body(self, resp: Any, started: float) -> bytes:
+        """The whole body of ``resp``, read as it arrives; ``_DeadlineExceeded`` past the deadline.
+
+        ``read1`` returns whatever has arrived (at most one socket read, itself bounded by
+        ``timeout``), so the deadline is checked between reads however slowly the bytes come.
+        """
+        read1 = getattr(resp, "read1", None)
+        if read1 is None:  # not an http.client response: no streaming, only the socket timeout
+            return resp.read()
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed > self.deadline:
+                raise _DeadlineExceeded(received, elapsed)
+            chunk = read1(_READ_CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            received += len(chunk)
+        body = b"".join(chunks)
+        # http.client's read1 ends quietly at a premature EOF; read() would raise this.
+        left = getattr(resp, "length", None)
+        if isinstance(left, int) and left > 0:
+            raise http.client.IncompleteRead(body, left)
+        return body
+
     def _get(self, url: str) -> bytes:
-        """GET ``url`` with retries; ``_NotFound`` on 404, DownloadError on failure."""
+        """GET ``url`` with retries; ``_NotFound`` on 404, DownloadError on failure.
+
+        Each attempt must finish within ``deadline`` seconds (a slow body raises DownloadError
+        at once, without a retry).
+        """
         last = "no attempt made"
         for attempt in range(1, self.retries + 1):
             request = urllib.request.Request(url, headers={"User-Agent": "riskmodels"})
+            started = time.monotonic()
             try:
                 with self._opener.open(request, timeout=self.timeout) as resp:
-                    return resp.read()
+                    return self._read_body(resp, started)
+            except _DeadlineExceeded as exc:
+                raise DownloadError(
+                    f"GET {url} did not finish within its deadline of {self.deadline:g} s "
+                    f"({exc.received} bytes received in {exc.elapsed:.1f} s; the server sends "
+                    f"too slowly although each read came within timeout={self.timeout:g} s). "
+                    "Retry later, or pass a larger deadline= to BinanceArchive (riskmodels data "
+                    "fetch --deadline SECONDS). Nothing was cached; a cached copy is untouched."
+                ) from None
             except urllib.error.HTTPError as exc:
                 exc.close()
                 if exc.code == 404:
@@ -682,7 +793,10 @@ class BinanceArchive(Source):
             :attr:`skipped`.
         force : bool
             Download again even if the period is cached (the cached file is replaced only
-            after the new one is verified and written).
+            after the new one is verified and written). Without it, a cached file that cannot
+            be read (truncated, corrupt, or with a tz-naive index) is treated as not cached:
+            it is downloaded again with a :class:`~riskmodels.exceptions.RiskModelsWarning`
+            naming it.
 
         Returns
         -------
@@ -697,7 +811,8 @@ class BinanceArchive(Source):
         DataNotFoundError
             A file is not in the archive and ``missing="raise"``; the message names the URL.
         ChecksumError, UnsafeArchiveError, DownloadError
-            A download failed, does not match its checksum, or is not a usable zip.
+            A download failed, does not match its checksum, or is not a usable zip; or it
+            did not finish within ``deadline`` (the message names the URL).
         """
         base = _check_symbol(symbol)
         interval = parse_freq(freq)
@@ -710,9 +825,9 @@ class BinanceArchive(Source):
 
         def one(label: str) -> FileRecord:
             path = self._cache_path(mkt, pair, interval, label)
-            if path.is_file() and not force:
-                return self._record(path)
             url = self.kline_url(base, interval, mkt, label)
+            if not force and self._cache_usable(path, url):
+                return self._record(path)
             describe = f"Binance {MARKETS[mkt]} {interval} klines {pair} {label}"
             return self._download(url, path, self._parse_klines, describe)
 
@@ -782,7 +897,7 @@ class BinanceArchive(Source):
             for period in plan:
                 path = self._symbol_dir("perp", pair) / "fundingRate" / f"{period.label}.parquet"
                 url = self.funding_url(base, period.label)
-                if path.is_file() and not force:
+                if not force and self._cache_usable(path, url, stacklevel=3):
                     records.append(self._record(path))
                 else:
                     try:
@@ -817,14 +932,39 @@ class BinanceArchive(Source):
             if _MONTH_RE.match(p.stem) or _DAY_RE.match(p.stem)
         )
 
-    def _read_cached(self, paths: Iterable[Path]) -> tuple[list[pd.DataFrame], list[FileRecord]]:
+    @staticmethod
+    def _cache_usable(path: Path, url: str, stacklevel: int = 4) -> bool:
+        """Whether ``path`` is a readable cached file; warns (a cache miss) if it exists but is not.
+
+        An unusable file (truncated, corrupt, tz-naive index) is left in place: the download
+        that follows replaces it atomically once the new file is verified.
+        """
+        if not path.is_file():
+            return False
+        try:
+            _read_frame(path)
+        except _UnusableCache as exc:
+            warnings.warn(
+                f"cached file {path} {exc.reason}; treating it as not cached and downloading "
+                f"{url} again.",
+                RiskModelsWarning,
+                stacklevel=stacklevel,
+            )
+            return False
+        return True
+
+    def _read_cached(
+        self, paths: Iterable[Path], fix: Callable[[str], str]
+    ) -> tuple[list[pd.DataFrame], list[FileRecord]]:
+        """Read cached files; DataError naming the file and ``fix(label)`` if one is unusable."""
         frames, records = [], []
         for path in paths:
             try:
                 frames.append(_read_frame(path))
-            except (OSError, pa.ArrowException) as exc:
+            except _UnusableCache as exc:
                 raise DataError(
-                    f"cached file {path} cannot be read ({exc}); delete it and fetch again."
+                    f"cached file {path} {exc.reason}. Download it again (the bad file is "
+                    f"replaced once the new one is verified) with {fix(path.stem)}."
                 ) from None
             records.append(self._record(path))
         return frames, records
@@ -851,6 +991,10 @@ class BinanceArchive(Source):
         DataNotFoundError
             Nothing is cached for the symbol, freq and market; the message gives the
             ``riskmodels data fetch`` command that fetches it.
+        DataError
+            A cached file cannot be read (truncated, corrupt) or has a tz-naive index; the
+            message names the file and the ``fetch(..., force=True)`` / ``riskmodels data fetch
+            ... --force`` command that replaces it.
         """
         base = _check_symbol(symbol)
         interval = parse_freq(freq)
@@ -867,7 +1011,16 @@ class BinanceArchive(Source):
                 + _FETCH_HINT.format(symbol=base, freq=interval, market=mkt)
             )
         folder = self._symbol_dir(mkt, pair) / interval
-        frames, records = self._read_cached(folder / f"{lab}.parquet" for lab in used)
+        frames, records = self._read_cached(
+            (folder / f"{lab}.parquet" for lab in used),
+            lambda lab: (
+                f"BinanceArchive.fetch({base!r}, {interval!r}, {mkt!r}, start={lab!r}, "
+                f"end={lab!r}, force=True) or: "
+                + _FETCH_HINT.format(symbol=base, freq=interval, market=mkt).replace(
+                    "YYYY-MM-DD", f"{lab} --end {lab} --force"
+                )
+            ),
+        )
         out = pd.concat(frames).sort_index(kind="stable")
         out.index.name = "time"
         self._attach(out, records)
@@ -893,7 +1046,12 @@ class BinanceArchive(Source):
                 f"no cached funding rates for {pair} under {self.cache_dir}. Fetch them with "
                 f"BinanceArchive.fetch_funding({base!r}, start='YYYY-MM-DD')."
             )
-        frames, records = self._read_cached(paths)
+        frames, records = self._read_cached(
+            paths,
+            lambda lab: (
+                f"BinanceArchive.fetch_funding({base!r}, start={lab!r}, end={lab!r}, force=True)"
+            ),
+        )
         out = pd.concat(frames).sort_index(kind="stable")["funding_rate"]
         out.index.name = "time"
         self._attach(out, records)

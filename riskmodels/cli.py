@@ -103,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
         "a slower download fails and caches nothing",
     )
 
+    cache = sub.add_parser("cache", help="inspect task caches (walk-forward, calibration grids)")
+    csub = cache.add_subparsers(dest="cache_command")
+    ver = csub.add_parser(
+        "verify",
+        help="check every entry's digest and HMAC without unpickling it",
+        description="Lists every entry of a task cache as ok, corrupt, untrusted or old-format "
+        "(nothing is unpickled). Exit 0 when all are ok, 1 otherwise.",
+    )
+    ver.add_argument("directory", help="the cache_dir given to walk_forward / calibration_grid")
+    ver.add_argument(
+        "--delete", action="store_true", help="remove every entry that is not ok (recomputed later)"
+    )
+
     rep = sub.add_parser("report", help="execute notebooks and render HTML reports")
     rep.add_argument("name", choices=("data", "calibration", "validation", "all"))
     rep.add_argument(
@@ -211,6 +224,21 @@ def _data_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cache_verify(args: argparse.Namespace) -> int:
+    from riskmodels.parallel import verify_cache
+
+    table = verify_cache(args.directory, delete=args.delete)
+    if table.empty:
+        print(f"{args.directory}: no cache entries")
+        return EXIT_OK
+    counts = table["status"].value_counts()
+    for _, row in table[table["status"] != "ok"].iterrows():
+        gone = " (deleted)" if row["deleted"] else ""
+        print(f"{row['status']}: {row['file']}: {row['detail']}{gone}")
+    print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return EXIT_OK if (table["status"] == "ok").all() else EXIT_PROBLEM
+
+
 def _report(args: argparse.Namespace) -> int:
     from riskmodels.config import load_config
     from riskmodels.reporting import build_reports
@@ -249,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _data_fetch(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "cache" and args.cache_command == "verify":
+            return _cache_verify(args)
     except ConfigError as exc:
         print(f"riskmodels: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -49,9 +49,12 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import importlib.util
 import os
 import pickle
+import secrets
+import stat
 import tempfile
 import traceback
 import warnings
@@ -71,9 +74,12 @@ from riskmodels.exceptions import ConfigError, RiskModelsError, RiskModelsWarnin
 
 __all__ = [
     "BACKENDS",
+    "CACHE_KEY_FILE",
     "CRASH_ERRORS",
     "DEFAULT_DASK_WORKERS",
+    "ENTRY_STATUSES",
     "ON_TASK_ERROR",
+    "CacheIntegrityWarning",
     "CachedRun",
     "TaskCache",
     "TaskRun",
@@ -86,6 +92,7 @@ __all__ = [
     "run_cached",
     "run_tasks",
     "session_scheduler",
+    "verify_cache",
     "warn_failed",
 ]
 
@@ -658,14 +665,52 @@ class TaskKey:
         return self._h.hexdigest()
 
 
+#: Name of a cache folder's secret key file (32 random bytes, mode 0600, made on first store).
+CACHE_KEY_FILE = "cache.key"
+#: First bytes of an entry: format marker, then SHA-256 of the payload, then its HMAC-SHA256.
+ENTRY_MAGIC = b"riskmodels-task-cache/2\n"
+_DIGEST = 32
+_HEADER = len(ENTRY_MAGIC) + 2 * _DIGEST
+#: Statuses of :meth:`TaskCache.verify`.
+ENTRY_STATUSES: tuple[str, ...] = ("ok", "corrupt", "untrusted", "old-format")
+_UNPICKLE_ERRORS = (
+    OSError,
+    EOFError,
+    ImportError,
+    pickle.UnpicklingError,
+    AttributeError,
+    ValueError,
+    TypeError,
+)
+
+
+class CacheIntegrityWarning(RiskModelsWarning):
+    """A task-cache entry was ignored (corrupt, untrusted, old format or unreadable) and is
+    recomputed; the message names the entry file."""
+
+
 class TaskCache:
-    """A directory of task outputs, one pickle per key, written atomically.
+    """A directory of task outputs, one signed pickle per key, written atomically.
+
+    Every entry (``<key>.pkl``) holds a format marker, the SHA-256 of its pickled payload, an
+    HMAC-SHA256 of (marker, key, payload) under the cache's secret key, then the payload. On
+    load the digest and the HMAC are checked **before** anything is unpickled; an entry that
+    fails (a flipped bit, a value changed and re-pickled, a pickle planted or copied under
+    another key, an entry written before these tags existed) is never unpickled: it counts as
+    a miss, is recomputed and overwritten, and a :class:`CacheIntegrityWarning` names its file.
+    :meth:`verify` lists every entry with its status.
+
+    The secret key is ``<directory>/cache.key``: 32 random bytes created atomically, mode 0600,
+    on the first store. **The cache is trusted only as far as that key is secret**: whoever can
+    read ``cache.key`` can forge entries that will be unpickled (arbitrary code), so keep it
+    readable only by you. A key file that is not a regular file, is owned by another user or is
+    readable by group or others is refused (ConfigError). Deleting ``cache.key`` makes every
+    entry untrusted (all are recomputed).
 
     Parameters
     ----------
     directory : str or path
-        Created if missing; must be writable. Only use a directory you trust: entries are
-        unpickled.
+        Created if missing; must be writable.
 
     Raises
     ------
@@ -692,6 +737,28 @@ class TaskCache:
                 "to run without a cache."
             ) from exc
         self.path = path
+        self._secret: bytes | None = None
+
+    @classmethod
+    def open_existing(cls, directory: str | os.PathLike[str]) -> TaskCache:
+        """An existing cache folder, neither created nor probed for writing (for
+        :func:`verify_cache` on a read-only folder).
+
+        Raises
+        ------
+        ConfigError
+            ``directory`` is not an existing folder.
+        """
+        path = Path(directory)
+        if not path.is_dir():
+            raise ConfigError(
+                f"{str(path)!r} is not a task-cache folder (no such directory). Pass the "
+                "cache_dir a walk_forward or calibration_grid run used."
+            )
+        self = cls.__new__(cls)
+        self.path = path
+        self._secret = None
+        return self
 
     def __repr__(self) -> str:
         return f"TaskCache({str(self.path)!r})"
@@ -700,40 +767,203 @@ class TaskCache:
         """Where the entry ``key`` lives."""
         return self.path / f"{key}.pkl"
 
-    def load(self, key: str) -> Any:
-        """The stored object, or None when absent or unreadable (then it is recomputed)."""
+    # -- the secret key ------------------------------------------------------------------------
+    @property
+    def key_file(self) -> Path:
+        """The cache's secret key file."""
+        return self.path / CACHE_KEY_FILE
+
+    def _read_key(self) -> bytes:
+        """The key file's bytes (FileNotFoundError when absent)."""
+        p = self.key_file
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         try:
-            with self.file(key).open("rb") as fh:
-                return pickle.load(fh)
+            st = os.fstat(fd)
+            problem = None
+            if not stat.S_ISREG(st.st_mode):
+                problem = "is not a regular file"
+            elif hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+                problem = f"is owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
+            elif os.name == "posix" and st.st_mode & 0o077:
+                problem = f"is readable or writable by others (mode {st.st_mode & 0o777:o})"
+            data = b"" if problem else os.read(fd, 4 * _DIGEST)
+        finally:
+            os.close(fd)
+        if problem is None and len(data) != _DIGEST:
+            problem = f"holds {len(data)} bytes, not {_DIGEST}"
+        if problem:
+            raise ConfigError(
+                f"task cache key {str(p)!r} {problem}, so the cache {str(self.path)!r} cannot "
+                "be trusted. Delete that file (every entry is then recomputed) or use another "
+                "cache_dir."
+            )
+        return data
+
+    def _key(self, create: bool) -> bytes | None:
+        """The secret key; created atomically (mode 0600) when absent and ``create``."""
+        if self._secret is not None:
+            return self._secret
+        try:
+            self._secret = self._read_key()
         except FileNotFoundError:
-            return None
-        except (
-            OSError,
-            EOFError,
-            ImportError,
-            pickle.UnpicklingError,
-            AttributeError,
-            ValueError,
-            TypeError,
-        ):
-            return None
+            if not create:
+                return None
+            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-key-")  # mode 0600
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(secrets.token_bytes(_DIGEST))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                with contextlib.suppress(FileExistsError):  # another process made it first
+                    os.link(tmp, self.key_file)  # atomic, never replaces: the full key or none
+            finally:
+                os.unlink(tmp)
+            self._secret = self._read_key()
+        return self._secret
+
+    @staticmethod
+    def _tag(secret: bytes, key: str, payload: bytes) -> bytes:
+        msg = hmac.new(secret, ENTRY_MAGIC, hashlib.sha256)
+        msg.update(key.encode() + b"\0")
+        msg.update(payload)
+        return msg.digest()
+
+    # -- entries -------------------------------------------------------------------------------
+    def check(self, key: str) -> tuple[str, str, bytes | None]:
+        """The status of the entry ``key`` without unpickling it.
+
+        Returns
+        -------
+        (status, detail, payload)
+            ``status`` is ``"missing"`` or one of :data:`ENTRY_STATUSES`; ``detail`` says why;
+            ``payload`` is the verified pickle (``"ok"`` only), else None.
+        """
+        try:
+            data = self.file(key).read_bytes()
+        except FileNotFoundError:
+            return "missing", "", None
+        except OSError as exc:
+            return "corrupt", f"unreadable ({type(exc).__name__}: {exc.strerror or exc})", None
+        if not data.startswith(ENTRY_MAGIC):
+            if not data or ENTRY_MAGIC.startswith(data):
+                return "corrupt", f"truncated ({len(data)} bytes)", None
+            return "old-format", "no integrity tags (older riskmodels, or not written by it)", None
+        if len(data) < _HEADER:
+            return "corrupt", f"truncated ({len(data)} bytes)", None
+        digest = data[len(ENTRY_MAGIC) : len(ENTRY_MAGIC) + _DIGEST]
+        tag = data[len(ENTRY_MAGIC) + _DIGEST : _HEADER]
+        payload = data[_HEADER:]
+        if not hmac.compare_digest(hashlib.sha256(payload).digest(), digest):
+            return "corrupt", "SHA-256 of the payload does not match", None
+        secret = self._key(create=False)
+        if secret is None:
+            return "untrusted", f"no secret key ({CACHE_KEY_FILE} is missing)", None
+        if not hmac.compare_digest(self._tag(secret, key, payload), tag):
+            return "untrusted", "HMAC does not match (not written under this key and name)", None
+        return "ok", "", payload
+
+    def load(self, key: str, *, warn: bool = True) -> Any:
+        """The stored object, or None when absent or not usable (then it is recomputed).
+
+        An entry that exists but is corrupt, untrusted, of the old format or unreadable is
+        never unpickled unless its HMAC verifies; it gives None and, with ``warn``, a
+        :class:`CacheIntegrityWarning` naming its file.
+        """
+        obj, problem = self._load(key)
+        if problem and warn:
+            warnings.warn(_ignored_text([problem]), CacheIntegrityWarning, stacklevel=2)
+        return obj
+
+    def _load(self, key: str) -> tuple[Any, str | None]:
+        """(object or None, why the existing entry was ignored or None)."""
+        status, detail, payload = self.check(key)
+        if status == "missing":
+            return None, None
+        if payload is None:
+            return None, f"{self.file(key)} ({status}: {detail})"
+        try:
+            return pickle.loads(payload), None
+        except _UNPICKLE_ERRORS as exc:
+            return None, f"{self.file(key)} (unreadable: {type(exc).__name__}: {exc})"
 
     def store(self, key: str, obj: Any) -> bool:
-        """Write ``obj`` atomically (temporary file, then ``os.replace``); False when it cannot
-        be pickled (it is simply not cached)."""
+        """Write ``obj`` with its digest and HMAC atomically (temporary file, then
+        ``os.replace``); False when it cannot be pickled (it is simply not cached)."""
+        try:
+            payload = pickle.dumps(obj, protocol=4)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return False
+        secret = self._key(create=True)
+        assert secret is not None
+        head = ENTRY_MAGIC + hashlib.sha256(payload).digest() + self._tag(secret, key, payload)
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".pkl")
         try:
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(obj, fh, protocol=4)
+                fh.write(head)
+                fh.write(payload)
             os.replace(tmp, self.file(key))
-        except (pickle.PicklingError, TypeError, AttributeError):
-            os.unlink(tmp)
-            return False
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         return True
+
+    def verify(self, delete: bool = False) -> pd.DataFrame:
+        """Every entry of the cache with its status; nothing is unpickled.
+
+        Parameters
+        ----------
+        delete : bool, default False
+            Delete every entry whose status is not ``"ok"`` (they would be recomputed anyway).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per ``*.pkl`` entry, sorted by file name: ``file`` (path), ``key``,
+            ``status`` (``"ok"``, ``"corrupt"``: unreadable, truncated or digest mismatch;
+            ``"untrusted"``: the HMAC does not verify under this cache's key, or there is no
+            key; ``"old-format"``: no integrity tags, written before them or planted),
+            ``detail``, ``bytes`` and ``deleted``.
+
+        Raises
+        ------
+        ConfigError
+            The key file is not private to you (see :class:`TaskCache`).
+        """
+        rows = []
+        for p in sorted(self.path.glob("*.pkl")):
+            if p.name.startswith(".") or not p.is_file():
+                continue  # temporary files of writers
+            status, detail, _ = self.check(p.stem)
+            if status == "missing":  # removed meanwhile
+                continue
+            deleted = False
+            if delete and status != "ok":
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                deleted = True
+            size = p.stat().st_size if not deleted else 0
+            rows.append((str(p), p.stem, status, detail, size, deleted))
+        return pd.DataFrame(rows, columns=["file", "key", "status", "detail", "bytes", "deleted"])
+
+
+def verify_cache(directory: str | os.PathLike[str], delete: bool = False) -> pd.DataFrame:
+    """:meth:`TaskCache.verify` of an existing cache folder (not created; may be read-only
+    unless ``delete``).
+
+    >>> verify_cache("~/.cache/riskmodels").status.value_counts()  # doctest: +SKIP
+    """
+    return TaskCache.open_existing(Path(directory).expanduser()).verify(delete=delete)
+
+
+def _ignored_text(problems: Sequence[str], limit: int = 10) -> str:
+    shown = "; ".join(problems[:limit])
+    more = f"; and {len(problems) - limit} more" if len(problems) > limit else ""
+    return (
+        f"task cache: {len(problems)} entr{'y' if len(problems) == 1 else 'ies'} ignored and "
+        f"recomputed (never unpickled unless its HMAC verifies): {shown}{more}. "
+        "TaskCache(cache_dir).verify() lists every entry's status."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -825,10 +1055,19 @@ def run_cached(
         from riskmodels import __version__
 
         keys = [key(t, __version__) for t in tasks]
+        ignored: list[str] = []
         for i, k in enumerate(keys):
-            hit = _decode(cache.load(k), output_type)
+            entry, problem = cache._load(k)
+            if problem is not None:
+                ignored.append(problem)
+                continue
+            hit = _decode(entry, output_type)
             if hit is not None:
                 outputs[i] = hit
+            elif entry is not None:
+                ignored.append(f"{cache.file(k)} (unreadable: not a {output_type.__name__})")
+        if ignored:
+            warnings.warn(_ignored_text(ignored), CacheIntegrityWarning, stacklevel=3)
     cache_hits = len(outputs)
     pending = [i for i in range(len(tasks)) if i not in outputs]
     bar = tqdm(total=len(tasks), desc=label, unit=unit, disable=not progress)

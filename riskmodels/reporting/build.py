@@ -8,14 +8,18 @@ Layout under the output root (default ``reports/``)::
     reports/<report>/latest                        text file: the newest run id
 
 ``<run-id>`` is ``<UTC start time>-<config digest[:8]>``, e.g. ``20260521T101503Z-9b7867f8``.
-A run is built in a hidden ``.staging-*`` folder beside its final place and renamed into place
-only when complete; a failed run leaves no visible folder and earlier reports untouched (the
+Two runs with the same id (same second, same config) get ``<run-id>-2``, ``-3``, ...: the run
+folder is claimed atomically (:func:`riskmodels.reporting.io.claim_staging`), so runs started
+together never collide. A run is built in a hidden ``.staging-*`` folder beside its final place
+and renamed into place only when complete; staging folders whose process died (e.g. SIGKILL)
+are removed by the next build; a failed run leaves no visible folder and earlier reports untouched (the
 failed notebook is kept in ``reports/<report>/.failed/`` for debugging).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -24,10 +28,16 @@ from typing import Any
 
 from riskmodels.config import RunConfig, load_config
 from riskmodels.exceptions import ConfigError, ReportError
-from riskmodels.reporting.io import STAGING_PREFIX, atomic_write_text, staging_dir
+from riskmodels.reporting.io import (
+    STALE_STAGING_S,
+    atomic_write_text,
+    claim_staging,
+    remove_dead_staging,
+    staging_dir,
+)
 from riskmodels.reporting.registry import REPORTS, ReportSpec, repo_root
 
-__all__ = ["build_report", "build_reports", "notebook_parameters", "run_id_for"]
+__all__ = ["build_report", "build_reports", "claim_run", "notebook_parameters", "run_id_for"]
 
 #: Names of the parameters the machinery passes to a notebook (those it declares).
 STANDARD_PARAMETERS: tuple[str, ...] = (
@@ -50,13 +60,30 @@ STANDARD_PARAMETERS: tuple[str, ...] = (
     "output_dir",
 )
 
-_STALE_STAGING_S = 24 * 3600.0
+_STALE_STAGING_S = STALE_STAGING_S
 
 
 def run_id_for(run_time: _dt.datetime, config: RunConfig) -> str:
     """``<UTC time %Y%m%dT%H%M%SZ>-<first 8 hex of the config digest>``."""
     t = run_time.astimezone(_dt.UTC)
     return f"{t:%Y%m%dT%H%M%SZ}-{config.digest()[:8]}"
+
+
+def claim_run(
+    report_dir: str | Path, run_time: _dt.datetime, config: RunConfig
+) -> tuple[str, Path]:
+    """A unique run id under ``report_dir`` and its staging folder, claimed atomically.
+
+    The id is :func:`run_id_for`, or with ``-2``, ``-3``, ... when that run folder exists or
+    another run (in this or another process) is building it: concurrent callers always get
+    distinct ids (:func:`riskmodels.reporting.io.claim_staging`).
+
+    Returns
+    -------
+    (str, pathlib.Path)
+        The run id and the staging folder to pass to ``staging_dir(..., staging=)``.
+    """
+    return claim_staging(report_dir, run_id_for(run_time, config))
 
 
 def notebook_parameters(config: RunConfig, output_dir: str | Path) -> dict[str, Any]:
@@ -231,13 +258,10 @@ def build_report(
     report_dir = Path(out_root).resolve() / spec.name
     report_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(report_dir)
-    run_id = run_id_for(run_time, config)
-    attempt = 2
-    while (report_dir / run_id).exists():  # two runs in the same second with the same config
-        run_id = f"{run_id_for(run_time, config)}-{attempt}"
-        attempt += 1
+    # two runs in the same second with the same config: -2, -3, ... (claimed atomically)
+    run_id, staging = claim_run(report_dir, run_time, config)
 
-    with staging_dir(report_dir / run_id) as tmp:
+    with staging_dir(report_dir / run_id, staging=staging) as tmp:
         params = {k: v for k, v in notebook_parameters(config, tmp).items() if k in declared}
         params.update(parameters or {})
         executed_path = tmp / f"{nb_path.stem}.ipynb"
@@ -253,11 +277,13 @@ def build_report(
             )
         except ReportError as exc:
             kept = _keep_failed(executed_path, report_dir, run_id)
+            # the staging folder (and the notebook in it) is removed on the way out: name only
+            # the kept copy
             where = f" The failed notebook is kept at {kept}." if kept else ""
             raise ReportError(
                 f"report {spec.name!r} failed; earlier reports in {report_dir} are unchanged. "
-                f"{exc}{where}"
-            ) from exc
+                f"{_without_path(str(exc), executed_path)}{where}"
+            ) from (exc.__cause__ or exc)
         files = read_inputs(tmp)
         if not files:
             say(
@@ -312,12 +338,13 @@ def _update_latest(report_dir: Path, run_id: str) -> None:
         atomic_write_text(latest, run_id + "\n")
 
 
+def _without_path(message: str, path: Path) -> str:
+    """``message`` without the sentences that point to ``path`` (about to be deleted)."""
+    text = re.sub(r"\s*[^.]*?" + re.escape(str(path)) + r"\.?(?=\s|$)", "", message)
+    return text.strip()
+
+
 def _remove_stale_staging(report_dir: Path) -> None:
-    """Remove staging folders left by runs killed more than a day ago."""
-    cutoff = time.time() - _STALE_STAGING_S
-    for p in report_dir.glob(f"{STAGING_PREFIX}*"):
-        try:
-            if p.is_dir() and p.stat().st_mtime < cutoff:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:  # pragma: no cover - raced with another process
-            continue
+    """Remove staging folders left by runs that died (their process is gone), and those whose
+    owner cannot be checked once older than a day; keep those of running builds."""
+    remove_dead_staging(report_dir, max_age=_STALE_STAGING_S)

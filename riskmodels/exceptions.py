@@ -11,6 +11,7 @@ One hierarchy for the whole package, so that callers can catch at the level they
     │   ├── ChecksumError         a file does not match its published SHA-256
     │   └── UnsafeArchiveError    a zip member would escape its target folder
     ├── ConfigError               a malformed config or an invalid argument combination
+    │   └── ResourceLimitError    a requested size that would need more memory than allowed
     ├── ReportError               a report notebook failed to execute or render
     ├── ConvergenceError          an optimizer did not converge
     └── ModelError                a model that cannot be fitted or used as specified
@@ -40,6 +41,7 @@ __all__ = [
     "NotPositiveDefiniteError",
     "RepairWarning",
     "ReportError",
+    "ResourceLimitError",
     "RiskModelsError",
     "RiskModelsWarning",
     "UnsafeArchiveError",
@@ -97,6 +99,16 @@ class ConfigError(RiskModelsError, ValueError):
 class PositionError(ConfigError):
     """Positions that no venue would hold: malformed rows, negative wallets, or equity at or
     below maintenance margin at entry (the message says which row and the fix)."""
+
+
+class ResourceLimitError(ConfigError):
+    """A requested size (scenarios, paths, steps) whose arrays would need more memory than the
+    limit allows.
+
+    Raised before allocating; the message states the memory the request would need (GiB), the
+    limit, and the fix: a smaller size, or a higher limit through the environment variable
+    ``RISKMODELS_MAX_ALLOC_GIB`` (default: half of the machine's physical memory).
+    """
 
 
 class ReportError(RiskModelsError, RuntimeError):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskmodels._limits import check_allocation
 from riskmodels.cli import main
 from riskmodels.config import load_config
 from riskmodels.correlation import CorrelationForecast, equicorrelation, simulate_dcc
@@ -17,11 +18,17 @@ from riskmodels.exceptions import (
     ModelError,
     NotPositiveDefiniteError,
     PositionError,
+    ResourceLimitError,
 )
 from riskmodels.instruments import LinearPerp
-from riskmodels.margin import LiquidityAddOn, isolated_liquidation_price
+from riskmodels.margin import LiquidityAddOn, TierTable, isolated_liquidation_price
 from riskmodels.margin._common import as_timedelta, horizon_days
-from riskmodels.scenarios import Scenarios
+from riskmodels.scenarios import (
+    FilteredHistoricalScenarios,
+    MonteCarloScenarios,
+    Scenarios,
+    as_horizon,
+)
 from riskmodels.volatility import GARCH
 
 DAYS = pd.date_range("2021-01-01", periods=600, freq="D", tz="UTC", name="time")
@@ -206,3 +213,77 @@ def test_non_utf8_config_is_a_config_error(tmp_path, capsys):
     assert main(["report", "data", "--config", str(path), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "configuration error: the config file is not UTF-8 text" in err
+
+
+# ----------------------------------------------------------------------------- item 7 (sizes)
+def test_user_sizes_above_the_memory_limit_raise_resource_limit_error(float_returns):
+    """Issue 16 item 7: n=10**11 scenarios raises ResourceLimitError (a ConfigError) saying the
+    memory it would need in GiB, the limit and the fix, before allocating (instead of numpy's
+    MemoryError after trying to allocate 745 GiB); normal sizes are unchanged."""
+    frame = float_returns.to_frame()
+    asof = frame.index[-1]
+    huge = 10**11
+    fhs = FilteredHistoricalScenarios(GARCH(), window=500).fit(frame)
+    mc = MonteCarloScenarios(GARCH(), window=500).fit(frame)
+    vol = GARCH().fit(float_returns)
+    for call in (
+        lambda: fhs.scenarios("1d", n=huge, rng=1),
+        lambda: mc.scenarios("1d", n=huge, rng=1),
+        lambda: MonteCarloScenarios(GARCH(), window=500, n=huge).generate(frame, asof, "1d", 1),
+        lambda: vol.simulate(huge, 1, rng=1),
+        lambda: vol.draw_innovations(huge, 1, rng=1),
+        lambda: simulate_dcc(huge, equicorrelation(3, 0.3), 0.05, 0.9, rng=1),
+    ):
+        with pytest.raises(ResourceLimitError, match=r"GiB.*RISKMODELS_MAX_ALLOC_GIB") as err:
+            call()
+        assert isinstance(err.value, ConfigError)
+        assert "smaller n" in str(err.value)
+    # normal sizes still work
+    assert fhs.scenarios("1d", n=2000, rng=1).returns.shape == (2000, 1)
+    assert mc.scenarios("2d", n=500, rng=1).returns.shape == (500, 1)
+    assert vol.simulate(100, 5, rng=1).shape == (100, 5)
+    assert simulate_dcc(20, equicorrelation(3, 0.3), 0.05, 0.9, burn=5, rng=1).Q.shape == (
+        20,
+        3,
+        3,
+    )
+
+
+def test_memory_limit_env_var_override(monkeypatch, float_returns):
+    """Issue 16 item 7: RISKMODELS_MAX_ALLOC_GIB sets the limit (lower or higher than the
+    default of half the physical memory); a malformed value is a ConfigError."""
+    assert check_allocation(10, what="ten") == 80
+    with pytest.raises(ResourceLimitError, match=r"would need 745\.1 GiB"):
+        check_allocation(10**11, what="10**11 scenarios")
+    monkeypatch.setenv("RISKMODELS_MAX_ALLOC_GIB", "1000")
+    assert check_allocation(10**11, what="10**11 scenarios") == 8 * 10**11  # nothing allocated
+    monkeypatch.setenv("RISKMODELS_MAX_ALLOC_GIB", "0.000001")  # about 1 KiB
+    vol = GARCH().fit(float_returns)
+    with pytest.raises(ResourceLimitError, match=r"limit of 0\.0 GiB"):
+        vol.simulate(1000, 1, rng=1)
+    monkeypatch.setenv("RISKMODELS_MAX_ALLOC_GIB", "lots")
+    with pytest.raises(ConfigError, match="RISKMODELS_MAX_ALLOC_GIB must be a positive number"):
+        check_allocation(10, what="ten")
+
+
+# ----------------------------------------------------------------------------- item 2 (tiers)
+def test_non_utf8_tier_table_is_a_config_error(tmp_path):
+    """Issue 16 (tier tables): TierTable.from_toml on a non-UTF-8 file raises ConfigError
+    saying the file is not UTF-8 text and to save it as UTF-8 (not UnicodeDecodeError)."""
+    path = tmp_path / "tiers_latin1.toml"
+    path.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"tiers_latin1\.toml.*not UTF-8 text.*Save it as UTF-8"):
+        TierTable.from_toml(path)
+
+
+# ----------------------------------------------------------------------------- item 3 (horizon)
+@pytest.mark.parametrize("value", [3, 86_400 * 10**9, 2.5, np.int64(3), True, "3", " 2.5 "])
+def test_as_horizon_refuses_bare_numbers(value):
+    """Issue 16 (horizons): scenarios' as_horizon refuses a bare number (read by pandas as
+    nanoseconds) exactly as margin's as_timedelta does, with the same "'3D' or '3h'" fix."""
+    with pytest.raises(ConfigError, match=r"'3D' or '3h'|D' or '.*h'"):
+        as_horizon(value, pd.Timedelta("1D"))
+    # valid input unchanged
+    assert as_horizon("3d", pd.Timedelta("1D")) == 3
+    assert as_horizon(pd.Timedelta("8h"), pd.Timedelta("1h")) == 8
+    assert as_horizon(np.timedelta64(2, "D"), "1d") == 2

@@ -16,6 +16,7 @@ from statsmodels.iolib.summary import Summary
 from statsmodels.iolib.table import SimpleTable
 
 from riskmodels._display import summary_html
+from riskmodels._limits import check_allocation
 from riskmodels.correlation._data import TargetRepair
 from riskmodels.correlation._likelihood import Problem
 from riskmodels.correlation._linalg import check_correlation_stack, cov2cor
@@ -502,6 +503,9 @@ class CorrelationResult:
         """
         P = _positive_int(n_paths, "n_paths")
         h = _steps(horizon, "horizon", self.index)
+        check_allocation(
+            P * h * self.n_assets, what=f"{P} paths x {h} steps x {self.n_assets} assets"
+        )
         if innovations not in ("normal", "t", "bootstrap"):
             raise ConfigError(
                 f"innovations must be 'normal', 't' or 'bootstrap' (got {innovations!r})."
@@ -575,6 +579,14 @@ class CorrelationResult:
         -----
         ``Q`` follows the model's recursion along each path (``Q_{T+1}`` is known at ``T``).
         """
+        if self.volatility is not None:
+            P = _positive_int(n_paths, "n_paths")
+            h = _steps(horizon, "horizon", self.index)
+            # the shocks and the returns, (n_paths, horizon, N) float64 each
+            check_allocation(
+                2 * P * h * self.n_assets,
+                what=f"{P} paths x {h} steps x {self.n_assets} assets",
+            )
         z = self.simulate_std_resid(n_paths, horizon, innovations=innovations, rng=rng, nu=nu)
         if self.volatility is None:
             return z

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._limits import check_allocation
 from riskmodels.correlation._linalg import adcc_delta, cov2cor
 from riskmodels.exceptions import ConfigError, NotPositiveDefiniteError
 
@@ -172,6 +173,11 @@ def simulate_dcc(
     gp = np.broadcast_to(np.asarray(garch, dtype=float), (N, 3))
     omega, alpha, beta = gp[:, 0], gp[:, 1], gp[:, 2]
     total = nobs + burn
+    # R_t and Q_t (N x N each) per date, plus shocks, variances and the returned frames
+    check_allocation(
+        int(total) * (2 * N * N + 6 * N),
+        what=f"{total} dates (nobs + burn) x {N} assets (two {N} x {N} matrices per date)",
+    )
     zs = np.empty((total, N))
     Rs = np.empty((total, N, N))
     Qs = np.empty((total, N, N))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError
 from riskmodels.instruments import Account, Book, MarketState, Option
 from riskmodels.instruments.market import STABLECOINS
@@ -27,49 +27,6 @@ __all__ = [
 ]
 
 DAY = pd.Timedelta(days=1)
-
-#: "1d"/"2w" right after a number: read as "1D"/"2W" (pandas deprecates the lowercase units).
-_LOWER_UNIT = re.compile(r"(?<=\d)([dw])(?![a-zA-Z])")
-
-
-#: A number with no unit ("3", "1.5"): pandas reads "3" as 3 nanoseconds.
-_BARE_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def _bare_number_error(value: Any, name: str) -> ConfigError:
-    if isinstance(value, bool):
-        return ConfigError(
-            f"{name} must be a duration such as '3D' or '3h' (got the boolean {value!r})."
-        )
-    return ConfigError(
-        f"{name} needs a unit: write e.g. '{value}D' or '{value}h' (got the bare number "
-        f"{value!r}, which pandas would read as nanoseconds)."
-    )
-
-
-def as_timedelta(value: Any, name: str = "horizon") -> pd.Timedelta:
-    """``pd.Timedelta(value)`` reading ``"1d"`` as one day, else :class:`ConfigError`.
-
-    A bare number (``3``, ``2.5``, ``"3"``, a bool) is refused: pandas would read it as
-    nanoseconds. Write ``"3D"`` or ``"3h"``.
-    """
-    if isinstance(value, bool) or (
-        isinstance(value, int | float | np.number) and not isinstance(value, np.timedelta64)
-    ):
-        raise _bare_number_error(value, name)
-    if isinstance(value, str):
-        if _BARE_NUMBER.fullmatch(value.strip()):
-            raise _bare_number_error(value.strip(), name)
-        value = _LOWER_UNIT.sub(lambda m: m.group(1).upper(), value.strip())
-    try:
-        out = pd.Timedelta(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{name} must be a Timedelta such as '1d' or '8h' (got {value!r})."
-        ) from exc
-    if out is pd.NaT:
-        raise ConfigError(f"{name} must be a Timedelta such as '1d' or '8h' (got NaT).")
-    return out
 
 
 def check_nonnegative(value: Any, name: str, fix: str = "") -> float:

@@ -325,13 +325,25 @@ class TierTable:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TierTable:
-        """Read a table from a TOML file (layout of ``riskmodels/margin/tables/*.toml``)."""
+        """Read a table from a TOML file (layout of ``riskmodels/margin/tables/*.toml``).
+
+        Raises
+        ------
+        ConfigError
+            If the file is missing, is not UTF-8 text, is not valid TOML, or fails validation.
+        """
         p = Path(path)
         try:
-            with p.open("rb") as fh:
-                data = tomllib.load(fh)
+            text = p.read_bytes().decode("utf-8")
         except FileNotFoundError as exc:
             raise ConfigError(f"tier table file {str(p)!r} does not exist.") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"tier table file {str(p)!r} is not UTF-8 text (byte {exc.start}: "
+                f"{exc.reason}). Save it as UTF-8 (TOML files must be UTF-8)."
+            ) from exc
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"tier table file {str(p)!r} is not valid TOML: {exc}.") from exc
         return cls.from_dict(data, where=f"tier table {p.name!r}")

@@ -16,7 +16,6 @@ refits) and draws :class:`Scenarios` for a horizon.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -24,18 +23,18 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import _LOWER_UNIT, as_timedelta
 from riskmodels.exceptions import ConfigError, DataError
 
 __all__ = ["FittedScenarioGenerator", "ScenarioGenerator", "Scenarios", "as_horizon"]
 
 
-#: A lowercase day or week unit right after a number ("1d", "2w", "2d4h"): deprecated by pandas
-#: (Pandas4Warning) but the package's way of writing horizons, so it is upper-cased first.
-_LOWER_UNIT = re.compile(r"(?<=\d)([dw])(?![a-zA-Z])")
-
-
 def _timedelta(value: object) -> pd.Timedelta:
-    """``pd.Timedelta(value)``, reading ``"1d"``/``"1w"`` as ``"1D"``/``"1W"``."""
+    """``pd.Timedelta(value)``, reading ``"1d"``/``"1w"`` as ``"1D"``/``"1W"``.
+
+    Used for values the package itself produced (a bar length, a ``Scenarios.horizon``); a
+    horizon given by a user goes through :func:`as_horizon`, which refuses bare numbers.
+    """
     if isinstance(value, str):
         value = _LOWER_UNIT.sub(lambda m: m.group(1).upper(), value.strip())
     return pd.Timedelta(value)  # type: ignore[arg-type]
@@ -47,14 +46,11 @@ def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
     Raises
     ------
     ConfigError
-        If the horizon is not a positive whole multiple of the data frequency.
+        If the horizon is not a duration (a bare number such as ``3`` or ``"3"`` is refused:
+        pandas would read it as nanoseconds; write ``"3D"`` or ``"3h"``), or not a positive
+        whole multiple of the data frequency.
     """
-    try:
-        h = _timedelta(horizon)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"horizon must be a Timedelta such as '1d' or '4h' (got {horizon!r})."
-        ) from exc
+    h = as_timedelta(horizon, "horizon")
     f = _timedelta(freq)
     if h <= pd.Timedelta(0):
         raise ConfigError(f"horizon must be positive (got {horizon!r}).")

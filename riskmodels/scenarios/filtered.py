@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
     DEFAULT_N,
@@ -247,6 +248,13 @@ class FittedFilteredHistoricalScenarios(FittedFromState):
         assets = self.assets
         labels = None
         rng_meta: dict[str, Any] = {"seed": None}
+        if n_req is not None or steps > 1:
+            S_req = DEFAULT_N if n_req is None else n_req
+            # shocks and paths, (S, steps, N) float64 each
+            check_allocation(
+                2 * S_req * steps * len(assets),
+                what=f"{S_req} scenarios x {steps} steps x {len(assets)} assets",
+            )
         if st.correlation is None:
             Z = np.column_stack([vols[a].std_resid.to_numpy() for a in assets])
             if n_req is None and steps == 1:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._limits import check_allocation
 from riskmodels.correlation import DCC, CorrelationResult
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
@@ -267,9 +268,14 @@ class FittedMonteCarloScenarios(FittedFromState):
         if size is None:
             size = self.spec.n
         steps = 1 if self.spec.sqrt_time else h
-        gen, rng_meta = resolve_rng(rng)
         innov = self.spec.innovations
         assets = self.assets
+        # shocks and paths, (n, steps, N) float64 each
+        check_allocation(
+            2 * size * steps * len(assets),
+            what=f"{size} scenarios x {steps} steps x {len(assets)} assets",
+        )
+        gen, rng_meta = resolve_rng(rng)
         if st.correlation is not None:
             paths = st.correlation.simulate(
                 size, steps, innovations=innov, rng=gen, nu=self.spec.nu

@@ -18,6 +18,7 @@ from statsmodels.iolib.summary import Summary, fmt_2cols, fmt_params
 from statsmodels.iolib.table import SimpleTable
 
 from riskmodels._display import summary_html
+from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
 from riskmodels.volatility.specs import BLAS_THREADS, PCT, at_bounds
 
@@ -294,6 +295,8 @@ class VolatilityResult:
             f = res.forecast(horizon=h, reindex=False, method="analytic")
         else:
             sims = _positive_int(n_sims, "n_sims", "Use 10_000 or more for a stable mean.")
+            # arch keeps simulated returns, variances and shocks, (n_sims, horizon) each
+            check_allocation(3 * sims * h, what=f"{sims} simulations x {h} steps")
             dist = self.spec._arch_distribution(seed=_generator(rng, DEFAULT_FORECAST_SEED))
             f = res.forecast(
                 horizon=h,
@@ -321,6 +324,7 @@ class VolatilityResult:
         """
         n = _positive_int(n_paths, "n_paths", "Use e.g. 10_000 paths.")
         h = _positive_int(horizon, "horizon", "Use 1 for one step ahead.")
+        check_allocation(n * h, what=f"{n} paths x {h} steps")
         gen = _generator(rng, None)
         if innovations == "model":
             dist = self.spec._arch_distribution(seed=gen)
@@ -361,11 +365,13 @@ class VolatilityResult:
             ``r_{T+h} = mu + sigma_{T+h} z_{T+h}`` in decimals, with ``sigma`` from the model's
             own recursion (see :meth:`variance_paths`).
         """
+        n = _positive_int(n_paths, "n_paths", "Use e.g. 10_000 paths.")
+        h = _positive_int(horizon, "horizon", "Use 1 for one step ahead.")
+        # shocks, returns and variances, (n_paths, horizon) float64 each
+        check_allocation(3 * n * h, what=f"{n} paths x {h} steps")
         if isinstance(innovations, str):
             z = self.draw_innovations(n_paths, horizon, innovations=innovations, rng=rng)  # type: ignore[arg-type]
         else:
-            n = _positive_int(n_paths, "n_paths", "Use e.g. 10_000 paths.")
-            h = _positive_int(horizon, "horizon", "Use 1 for one step ahead.")
             z = np.asarray(innovations, dtype=float)
             if z.shape != (n, h):
                 raise ConfigError(

@@ -57,6 +57,7 @@ from riskmodels.exceptions import (
 )
 from riskmodels.parallel import (
     CRASH_ERRORS,
+    CacheIntegrityWarning,
     TaskCache,
     TaskKey,
     TaskRun,
@@ -1053,7 +1054,8 @@ def test_cache_missing_key(tmp_path):
 def test_cache_unreadable_entry_is_none(tmp_path, content):
     cache = TaskCache(tmp_path)
     cache.file("bad").write_bytes(content)
-    assert cache.load("bad") is None
+    with pytest.warns(CacheIntegrityWarning, match="bad.pkl"):
+        assert cache.load("bad") is None
 
 
 def test_cache_every_truncation_is_none(tmp_path):
@@ -1063,7 +1065,8 @@ def test_cache_every_truncation_is_none(tmp_path):
     good = cache.file("k").read_bytes()
     for n in range(len(good)):
         cache.file("k").write_bytes(good[:n])
-        assert cache.load("k") is None, n
+        with pytest.warns(CacheIntegrityWarning, match="k.pkl"):  # named, never silent
+            assert cache.load("k") is None, n
 
 
 def test_cache_entry_of_a_removed_module_is_none(tmp_path):
@@ -1071,7 +1074,8 @@ def test_cache_entry_of_a_removed_module_is_none(tmp_path):
     unreadable, hence None, like one referring to a removed class."""
     cache = TaskCache(tmp_path)
     cache.file("old").write_bytes(b"criskmodels.no_such_module\nThing\n.")
-    assert cache.load("old") is None
+    with pytest.warns(CacheIntegrityWarning, match="old.pkl"):
+        assert cache.load("old") is None
 
 
 @pytest.mark.parametrize(
@@ -1274,7 +1278,8 @@ def test_run_cached_recomputes_foreign_entries(tmp_path):
 
     cache.store(f"sq-2-{__version__}", ("not", "an output"))  # a stale entry, another format
     cache.store(f"sq-0-{__version__}", 123)
-    got = _cached([0, 2], cache)
+    with pytest.warns(CacheIntegrityWarning):  # a foreign entry is recomputed, and said so
+        got = _cached([0, 2], cache)
     assert got.cache_hits == 0
     assert {i: o.value for i, o in got.outputs.items()} == {0: 0, 1: 4}
 

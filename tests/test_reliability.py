@@ -287,3 +287,17 @@ def test_as_horizon_refuses_bare_numbers(value):
     assert as_horizon("3d", pd.Timedelta("1D")) == 3
     assert as_horizon(pd.Timedelta("8h"), pd.Timedelta("1h")) == 8
     assert as_horizon(np.timedelta64(2, "D"), "1d") == 2
+
+
+def test_scenarios_horizon_refuses_bare_numbers():
+    """Issue 16 ("horizon=3 is read as 3 ns"): a Scenarios object built directly with a bare
+    number as its horizon is refused like every other user-given duration."""
+    import numpy as np
+
+    from riskmodels.exceptions import ConfigError
+    from riskmodels.scenarios import Scenarios
+
+    r = np.zeros((4, 2))
+    with pytest.raises(ConfigError, match="'3D' or '3h'"):
+        Scenarios(returns=r, assets=("BTC", "ETH"), horizon=3)
+    assert Scenarios(returns=r, assets=("BTC", "ETH"), horizon="1d").horizon == pd.Timedelta("1D")

@@ -116,7 +116,7 @@ class Scenarios:
         r.setflags(write=False)
         object.__setattr__(self, "returns", r)
         object.__setattr__(self, "assets", tuple(self.assets))
-        object.__setattr__(self, "horizon", _timedelta(self.horizon))
+        object.__setattr__(self, "horizon", as_timedelta(self.horizon, "horizon"))
         if self.weights is not None:
             w = np.asarray(self.weights, dtype="float64")
             if (

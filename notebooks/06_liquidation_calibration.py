@@ -291,7 +291,7 @@ display(
 # at which delay does each venue's tier-1 MMR, for positions at the tier's maximum leverage
 # (IM = 2 MM), meet 99.5% and 99.9% per liquidation on the minute data? The delay grid is the
 # resolution: on 1-minute bars nothing between an instant close-out and one minute can be
-# identified, so "< 1 min" is as precise as the data allow.
+# identified, so "< 1min" is as precise as the data allow.
 
 # %%
 ih = implied_closeout_horizon(
@@ -304,7 +304,7 @@ wide = ih.pivot_table(
     index=["venue", "mmr", "leverage", "side"], columns="level", values="label", aggfunc="first"
 )
 wide.columns = [f"horizon at {c:.1%}" for c in wide.columns]
-at1 = ih[ih["level"] == 0.995].set_index(["venue", "mmr", "leverage", "side"])["p_bad_debt@1 min"]
+at1 = ih[ih["level"] == 0.995].set_index(["venue", "mmr", "leverage", "side"])["p_bad_debt@1min"]
 wide["P(bad debt | liq) at 1 min"] = at1
 display(
     wide.reset_index()
@@ -575,7 +575,7 @@ display(
 #
 # - **Sub-minute delays.** The finest BTC data are 1-minute bars: a close-out faster than a
 #   minute is between the instant close-out and the bar's extreme (the engine reports both).
-#   Venue horizons read "< 1 min" for that reason, not because they are zero.
+#   Venue horizons read "< 1min" for that reason, not because they are zero.
 # - **The mark price.** The minute bars are the perpetual's last price; the mark (a median of
 #   index, basis and book prices, VENUES.md §L.1) wicks less. Only 2025-10-09/10 has a 1-minute
 #   mark (COIN-M) in the mirror; the replays above show both.

@@ -58,3 +58,18 @@ def as_timedelta(value: Any, name: str = "horizon") -> pd.Timedelta:
     if out is pd.NaT:
         raise ConfigError(f"{name} must be a Timedelta such as '1d' or '8h' (got NaT).")
     return out
+
+
+def duration_label(td: pd.Timedelta) -> str:
+    """The shortest exact label of a duration: ``"1d"``, ``"4h"``, ``"1min"``, ``"30s"``, ``"0s"``.
+
+    The one formatter for bar lengths, horizons and delays (reports, table columns, cache
+    labels); a duration that is no whole number of milliseconds is written in nanoseconds.
+    """
+    td = pd.Timedelta(td)
+    if td == pd.Timedelta(0):
+        return "0s"
+    for unit, size in (("d", "1D"), ("h", "1h"), ("min", "1min"), ("s", "1s"), ("ms", "1ms")):
+        if td % pd.Timedelta(size) == pd.Timedelta(0):
+            return f"{td // pd.Timedelta(size)}{unit}"
+    return f"{td.value}ns"

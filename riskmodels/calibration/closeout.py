@@ -111,6 +111,7 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import isotonic_regression
 
+from riskmodels._time import duration_label
 from riskmodels.calibration.horizon import slippage_rate
 from riskmodels.calibration.mmr import _check_prob, _root_entropy, cell_seed, check_target
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError, ModelError
@@ -694,7 +695,7 @@ def _cell_row(frame: pd.DataFrame, res: dict[str, Any], level: float) -> dict[st
     row: dict[str, Any] = {
         "leverage": cc.leverage,
         "converged": res["converged"],
-        "data": f"{_step_label(cc.step)} {cc.price_type}, {_data_span(frame)['first'][:10]} to "
+        "data": f"{duration_label(cc.step)} {cc.price_type}, {_data_span(frame)['first'][:10]} to "
         f"{_data_span(frame)['last'][:10]}",
         "resolution": "point" if point else "bounds",
         "identified": ident,
@@ -1033,14 +1034,6 @@ def _data_span(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _step_label(step: pd.Timedelta) -> str:
-    s = int(step.total_seconds())
-    for unit, n in (("d", 86_400), ("h", 3600), ("min", 60)):
-        if s % n == 0:
-            return f"{s // n}{unit}"
-    return f"{s}s"
-
-
 def _holdout(
     frame: pd.DataFrame,
     cc: CloseoutCounts,
@@ -1146,7 +1139,7 @@ def implied_closeout_horizon(
     DataFrame
         Per rule, side and level: ``venue``, ``mmr``, ``leverage``, ``level``,
         ``horizon_lo``, ``horizon_hi`` (Timedelta, NaT where the bound is open),
-        ``label`` (e.g. "2–3 min", "< 0s", "≥ 60 min") and the rate at every delay.
+        ``label`` (e.g. "2min–3min", "< 1min", "≥ 60min") and the rate at every delay.
     """
     from riskmodels.liquidation import available_liquidation_rules
 
@@ -1184,13 +1177,17 @@ def implied_closeout_horizon(
                 lo = usable[n_ok - 1] if n_ok else pd.NaT
                 hi = usable[n_ok] if n_ok < len(usable) else pd.NaT
                 if n_ok == 0:
-                    label = f"< {_dur(usable[0])}" if usable[0] > pd.Timedelta(0) else "none (gaps)"
+                    label = (
+                        f"< {duration_label(usable[0])}"
+                        if usable[0] > pd.Timedelta(0)
+                        else "none (gaps)"
+                    )
                 elif n_ok == len(usable):
-                    label = f"≥ {_dur(usable[-1])}"
+                    label = f"≥ {duration_label(usable[-1])}"
                 elif lo == pd.Timedelta(0):
-                    label = f"< {_dur(hi)}"  # nothing between 0 and one bar is identified
+                    label = f"< {duration_label(hi)}"  # nothing between 0 and one bar is identified
                 else:
-                    label = f"{_dur(lo)}–{_dur(hi)}"
+                    label = f"{duration_label(lo)}–{duration_label(hi)}"
                 row = {
                     "rule": rule.name,
                     "venue": rule.venue,
@@ -1203,18 +1200,9 @@ def implied_closeout_horizon(
                     "label": label,
                 }
                 for d, v in zip(usable, r, strict=True):
-                    row[f"p_bad_debt@{_dur(d)}"] = v
+                    row[f"p_bad_debt@{duration_label(d)}"] = v
                 rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _dur(d: pd.Timedelta) -> str:
-    s = int(pd.Timedelta(d).total_seconds())
-    if s == 0:
-        return "0s"
-    if s % 60 == 0:
-        return f"{s // 60} min"
-    return f"{s}s"
 
 
 def closeout_sensitivity(

@@ -270,16 +270,6 @@ def _closeout_key(cell: _CloseoutCell, version: str) -> str:
     return key.put("version", version).hexdigest()
 
 
-def _delay_label(d: pd.Timedelta) -> str:
-    """``Timedelta('30s')`` -> ``"30s"``, ``'1min'`` -> ``"1min"``, ``'0s'`` -> ``"0s"``."""
-    if d == pd.Timedelta(0):
-        return "0s"
-    for unit, size in (("d", "1D"), ("h", "1h"), ("min", "1min"), ("s", "1s"), ("ms", "1ms")):
-        if d % pd.Timedelta(size) == pd.Timedelta(0):
-            return f"{d // pd.Timedelta(size)}{unit}"
-    return f"{d.value}ns"
-
-
 def _column(t: pd.DataFrame, name: str) -> pd.Series:
     """``t[name]``, or NaN where the table lacks it (every cell not calibrated)."""
     return t[name] if name in t.columns else pd.Series(np.nan, index=t.index)
@@ -352,7 +342,7 @@ class CalibrationGrid:
     def __getitem__(self, key: tuple[str, Any, float, str]) -> MMRCalibration | CloseoutCalibration:
         asset, horizon, target, model = key
         if self.method == "closeout":
-            label = _delay_label(parse_duration(horizon, "delay"))
+            label = _freq_label(parse_duration(horizon, "delay"))
         else:
             label = _freq_label(as_timedelta(horizon, "horizon"))
         try:
@@ -710,13 +700,9 @@ def calibration_grid(
             f"insufficient must be 'record' or 'raise' (got {insufficient!r}): what to do with "
             "a cell that has too little data for its horizon and target."
         )
-    n_jobs = check_n_jobs(n_jobs)
-    backend = check_backend(backend, scheduler)
-    if backend == "dask":
-        import_distributed()
-    retries = check_retries(retries)
-    on_task_error = check_on_task_error(on_task_error)
-    cache = None if cache_dir is None else TaskCache(cache_dir)
+    n_jobs, backend, retries, on_task_error, cache = _run_settings(
+        n_jobs, backend, scheduler, retries, on_task_error, cache_dir
+    )
     root = _root_entropy(seed)
     per_asset_tiers = _tiers_for(tiers, names)
     shared_kwargs: dict[str, Any] = {
@@ -795,16 +781,15 @@ def calibration_grid(
         t["note"] = None
         tables.append(t)
         breaches.append(b)
-    failed_tasks = [
-        {
-            "task": f"{cells[i].asset}/{_freq_label(cells[i].horizon)}/{cells[i].target:g}/"
-            f"{cells[i].model}",
-            "attempts": tries,
-            "error": failure_text(exc),
-        }
-        for i, (exc, tries) in sorted(run.failures.items())
-    ]
-    warn_failed("calibration_grid", failed_tasks, len(cells), "cell(s) failed and are")
+    run_part = _run_record(
+        run,
+        [f"{c.asset}/{_freq_label(c.horizon)}/{c.target:g}/{c.model}" for c in cells],
+        cache=cache,
+        cache_hits=cache_hits,
+        retries=retries,
+        on_task_error=on_task_error,
+        not_calibrated=not_calibrated,
+    )
     table = _concat(tables)
     config = {
         "method": "horizon",
@@ -817,16 +802,7 @@ def calibration_grid(
         "regimes": None if regimes is None else "given",
         "seed": root,
         "insufficient": insufficient,
-        "backend": run.backend,
-        "n_workers": run.n_workers,
-        "n_tasks": len(cells),
-        "cache_dir": None if cache is None else str(cache.path),
-        "cache_hits": cache_hits,
-        "retries": retries,
-        "retried": run.reruns,
-        "on_task_error": on_task_error,
-        "failed_tasks": tuple(failed_tasks),
-        "not_calibrated": tuple(not_calibrated),
+        **run_part,
     }
     return CalibrationGrid(
         table=table,
@@ -937,13 +913,9 @@ def _closeout_grid(
             f"{per_asset_tiers[bad[0]]!r}. The reference table's brackets and maximum leverage "
             "are where the positions open, e.g. tiers=binance_usdm_tiers()['BTC']."
         )
-    n_jobs = check_n_jobs(n_jobs)
-    backend = check_backend(backend, scheduler)
-    if backend == "dask":
-        import_distributed()
-    retries = check_retries(retries)
-    on_task_error = check_on_task_error(on_task_error)
-    cache = None if cache_dir is None else TaskCache(cache_dir)
+    n_jobs, backend, retries, on_task_error, cache = _run_settings(
+        n_jobs, backend, scheduler, retries, on_task_error, cache_dir
+    )
     root = _root_entropy(seed)
     shared_kwargs: dict[str, Any] = {
         "side": side,
@@ -1002,7 +974,7 @@ def _closeout_grid(
             continue
         lead = {
             "asset": c.asset,
-            "delay": _delay_label(c.delay),
+            "delay": _freq_label(c.delay),
             "target": c.target,
             "method": "closeout",
         }
@@ -1024,35 +996,26 @@ def _closeout_grid(
                 frame.insert(pos, k, v)
         t["note"] = None
         tables.append(t)
-    failed_tasks = [
-        {
-            "task": f"{cells[i].asset}/{_delay_label(cells[i].delay)}/{cells[i].target:g}/closeout",
-            "attempts": tries,
-            "error": failure_text(exc),
-        }
-        for i, (exc, tries) in sorted(run.failures.items())
-    ]
-    warn_failed("calibration_grid", failed_tasks, len(cells), "cell(s) failed and are")
+    run_part = _run_record(
+        run,
+        [f"{c.asset}/{_freq_label(c.delay)}/{c.target:g}/closeout" for c in cells],
+        cache=cache,
+        cache_hits=cache_hits,
+        retries=retries,
+        on_task_error=on_task_error,
+        not_calibrated=not_calibrated,
+    )
     config = {
         "method": "closeout",
         "assets": tuple(names),
-        "delays": tuple(_delay_label(d) for d in ds),
+        "delays": tuple(_freq_label(d) for d in ds),
         "targets": tuple(ps),
         **{k: v for k, v in shared_kwargs.items() if k != "seed"},
         "options": {k: _option_repr(v) for k, v in options.items()},
         "tiers": {a: _tiers_repr(t) for a, t in per_asset_tiers.items()},
         "seed": root,
         "insufficient": insufficient,
-        "backend": run.backend,
-        "n_workers": run.n_workers,
-        "n_tasks": len(cells),
-        "cache_dir": None if cache is None else str(cache.path),
-        "cache_hits": cache_hits,
-        "retries": retries,
-        "retried": run.reruns,
-        "on_task_error": on_task_error,
-        "failed_tasks": tuple(failed_tasks),
-        "not_calibrated": tuple(not_calibrated),
+        **run_part,
     }
     return CalibrationGrid(
         table=_concat(tables, CLOSEOUT_CELL_COLUMNS),
@@ -1061,6 +1024,56 @@ def _closeout_grid(
         config=_ReadOnlyDict(config),
         elapsed=time.perf_counter() - t0,
     )
+
+
+def _run_settings(
+    n_jobs: Any, backend: Any, scheduler: Any, retries: Any, on_task_error: Any, cache_dir: Any
+) -> tuple[int, str, int, str, TaskCache | None]:
+    """The checked run options of either method (one place for both)."""
+    n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend, scheduler)
+    if backend == "dask":
+        import_distributed()
+    retries = check_retries(retries)
+    on_task_error = check_on_task_error(on_task_error)
+    return (
+        n_jobs,
+        backend,
+        retries,
+        on_task_error,
+        (None if cache_dir is None else TaskCache(cache_dir)),
+    )
+
+
+def _run_record(
+    run: Any,
+    labels: Sequence[str],
+    *,
+    cache: TaskCache | None,
+    cache_hits: int,
+    retries: int,
+    on_task_error: str,
+    not_calibrated: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """How the cells ran (the part of :attr:`CalibrationGrid.config` both methods share); warns
+    about failed cells."""
+    failed_tasks = [
+        {"task": labels[i], "attempts": tries, "error": failure_text(exc)}
+        for i, (exc, tries) in sorted(run.failures.items())
+    ]
+    warn_failed("calibration_grid", failed_tasks, len(labels), "cell(s) failed and are")
+    return {
+        "backend": run.backend,
+        "n_workers": run.n_workers,
+        "n_tasks": len(labels),
+        "cache_dir": None if cache is None else str(cache.path),
+        "cache_hits": cache_hits,
+        "retries": retries,
+        "retried": run.reruns,
+        "on_task_error": on_task_error,
+        "failed_tasks": tuple(failed_tasks),
+        "not_calibrated": tuple(not_calibrated),
+    }
 
 
 def _concat(frames: list[pd.DataFrame], lead: Sequence[str] = CELL_COLUMNS) -> pd.DataFrame:

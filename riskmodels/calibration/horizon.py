@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import duration_label
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.margin import LiquidityAddOn
 from riskmodels.margin._common import as_timedelta
@@ -66,14 +67,8 @@ def utc_timestamp(value: Any, name: str) -> pd.Timestamp:
     return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
 
 
-def _freq_label(td: pd.Timedelta) -> str:
-    """``Timedelta('4h')`` -> ``"4h"``, ``Timedelta('1D')`` -> ``"1d"``."""
-    if td % DAY == pd.Timedelta(0):
-        return f"{td // DAY}d"
-    hour = pd.Timedelta(hours=1)
-    if td % hour == pd.Timedelta(0):
-        return f"{td // hour}h"
-    return f"{int(td / pd.Timedelta(minutes=1))}min"
+#: Kept under its old name for the modules that import it; one formatter for durations.
+_freq_label = duration_label
 
 
 def frequency_of(frame: pd.DataFrame | pd.Series, name: str = "returns") -> pd.Timedelta:

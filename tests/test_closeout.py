@@ -37,7 +37,7 @@ from riskmodels.calibration import (
     solve_rate,
 )
 from riskmodels.calibration.closeout import _monotone
-from riskmodels.exceptions import ConfigError, DataError
+from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.liquidation import (
     LiquidationRule,
     closeout_counts,
@@ -401,6 +401,8 @@ def test_entry_excursions_read_lows_and_add_funding():
     assert e.iloc[2] == pytest.approx(0.02)
     gappy = bars.drop(idx[3])
     assert idx[2] not in entry_excursions(gappy, "2h", "long").index  # window 2-3 is broken
+    with pytest.raises(InsufficientDataError, match="shorter than im_horizon"):
+        entry_excursions(bars, "8h", "long")  # 6 bars cannot hold one 8-hour window
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -476,3 +478,15 @@ def test_closeout_validation_names_the_fix():
         calibrate_closeout({"X": bars}, tiers=tiers, objective="budget")
     with pytest.raises(ConfigError, match="tiers"):
         calibrate_closeout({"X": bars}, tiers={"Y": tiers})
+    with pytest.raises(ConfigError, match="leverage must be 'reference' or 'calibrated'"):
+        calibrate_closeout({"X": bars}, tiers=tiers, leverage="max")
+    with pytest.raises(ConfigError, match=r"max_mm_to_im must be in \(0, 1\]"):
+        calibrate_closeout({"X": bars}, tiers=tiers, max_mm_to_im=2.0)
+    with pytest.raises(ConfigError, match="grid_size must be >= 8"):
+        calibrate_closeout({"X": bars}, tiers=tiers, grid_size=3)
+    with pytest.raises(ConfigError, match="must be a bar frame"):
+        calibrate_closeout({"X": [1, 2]}, tiers=tiers)
+    with pytest.raises(ConfigError, match="volume must be a positive USD amount"):
+        calibrate_closeout({"X": bars}, tiers=tiers, volume={"X": -1.0})
+    with pytest.raises(ConfigError, match="delays must be increasing"):
+        implied_closeout_horizon(bars, [], delays=("5min", "1min"))

@@ -14,7 +14,19 @@ scenario rule of :mod:`riskmodels.instruments.market`, so :math:`\Delta V = X(e^
 no approximation), :math:`C` the USD value of the collateral balances (after haircuts for
 ``haircut=True``), :math:`V_s - V_0` the revaluation P&L of one unit of each of the K
 *distinct* option contracts (each revalued once per scenario, vectorized) and :math:`Q` the
-sparse contracts × accounts quantity matrix. This equals the sum of
+sparse contracts × accounts quantity matrix. Scenarios that carry the perpetuals' ``basis`` and
+``funding`` or the futures' ``roll`` (:mod:`riskmodels.instruments.market`) add
+:math:`U_c\,Q_c`, with one *carry series* per perpetual (asset) and per dated future (asset,
+expiry, linear or inverse) and the exact unit P&L beyond the index move,
+
+.. math::
+
+    U^\text{linear}_{s} = e^{r_s}(e^{z_s} - 1) - f_s, \qquad
+    U^\text{inverse}_{s} = 1 - e^{-z_s}(1 + f_s),
+
+where :math:`z = b` for a perpetual and :math:`z = c\,\tau` for a future (:math:`f = 0`);
+:math:`Q_c` holds the dollar delta of linear contracts and :math:`N P/M` (USD face times index
+over mark) of inverse ones. This equals the sum of
 :meth:`Account.pnl <riskmodels.instruments.account.Account.pnl>` over each account's positions
 up to floating-point summation order.
 
@@ -35,11 +47,41 @@ from scipy import sparse
 
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.account import Account
-from riskmodels.instruments.market import STABLECOINS, MarketState, as_market
-from riskmodels.instruments.positions import Option, option_unit_values
+from riskmodels.instruments.market import (
+    STABLECOINS,
+    MarketState,
+    as_market,
+    scenario_factor,
+    scenario_log_returns,
+)
+from riskmodels.instruments.positions import (
+    InverseFuture,
+    InversePerp,
+    LinearFuture,
+    LinearPerp,
+    Option,
+    Position,
+    option_unit_values,
+)
 from riskmodels.scenarios.base import Scenarios
 
 __all__ = ["Book"]
+
+
+def _carry_entry(
+    p: Position, market: MarketState
+) -> tuple[tuple[str, pd.Timestamp | None, bool], float, float] | None:
+    """(series key, quantity, years to expiry) of a perpetual or future; None for spot."""
+    if isinstance(p, InversePerp):  # InverseFuture too
+        expiry = p.expiry if isinstance(p, InverseFuture) else None
+        tau = market.tau(expiry) if expiry is not None else 0.0
+        amount = p.face_usd * market.price(p.asset) / p._mark(market)
+        return (p.asset, expiry, True), amount, tau
+    if isinstance(p, LinearPerp):  # LinearFuture too
+        expiry = p.expiry if isinstance(p, LinearFuture) else None
+        tau = market.tau(expiry) if expiry is not None else 0.0
+        return (p.asset, expiry, False), p.delta_usd(market), tau
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +108,13 @@ class Book:
         Signed quantity of each contract in each account.
     equity : ndarray of shape (A,)
         Haircut-adjusted equity per account (as ``Account.equity``).
+    carry_series : tuple of (str, Timestamp or None, bool)
+        The K_c perpetuals (expiry None) and dated futures held, as ``(asset, expiry,
+        inverse)``; their years to expiry are ``carry_tau``.
+    carry_quantities : scipy.sparse.csr_array of shape (K_c, A)
+        Dollar delta (linear) or :math:`NP/M` (inverse) of each carry series per account.
+    carry_tau : ndarray of shape (K_c,)
+        Years to expiry at the valuation time (0 for perpetuals).
     """
 
     account_ids: tuple[Any, ...]
@@ -77,6 +126,9 @@ class Book:
     series: tuple[Option, ...]
     option_quantities: sparse.csr_array
     equity: np.ndarray
+    carry_series: tuple[tuple[str, pd.Timestamp | None, bool], ...] = ()
+    carry_quantities: sparse.csr_array | None = None
+    carry_tau: np.ndarray | None = None
 
     @classmethod
     def from_accounts(
@@ -131,6 +183,12 @@ class Book:
         rows: list[int] = []
         cols: list[int] = []
         qty: list[float] = []
+        carry_index: dict[tuple[str, pd.Timestamp | None, bool], int] = {}
+        carry_keys: list[tuple[str, pd.Timestamp | None, bool]] = []
+        carry_taus: list[float] = []
+        c_rows: list[int] = []
+        c_cols: list[int] = []
+        c_qty: list[float] = []
         prices = {a: mkt.price(a) for a in assets}
         for i, acc in enumerate(accounts):
             own = acc.prices is mkt  # values already computed at this market
@@ -142,6 +200,17 @@ class Book:
                 if p.linear:
                     expo[i, col[p.asset]] += p.delta_usd(mkt)
                     linear_value[i] += value if own else p.value_usd(mkt)
+                    carry = _carry_entry(p, mkt)
+                    if carry is not None:
+                        key, amount, tau = carry
+                        k = carry_index.get(key)
+                        if k is None:
+                            k = carry_index[key] = len(carry_keys)
+                            carry_keys.append(key)
+                            carry_taus.append(tau)
+                        c_rows.append(k)
+                        c_cols.append(i)
+                        c_qty.append(amount)
                 elif isinstance(p, Option):
                     k = series_index.get(p.series)
                     if k is None:
@@ -158,6 +227,12 @@ class Book:
             (np.array(qty, dtype="float64"), (np.array(rows, dtype=np.intp), np.array(cols))),
             shape=(len(series), n_acc),
         )
+        c_mat = sparse.csr_array(
+            (np.array(c_qty, dtype="float64"), (np.array(c_rows, dtype=np.intp), np.array(c_cols))),
+            shape=(len(carry_keys), n_acc),
+        )
+        c_tau = np.array(carry_taus, dtype="float64")
+        c_tau.setflags(write=False)
         equity = coll_hc.sum(axis=1) + linear_value
         if series:
             v0, _ = option_unit_values(mkt, series)
@@ -177,6 +252,9 @@ class Book:
             series=tuple(series),
             option_quantities=q_mat,
             equity=equity,
+            carry_series=tuple(carry_keys),
+            carry_quantities=c_mat,
+            carry_tau=c_tau,
         )
 
     @property
@@ -234,7 +312,31 @@ class Book:
             vs, _ = option_unit_values(self.market, self.series, scenarios)
             v0, _ = option_unit_values(self.market, self.series)
             out += (self.option_quantities.T @ (vs - v0).T).T
+        carry = self.carry_unit_pnl(scenarios)
+        if carry is not None:
+            out += (self.carry_quantities.T @ carry.T).T
         return out
+
+    def carry_unit_pnl(self, scenarios: Scenarios) -> np.ndarray | None:
+        """P&L beyond the index move of one unit of each carry series, (S, K_c), or None.
+
+        None when the book holds no perpetual or future, or the scenarios carry none of
+        ``basis``, ``funding`` and ``roll`` (module docstring for the formula).
+        """
+        if not self.carry_series or not any(
+            getattr(scenarios, f) is not None for f in ("basis", "funding", "roll")
+        ):
+            return None
+        assets = [a for a, _, _ in self.carry_series]
+        r = np.column_stack([scenario_log_returns(scenarios, a, "a perpetual") for a in assets])
+        basis = np.column_stack([scenario_factor(scenarios, a, "basis") for a in assets])
+        fund = np.column_stack([scenario_factor(scenarios, a, "funding") for a in assets])
+        roll = np.column_stack([scenario_factor(scenarios, a, "roll") for a in assets])
+        perp = np.array([e is None for _, e, _ in self.carry_series])
+        inverse = np.array([inv for _, _, inv in self.carry_series])
+        z = np.where(perp, basis, roll * self.carry_tau)
+        f = np.where(perp, fund, 0.0)
+        return np.where(inverse, -np.expm1(-z) - np.exp(-z) * f, np.exp(r) * np.expm1(z) - f)
 
     def equity_under(self, scenarios: Scenarios) -> np.ndarray:
         """Haircut-adjusted equity of every account in every scenario (S, A)."""

@@ -13,10 +13,21 @@ implied-volatility shock :math:`v_{s,a}`. Revaluation moves the market as
 
     \tau_s = \max(\tau - h, 0), \qquad \tau = (T - t_0) / \text{365 days},
 
-with :math:`t_0` the valuation time. So every forward of an asset moves with its spot (the
-proportional basis :math:`F/P` is held: basis and roll risk are not modelled here), the whole
-implied-volatility surface of an asset is scaled by one factor per scenario, and options age by
-the horizon. The floor :math:`\sigma_{\min}` (``vol_floor``, default :data:`VOL_FLOOR` = 1e-4,
+with :math:`t_0` the valuation time. So, with no further factors, every forward of an asset
+moves with its spot, the whole implied-volatility surface of an asset is scaled by one factor
+per scenario, and options age by the horizon.
+
+Scenarios may carry more risk factors (all optional; missing ones do not move):
+
+* ``basis`` :math:`b_{s,a}`: a perpetual's mark moves by :math:`e^{r_{s,a} + b_{s,a}}` (the
+  perp-versus-index basis; spot and collateral move by :math:`e^{r}`);
+* ``funding`` :math:`f_{s,a}`: funding accrued over the horizon; a long perpetual pays
+  :math:`f` times its notional at the valuation mark (linear) or times its coin notional
+  :math:`N/M_s` in coin (inverse), a short receives it;
+* ``roll`` :math:`c_{s,a}`: the annualized carry rate of dated futures moves, so a future or an
+  option forward with :math:`\tau` years left moves by :math:`e^{r + c\,\tau}`;
+* ``vol_shocks`` scaled per expiry by ``vol_term``
+  (:func:`~riskmodels.scenarios.base.vol_term_scale`: Deribit's vega powers). The floor :math:`\sigma_{\min}` (``vol_floor``, default :data:`VOL_FLOOR` = 1e-4,
 i.e. 0.01% a year) only matters for shocks at or below −100%, which would otherwise give a zero
 or negative volatility; with it such a shock prices the option at (almost exactly) its
 discounted intrinsic value. No shocks (``vol_shocks is None``) leave the vols unchanged.
@@ -55,6 +66,7 @@ __all__ = [
     "MarketState",
     "as_market",
     "horizon_years",
+    "scenario_factor",
     "scenario_log_returns",
     "scenario_vol_shocks",
     "to_utc",
@@ -309,6 +321,16 @@ def scenario_vol_shocks(scenarios: Scenarios, asset: str) -> np.ndarray:
     if scenarios.vol_shocks is None or j is None:
         return np.zeros(scenarios.n_scenarios)
     return scenarios.vol_shocks[:, j]
+
+
+def scenario_factor(scenarios: Scenarios, asset: str, name: str) -> np.ndarray:
+    """Factor ``name`` (``"basis"``, ``"funding"``, ``"roll"``) of ``asset`` (S,); zeros when
+    the scenarios carry none for it."""
+    values = getattr(scenarios, name)
+    j = _column(scenarios, asset)
+    if values is None or j is None:
+        return np.zeros(scenarios.n_scenarios)
+    return values[:, j]
 
 
 def horizon_years(scenarios: Scenarios) -> float:

@@ -13,9 +13,10 @@ Every position is a frozen dataclass with the same interface:
   ``value_coin``, ``scenario_values_coin`` and ``pnl_coin`` in their settlement coin.
 
 How the scenarios move prices, forwards, implied vols and time is documented in
-:mod:`riskmodels.instruments.market`. Quantities are signed (+ long, − short) except
-:class:`Spot`, which must be >= 0 unless ``allow_short=True``. Funding payments of perpetuals
-and fees are not modelled.
+:mod:`riskmodels.instruments.market`, including the optional factors beyond the price move:
+the perpetuals' basis and funding, the futures' roll and the options' implied vols. Quantities
+are signed (+ long, − short) except :class:`Spot`, which must be >= 0 unless
+``allow_short=True``. Fees are not modelled.
 
 Sources (read 2026-11-21)
 -------------------------
@@ -52,11 +53,12 @@ from riskmodels.instruments.black76 import greeks_kernel, price_kernel
 from riskmodels.instruments.market import (
     MarketState,
     horizon_years,
+    scenario_factor,
     scenario_log_returns,
     scenario_vol_shocks,
     to_utc,
 )
-from riskmodels.scenarios.base import Scenarios
+from riskmodels.scenarios.base import Scenarios, vol_term_scale
 
 __all__ = [
     "BINANCE_COINM_CONTRACT_SIZE_USD",
@@ -242,8 +244,13 @@ class Spot(Position):
 class LinearPerp(Position):
     """USDⓈ-margined perpetual: ``quantity`` coins (signed), P&L in USD.
 
-    Unrealized P&L :math:`q(P - P_\\text{entry})` at the mark :math:`P` (the asset price; the
-    perpetual's basis to the index is not modelled); dollar delta and notional :math:`qP`.
+    Unrealized P&L :math:`q(P - P_\\text{entry})` at the mark :math:`P` (the asset price);
+    dollar delta and notional :math:`qP`. Under scenarios the mark moves by
+    :math:`e^{r + b}` (``Scenarios.basis``) and the position pays the funding accrued over the
+    horizon on its notional at the valuation mark, :math:`q P f` (``Scenarios.funding``):
+
+    .. math:: V_s = q\\,(P e^{r_s + b_s} - P_\\text{entry}) - q P f_s .
+
     One Binance USDⓈ-M contract is one unit of the base asset (FAQ of 2020-07-05, module
     docstring). USDT/USDC P&L is counted at 1 USD.
 
@@ -273,8 +280,18 @@ class LinearPerp(Position):
     def value_usd(self, market: MarketState) -> float:
         return self.quantity * (self._mark(market) - self.entry_price)
 
+    def _shift(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
+        """Log move of the mark beyond the index move: the perpetual's basis change."""
+        return scenario_factor(scenarios, self.asset, "basis")
+
+    def _funding(self, scenarios: Scenarios) -> np.ndarray:
+        """Funding rate accrued over the horizon (0 for dated futures)."""
+        return scenario_factor(scenarios, self.asset, "funding")
+
     def scenario_values_usd(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
-        return self.quantity * (self._mark(market) * self._growth(scenarios) - self.entry_price)
+        m = self._mark(market)
+        moved = m * self._growth(scenarios) * np.exp(self._shift(market, scenarios))
+        return self.quantity * (moved - self.entry_price - m * self._funding(scenarios))
 
     def delta_usd(self, market: MarketState) -> float:
         return self.quantity * self._mark(market)
@@ -288,9 +305,10 @@ class LinearFuture(LinearPerp):
     """USDⓈ-margined dated future: as :class:`LinearPerp`, marked at the forward for ``expiry``.
 
     Unrealized P&L :math:`q(F - P_\\text{entry})` with :math:`F` =
-    ``market.forward(asset, expiry)``; dollar delta and notional :math:`qF`. A future that
-    expires inside the scenario horizon is settled at the scenario forward (basis is held, see
-    :mod:`riskmodels.instruments.market`).
+    ``market.forward(asset, expiry)``; dollar delta and notional :math:`qF`. Under scenarios
+    the forward moves by :math:`e^{r + c\\tau}` with :math:`c` the carry-rate change
+    ``Scenarios.roll`` and :math:`\\tau` the years left at the valuation time; no funding. A
+    future that expires inside the scenario horizon is settled at the scenario forward.
 
     Raises
     ------
@@ -309,6 +327,13 @@ class LinearFuture(LinearPerp):
     def _mark(self, market: MarketState) -> float:
         self._check_live(market, self.expiry)
         return market.forward(self.asset, self.expiry)
+
+    def _shift(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
+        tau = self._check_live(market, self.expiry)
+        return scenario_factor(scenarios, self.asset, "roll") * tau
+
+    def _funding(self, scenarios: Scenarios) -> np.ndarray:
+        return np.zeros(scenarios.n_scenarios)
 
 
 @dataclass(frozen=True)
@@ -335,7 +360,10 @@ class InversePerp(_CoinSettled, Position):
     .. math:: \text{uPnL}_\text{coin} = N\,(1/P_\text{entry} - 1/M),
 
     and is worth :math:`\text{uPnL}_\text{coin}\cdot P` USD at the asset price :math:`P`
-    (Binance COIN-M specification, module docstring). Since :math:`M \propto P` under the
+    (Binance COIN-M specification, module docstring). Under scenarios the mark moves by
+    :math:`e^{r + b}` (:math:`e^{r + c\tau}` for a future) and a perpetual pays the funding
+    accrued over the horizon on its coin notional at the scenario mark,
+    :math:`N f / M_s` coin. Since :math:`M \propto P` under the
     scenarios, the USD value :math:`N(P/P_\text{entry} - P/M)` is linear in :math:`P`: the
     dollar delta is :math:`NP/P_\text{entry}`, of which :math:`N` is the contract and
     :math:`N(P/P_\text{entry} - 1)` the coin P&L already earned (for a perpetual). The coin
@@ -393,17 +421,25 @@ class InversePerp(_CoinSettled, Position):
         """Unrealized P&L in coin at the current mark."""
         return float(self._upnl_coin(self._mark(market)))
 
+    def _shift(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
+        """Log move of the mark beyond the index move: the perpetual's basis change."""
+        return scenario_factor(scenarios, self.asset, "basis")
+
+    def _funding(self, scenarios: Scenarios) -> np.ndarray:
+        """Funding rate accrued over the horizon (0 for dated futures)."""
+        return scenario_factor(scenarios, self.asset, "funding")
+
     def scenario_values_coin(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
-        """Unrealized P&L in coin in each scenario (S,)."""
-        return self._upnl_coin(self._mark(market) * self._growth(scenarios))
+        """Unrealized P&L less funding paid, in coin, in each scenario (S,)."""
+        mark = self._mark(market) * self._growth(scenarios) * np.exp(self._shift(market, scenarios))
+        return self._upnl_coin(mark) - self.face_usd * self._funding(scenarios) / mark
 
     def value_usd(self, market: MarketState) -> float:
         return self.value_coin(market) * market.price(self.asset)
 
     def scenario_values_usd(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
-        g = self._growth(scenarios)
-        coin = self._upnl_coin(self._mark(market) * g)
-        return coin * (market.price(self.asset) * g)
+        coin = self.scenario_values_coin(market, scenarios)
+        return coin * (market.price(self.asset) * self._growth(scenarios))
 
     def delta_usd(self, market: MarketState) -> float:
         return self.face_usd * market.price(self.asset) / self.entry_price
@@ -434,6 +470,13 @@ class InverseFuture(InversePerp):
     def _mark(self, market: MarketState) -> float:
         self._check_live(market, self.expiry)
         return market.forward(self.asset, self.expiry)
+
+    def _shift(self, market: MarketState, scenarios: Scenarios) -> np.ndarray:
+        tau = self._check_live(market, self.expiry)
+        return scenario_factor(scenarios, self.asset, "roll") * tau
+
+    def _funding(self, scenarios: Scenarios) -> np.ndarray:
+        return np.zeros(scenarios.n_scenarios)
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -702,6 +745,7 @@ def option_unit_values(
     inp = _option_inputs(market, options)
     if scenarios is None:
         growth: np.ndarray | float = 1.0
+        fwd_growth: np.ndarray | float = 1.0
         tau = inp.tau
         sigma = inp.sigma
     else:
@@ -710,10 +754,13 @@ def option_unit_values(
         what = "an option position"
         log_r = np.column_stack([scenario_log_returns(scenarios, a, what) for a in uniq])
         shocks = np.column_stack([scenario_vol_shocks(scenarios, a) for a in uniq])
+        roll = np.column_stack([scenario_factor(scenarios, a, "roll") for a in uniq])
         growth = np.exp(log_r)[:, col]
-        sigma = np.maximum(inp.sigma * (1.0 + shocks[:, col]), market.vol_floor)
+        scale = vol_term_scale(inp.tau * 365.0, scenarios.vol_term)
+        sigma = np.maximum(inp.sigma * (1.0 + shocks[:, col] * scale), market.vol_floor)
         tau = np.maximum(inp.tau - horizon_years(scenarios), 0.0)
-    fwd = inp.forward * growth
+        fwd_growth = growth * np.exp(roll[:, col] * inp.tau)
+    fwd = inp.forward * fwd_growth
     px = inp.price * growth
     b = price_kernel(fwd, inp.strike, tau, sigma, market.rate, inp.is_call)
     coin = b / fwd

@@ -433,18 +433,37 @@ class PortfolioMargin:
         v0, _ = option_unit_values(book.market, book.series)
         return np.ascontiguousarray((vs - v0).T)  # (K, S)
 
+    def _loss_terms(
+        self, book: Book, sc: Scenarios, lin_full: np.ndarray
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+        """Linear exposures present in ``sc`` and the negated unit P&L blocks of ``sc``:
+        simple returns (S × N'), option revaluation (K × S) and carry series (K_c × S)."""
+        keep, grow = self._growth(book, sc)
+        lin = np.ascontiguousarray(lin_full[:, keep])
+        dv = self._option_pnl(book, sc)
+        carry = book.carry_unit_pnl(sc)
+        return lin, (
+            -grow,
+            None if dv is None else -dv,
+            None if carry is None else np.ascontiguousarray(-carry.T),
+        )
+
     def _loss_block(
         self,
         lin: np.ndarray,
         qt: Any,
+        qc: Any,
         rows: slice,
         neg_grow: np.ndarray,
         neg_dv: np.ndarray | None,
+        neg_carry: np.ndarray | None,
     ) -> np.ndarray:
         """Losses (minus P&L) of accounts ``rows`` (A_c × S), C-contiguous, one product."""
         out = lin[rows] @ neg_grow.T
         if neg_dv is not None:
             out += qt[rows] @ neg_dv
+        if neg_carry is not None:
+            out += qc[rows] @ neg_carry
         return out
 
     def _block_measure(self, losses: np.ndarray, probs: np.ndarray | None) -> np.ndarray:
@@ -511,17 +530,16 @@ class PortfolioMargin:
         else:
             gross = np.zeros(a_n)
         lin_full = book.exposures + book.collateral_usd
-        keep, grow = self._growth(book, self.scenarios)
-        lin = np.ascontiguousarray(lin_full[:, keep])
-        dv = self._option_pnl(book, self.scenarios)
+        lin, neg = self._loss_terms(book, self.scenarios, lin_full)
         qt = book.option_quantities.T.tocsr() if book.series else None
-        neg = (-grow, None if dv is None else -dv)
+        qc = (
+            book.carry_quantities.T.tocsr()
+            if book.carry_series and book.carry_quantities is not None
+            else None
+        )
         stressed = self.stressed_scenarios
         if stressed is not None:
-            keep_s, grow_s = self._growth(book, stressed)
-            lin_s = np.ascontiguousarray(lin_full[:, keep_s])
-            dv_s = self._option_pnl(book, stressed)
-            neg_s = (-grow_s, None if dv_s is None else -dv_s)
+            lin_s, neg_s = self._loss_terms(book, stressed, lin_full)
             _, probs = self._mix(
                 np.zeros((self.scenarios.n_scenarios, 1)), np.zeros((stressed.n_scenarios, 1))
             )
@@ -529,10 +547,7 @@ class PortfolioMargin:
             probs = self.scenarios.weights
         floor = self.floor_scenarios
         if floor is not None:
-            keep_f, grow_f = self._growth(book, floor)
-            lin_f = np.ascontiguousarray(lin_full[:, keep_f])
-            dv_f = self._option_pnl(book, floor)
-            neg_f = (-grow_f, None if dv_f is None else -dv_f)
+            lin_f, neg_f = self._loss_terms(book, floor, lin_full)
         s_tot = self.scenarios.n_scenarios + (0 if stressed is None else stressed.n_scenarios)
         if chunk_size is None:
             chunk_size = max(1, CHUNK_ELEMENTS // max(s_tot, 1))
@@ -549,15 +564,15 @@ class PortfolioMargin:
         drv = np.full(a_n, -1, dtype=np.intp)
         for r0 in range(0, a_n, int(chunk_size)):
             rows = slice(r0, min(a_n, r0 + int(chunk_size)))
-            losses = self._loss_block(lin, qt, rows, *neg)
+            losses = self._loss_block(lin, qt, qc, rows, *neg)
             if stressed is not None:
-                losses = np.concatenate([losses, self._loss_block(lin_s, qt, rows, *neg_s)], axis=1)
+                losses = np.concatenate([losses, self._loss_block(lin_s, qt, qc, rows, *neg_s)], axis=1)
             if drivers:
                 drv[rows] = np.argmax(losses, axis=1)
             risk[rows] = self._block_measure(losses, probs)
             del losses
             if floor is not None:
-                fl = self._loss_block(lin_f, qt, rows, *neg_f)
+                fl = self._loss_block(lin_f, qt, qc, rows, *neg_f)
                 if floor.weights is None:
                     require_observations(floor.n_scenarios, self.alpha, what="floor_scenarios")
                 floor_val[rows] = self._block_measure(fl, floor.weights)

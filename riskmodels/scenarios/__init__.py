@@ -5,8 +5,12 @@ Generators (specs with hyper-parameters only; ``fit`` -> fitted generator -> ``s
     optional age weights); :class:`FilteredHistoricalScenarios` — Barone-Adesi filtered
     historical simulation, with an optional correlation model; :class:`MonteCarloScenarios`
     — paths simulated from a fitted DCC/CCC/EWMA-correlation or univariate model.
+Risk factors beyond the price move
+    :class:`CarryFactors` (perpetual basis, funding, futures roll from their history) and
+    :class:`FactorScenarios` (any generator plus those and implied-vol shocks).
 The contract
-    :class:`Scenarios` (S x N log returns over a horizon, weights, labels, method, meta),
+    :class:`Scenarios` (S x N log returns over a horizon, weights, labels, method, meta, and
+    the optional factors ``vol_shocks``, ``basis``, ``funding``, ``roll``),
     :func:`as_horizon`, and the :class:`ScenarioGenerator` / :class:`FittedScenarioGenerator`
     protocols (:mod:`riskmodels.scenarios.base`).
 
@@ -29,6 +33,14 @@ from riskmodels.scenarios.base import (
     ScenarioGenerator,
     Scenarios,
     as_horizon,
+    vol_term_scale,
+)
+from riskmodels.scenarios.factors import (
+    CarryFactors,
+    FactorScenarios,
+    FittedCarryFactors,
+    FittedFactorScenarios,
+    basis_from_prices,
 )
 from riskmodels.scenarios.filtered import (
     FilteredHistoricalScenarios,
@@ -39,7 +51,11 @@ from riskmodels.scenarios.montecarlo import FittedMonteCarloScenarios, MonteCarl
 
 __all__ = [
     "DEFAULT_N",
+    "CarryFactors",
+    "FactorScenarios",
     "FilteredHistoricalScenarios",
+    "FittedCarryFactors",
+    "FittedFactorScenarios",
     "FittedFilteredHistoricalScenarios",
     "FittedHistoricalScenarios",
     "FittedMonteCarloScenarios",
@@ -50,5 +66,7 @@ __all__ = [
     "ScenarioGenerator",
     "Scenarios",
     "as_horizon",
+    "basis_from_prices",
     "infer_frequency",
+    "vol_term_scale",
 ]

@@ -16,6 +16,7 @@ refits) and draws :class:`Scenarios` for a horizon.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -26,7 +27,13 @@ import pandas as pd
 from riskmodels._time import _LOWER_UNIT, as_timedelta
 from riskmodels.exceptions import ConfigError, DataError
 
-__all__ = ["FittedScenarioGenerator", "ScenarioGenerator", "Scenarios", "as_horizon"]
+__all__ = [
+    "FittedScenarioGenerator",
+    "ScenarioGenerator",
+    "Scenarios",
+    "as_horizon",
+    "vol_term_scale",
+]
 
 
 def _timedelta(value: object) -> pd.Timedelta:
@@ -65,9 +72,58 @@ def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
     return int(steps)
 
 
+def _factor(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only float64 copy of a risk-factor array of ``shape`` (S x N), finite."""
+    try:
+        v = np.array(value, dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"Scenarios.{name} must be numeric, shape {shape} ({exc}).") from exc
+    if v.shape != shape:
+        raise DataError(f"Scenarios.{name} must have shape {shape} (got {v.shape}).")
+    if not np.isfinite(v).all():
+        raise DataError(
+            f"Scenarios.{name} has {int((~np.isfinite(v)).sum())} non-finite values: give 0.0 "
+            "where the factor does not move."
+        )
+    v.setflags(write=False)
+    return v
+
+
+def _vol_term(value: Any) -> tuple[float, float, float]:
+    try:
+        pivot, p_short, p_long = (float(x) for x in value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            "Scenarios.vol_term must be (pivot_days, power_short, power_long) such as "
+            f"(30, 0.30, 0.13) (Deribit's vega powers) (got {value!r})."
+        ) from exc
+    if not (np.isfinite([pivot, p_short, p_long]).all() and pivot > 0):
+        raise ConfigError(
+            f"Scenarios.vol_term needs a positive pivot and finite powers (got {value!r})."
+        )
+    return (pivot, p_short, p_long)
+
+
+def vol_term_scale(
+    days_to_expiry: np.ndarray | float, vol_term: tuple[float, float, float] | None
+) -> np.ndarray:
+    r"""Scale of an implied-vol shock by time to expiry: :math:`(\text{pivot}/\max(D, 1))^p`.
+
+    :math:`p` is ``power_short`` for :math:`D` below the pivot and ``power_long`` at or above
+    it (Deribit ``short_term_vega_power`` / ``long_term_vega_power``, VENUES.md §1.1; Paradex:
+    IV shock × :math:`(30/\max(\text{DTE floor}, \text{DTE}))^{\text{vega power}}`, §1.8).
+    ``vol_term=None`` gives 1 (a flat shock).
+    """
+    d = np.maximum(np.asarray(days_to_expiry, dtype="float64"), 1.0)
+    if vol_term is None:
+        return np.ones_like(d)
+    pivot, p_short, p_long = vol_term
+    return (pivot / d) ** np.where(d < pivot, p_short, p_long)
+
+
 @dataclass(frozen=True)
 class Scenarios:
-    """Joint asset log returns over a horizon (S scenarios × N assets).
+    r"""Joint asset log returns over a horizon (S scenarios × N assets).
 
     Attributes
     ----------
@@ -82,7 +138,26 @@ class Scenarios:
     weights : ndarray of shape (n_scenarios,) or None
         Probability weights (normalized to sum to one), or None for equal weights.
     vol_shocks : ndarray of shape (n_scenarios, n_assets) or None
-        Relative implied-volatility shocks for option revaluation (0.1 = +10%), if any.
+        Relative implied-volatility shocks for option revaluation (0.1 = +10%), if any: the
+        shock of an option whose expiry is ``vol_term[0]`` days away; other expiries scale it
+        by :func:`vol_term_scale`.
+    basis : ndarray of shape (n_scenarios, n_assets) or None
+        Change over the horizon of the perpetual's log basis, :math:`\ln(M/I)`, mark over
+        index: a perpetual's mark moves by :math:`e^{r + b}` while spot moves by :math:`e^r`.
+        None: the basis is held (mark moves with the index).
+    funding : ndarray of shape (n_scenarios, n_assets) or None
+        Funding rate accrued over the horizon (the sum of the settlements' rates, decimal):
+        a long perpetual pays ``funding`` times its notional, a short receives it.
+    roll : ndarray of shape (n_scenarios, n_assets) or None
+        Change of the annualized carry rate :math:`c` of dated futures,
+        :math:`F(T) = I e^{c\tau}`: a future (and an option's forward) with :math:`\tau`
+        years left moves by :math:`e^{r + \text{roll}\,\tau}` (the calendar or roll risk
+        Deribit charges with its roll shock, VENUES.md §1.1).
+    vol_term : (float, float, float) or None
+        ``(pivot_days, power_short, power_long)``: a shock :math:`v` applies to an option with
+        DTE days to expiry as :math:`v\,(\text{pivot}/\max(\text{DTE}, 1))^{p}`, with
+        ``power_short`` below the pivot and ``power_long`` above (Deribit's vega powers,
+        VENUES.md §1.1; Paradex scales its IV shock the same way, §1.8). None: flat.
     labels : tuple of str or None
         A label per scenario (e.g. the historical date it came from).
     method : str
@@ -100,6 +175,10 @@ class Scenarios:
     labels: tuple[str, ...] | None = None
     method: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    basis: np.ndarray | None = None
+    funding: np.ndarray | None = None
+    roll: np.ndarray | None = None
+    vol_term: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         r = np.asarray(self.returns, dtype="float64")
@@ -132,16 +211,38 @@ class Scenarios:
             w = w / w.sum()
             w.setflags(write=False)
             object.__setattr__(self, "weights", w)
-        if self.vol_shocks is not None:
-            v = np.asarray(self.vol_shocks, dtype="float64")
-            if v.shape != r.shape:
-                raise DataError(f"Scenarios.vol_shocks must have shape {r.shape} (got {v.shape}).")
-            v.setflags(write=False)
-            object.__setattr__(self, "vol_shocks", v)
+        for name in ("vol_shocks", "basis", "funding", "roll"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _factor(value, name, r.shape))
+        if self.vol_term is not None:
+            object.__setattr__(self, "vol_term", _vol_term(self.vol_term))
         if self.labels is not None and len(self.labels) != r.shape[0]:
             raise DataError(
                 f"Scenarios.labels must have {r.shape[0]} entries (got {len(self.labels)})."
             )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """Names of the risk factors the scenarios carry beyond the price moves."""
+        return tuple(
+            n for n in ("vol_shocks", "basis", "funding", "roll") if getattr(self, n) is not None
+        )
+
+    def with_factors(self, **factors: Any) -> Scenarios:
+        """A copy with risk factors set (``vol_shocks``, ``basis``, ``funding``, ``roll``,
+        ``vol_term``); the price moves, weights and labels are kept.
+
+        Raises
+        ------
+        ConfigError
+            A name that is not a factor.
+        """
+        allowed = {"vol_shocks", "basis", "funding", "roll", "vol_term"}
+        bad = sorted(set(factors) - allowed)
+        if bad:
+            raise ConfigError(f"with_factors takes {sorted(allowed)} (got {bad}).")
+        return dataclasses.replace(self, **factors)
 
     @property
     def n_scenarios(self) -> int:

@@ -1,0 +1,298 @@
+"""Risk factors beyond the spot move (issue 14): perpetual basis, funding, futures roll and
+implied-vol term scaling in ``Scenarios``, ``Position.pnl``, ``Account.pnl``, ``Book.pnl`` and
+``PortfolioMargin``.
+
+Expected numbers come from the definitions in :mod:`riskmodels.instruments.market` written out
+by hand, from closed forms (the lognormal expected shortfall), and from twin implementations
+(the per-position ``Account.pnl`` beside the stacked ``Book.pnl``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from riskmodels.exceptions import ConfigError, DataError
+from riskmodels.instruments import (
+    Account,
+    Book,
+    InverseFuture,
+    InversePerp,
+    LinearFuture,
+    LinearPerp,
+    MarketState,
+    Option,
+    Spot,
+)
+from riskmodels.margin import PortfolioMargin
+from riskmodels.scenarios import Scenarios
+from riskmodels.scenarios.base import vol_term_scale
+
+T0 = pd.Timestamp("2026-03-02 08:00", tz="UTC")
+
+
+def _market() -> MarketState:
+    expiry = T0 + pd.Timedelta(days=90)
+    return MarketState(
+        prices={"BTC": 60_000.0, "ETH": 3_000.0},
+        valuation_time=T0,
+        forwards={("BTC", expiry): 61_200.0, ("ETH", expiry): 3_030.0},
+        implied_vols={"BTC": 0.55, "ETH": 0.70},
+    )
+
+
+def _scenarios(rng: np.random.Generator, s: int = 400, **factors) -> Scenarios:
+    return Scenarios(
+        returns=rng.normal(0.0, 0.04, size=(s, 2)),
+        assets=("BTC", "ETH"),
+        horizon=pd.Timedelta("1D"),
+        **factors,
+    )
+
+
+def _factors(rng: np.random.Generator, s: int = 400) -> dict:
+    return {
+        "basis": rng.normal(0.0, 0.002, size=(s, 2)),
+        "funding": rng.normal(0.0003, 0.0004, size=(s, 2)),
+        "roll": rng.normal(0.0, 0.05, size=(s, 2)),
+        "vol_shocks": rng.normal(0.0, 0.1, size=(s, 2)),
+        "vol_term": (30.0, 0.30, 0.13),
+    }
+
+
+def _accounts(m: MarketState) -> list[Account]:
+    expiry = T0 + pd.Timedelta(days=90)
+    opt_exp = T0 + pd.Timedelta(days=7)
+    books = [
+        [Spot("BTC", 2.0), LinearPerp("BTC", -2.0, 59_000.0)],
+        [LinearFuture("BTC", 1.5, 60_500.0, expiry), LinearPerp("BTC", -1.5, 60_100.0)],
+        [
+            InversePerp("BTC", -300, 100.0, 58_000.0),
+            InverseFuture("ETH", 500, 10.0, 2_900.0, expiry),
+        ],
+        [
+            Option("BTC", "call", 62_000.0, opt_exp, -3.0),
+            Option("ETH", "put", 2_800.0, expiry, 10.0, settlement="coin"),
+            LinearPerp("ETH", 20.0, 3_100.0),
+        ],
+    ]
+    return [
+        Account(collateral={"USDT": 50_000.0, "BTC": 0.5}, positions=p, prices=m, account_id=i)
+        for i, p in enumerate(books)
+    ]
+
+
+def test_linear_perp_pnl_by_hand(rng):
+    """LinearPerp under basis b and funding f: q(P e^{r+b} - E) - qPf minus today's q(P - E)
+    (market module docstring); exact arithmetic, so 1e-9 relative."""
+    m = _market()
+    f = _factors(rng)
+    sc = _scenarios(rng, **f)
+    p = LinearPerp("BTC", 3.0, 58_000.0)
+    r, b, fu = sc.returns[:, 0], f["basis"][:, 0], f["funding"][:, 0]
+    want = 3.0 * 60_000.0 * (np.exp(r + b) - 1.0) - 3.0 * 60_000.0 * fu
+    np.testing.assert_allclose(p.pnl(m, sc), want, rtol=1e-9)
+
+
+def test_inverse_perp_funding_in_coin(rng):
+    """InversePerp: coin P&L N(1/E - 1/M_s) - N f / M_s with M_s = M e^{r+b}, times P e^r in USD
+    (Binance COIN-M funding on the coin notional N/M); exact, 1e-9 relative."""
+    m = _market()
+    f = _factors(rng)
+    sc = _scenarios(rng, **f)
+    p = InversePerp("BTC", 200, 100.0, 55_000.0)
+    n = 200 * 100.0
+    r, b, fu = sc.returns[:, 0], f["basis"][:, 0], f["funding"][:, 0]
+    ms = 60_000.0 * np.exp(r + b)
+    coin = n * (1 / 55_000.0 - 1 / ms) - n * fu / ms
+    np.testing.assert_allclose(p.scenario_values_coin(m, sc), coin, rtol=1e-9)
+    np.testing.assert_allclose(p.scenario_values_usd(m, sc), coin * 60_000.0 * np.exp(r), rtol=1e-9)
+
+
+def test_future_roll_moves_forward_by_tau(rng):
+    """LinearFuture: the forward moves by e^{r + c tau}, tau = 90/365 years, no funding;
+    exact, 1e-9 relative."""
+    m = _market()
+    f = _factors(rng)
+    sc = _scenarios(rng, **f)
+    expiry = T0 + pd.Timedelta(days=90)
+    p = LinearFuture("BTC", 2.0, 60_000.0, expiry)
+    tau = 90 / 365
+    r, c = sc.returns[:, 0], f["roll"][:, 0]
+    want = 2.0 * 61_200.0 * (np.exp(r + c * tau) - 1.0)
+    np.testing.assert_allclose(p.pnl(m, sc), want, rtol=1e-9)
+
+
+def test_no_factors_is_unchanged(rng):
+    """Scenarios without factors give the price-only P&L (zeros for every factor): the same
+    numbers as before issue 14, checked against q P (e^r - 1)."""
+    m = _market()
+    sc = _scenarios(rng)
+    p = LinearPerp("ETH", -4.0, 3_050.0)
+    np.testing.assert_allclose(
+        p.pnl(m, sc), -4.0 * 3_000.0 * np.expm1(sc.returns[:, 1]), rtol=1e-12
+    )
+
+
+def test_book_equals_accounts_with_factors(rng):
+    """Twin: the stacked Book.pnl (carry series U_c Q_c, book module docstring) equals the sum of
+    per-position Account.pnl for spot, linear and inverse perps and futures and options under
+    basis, funding, roll and term-scaled vol shocks; only summation order differs, so 1e-9 of
+    the P&L scale."""
+    m = _market()
+    sc = _scenarios(rng, **_factors(rng))
+    accs = _accounts(m)
+    book = Book.from_accounts(accs)
+    got = book.pnl(sc)
+    want = np.column_stack([a.pnl(sc) for a in accs])
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(got, want, atol=1e-9 * scale)
+    assert len(book.carry_series) == 5  # BTC perp, BTC fut, BTC inv perp, ETH inv fut, ETH perp
+
+
+def test_portfolio_margin_book_equals_account_path(rng):
+    """Twin: PortfolioMargin.margin_many (Book, chunked loss blocks with the carry block) equals
+    PortfolioMargin.margin per account (Account.pnl and risk.var_es); 1e-8 relative."""
+    m = _market()
+    sc = _scenarios(rng, s=1_000, **_factors(rng, 1_000))
+    accs = _accounts(m)
+    pm = PortfolioMargin(sc, alpha=0.99)
+    many = pm.margin_many(accs).initial
+    one = np.array([pm.margin(a).initial for a in accs])
+    np.testing.assert_allclose(many, one, rtol=1e-8)
+
+
+def test_basis_trade_es_closed_form():
+    """Long spot + short perp, q BTC at P, basis change b ~ N(0, s^2), constant funding f
+    received by the short: loss = qP (e^b - 1 - f) for r = 0 (market module docstring), so
+    ES_alpha = qP (e^{s^2/2} Phi(s - z_alpha)/(1 - alpha) - 1 - f) (lognormal tail mean).
+    Scenarios are 200,000 stratified quantiles of b, so the empirical ES differs from the
+    closed form only by the discretization (< 1e-3 relative)."""
+    s_n, s, f, q, price, alpha = 200_000, 0.004, 0.0003, 10.0, 60_000.0, 0.99
+    u = (np.arange(s_n) + 0.5) / s_n
+    b = s * stats.norm.ppf(u)
+    m = MarketState(prices={"BTC": price})
+    sc = Scenarios(
+        returns=np.zeros((s_n, 1)),
+        assets=("BTC",),
+        horizon=pd.Timedelta("1D"),
+        basis=b[:, None],
+        funding=np.full((s_n, 1), f),
+    )
+    acc = Account(
+        collateral={"USDT": 0.0},
+        positions=[Spot("BTC", q), LinearPerp("BTC", -q, price)],
+        prices=m,
+    )
+    z = stats.norm.ppf(alpha)
+    want = q * price * (math.exp(s**2 / 2) * stats.norm.cdf(s - z) / (1 - alpha) - 1 - f)
+    got = PortfolioMargin(sc, alpha=alpha).margin(acc).initial
+    assert got == pytest.approx(want, rel=1e-3)
+    # without the basis factor the hedged book margins at zero (the issue's finding)
+    flat = Scenarios(returns=np.zeros((s_n, 1)), assets=("BTC",), horizon=pd.Timedelta("1D"))
+    assert PortfolioMargin(flat, alpha=alpha).margin(acc).initial == 0.0
+
+
+def test_vol_term_scale_deribit_powers():
+    """(30/DTE)^0.30 below 30 days and ^0.13 above, DTE floored at 1 (Deribit vega powers,
+    VENUES.md §1.1): values by hand."""
+    got = vol_term_scale(np.array([0.2, 7.0, 30.0, 90.0]), (30.0, 0.30, 0.13))
+    want = [30.0**0.30, (30 / 7) ** 0.30, 1.0, (30 / 90) ** 0.13]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(vol_term_scale(np.array([3.0]), None), [1.0])
+
+
+def test_factor_validation():
+    """Bad factor arrays and vol_term get named errors that say the fix."""
+    r = np.zeros((3, 1))
+    with pytest.raises(DataError, match="shape"):
+        Scenarios(returns=r, assets=("BTC",), horizon="1D", basis=np.zeros((2, 1)))
+    with pytest.raises(DataError, match="non-finite"):
+        Scenarios(returns=r, assets=("BTC",), horizon="1D", funding=np.full((3, 1), np.nan))
+    with pytest.raises(ConfigError, match="vol_term"):
+        Scenarios(returns=r, assets=("BTC",), horizon="1D", vol_term=(0, 0.3, 0.1))
+    sc = Scenarios(returns=r, assets=("BTC",), horizon="1D")
+    with pytest.raises(ConfigError, match="with_factors"):
+        sc.with_factors(spot=np.zeros((3, 1)))
+    assert sc.with_factors(roll=np.ones((3, 1))).factors == ("roll",)
+
+
+# -- carry factors from history (riskmodels.scenarios.factors) --------------------------------
+def _carry_history(n: int = 400):
+    """Daily index returns, a basis that is minus the cumulative move / 100 (so the basis
+    change over a window is exactly -move/100) and 8h funding settlements at a known rate."""
+    from riskmodels.scenarios.factors import CarryFactors
+
+    idx = pd.date_range("2024-01-01", periods=n, freq="1D", tz="UTC")
+    rng = np.random.default_rng(7)
+    r = pd.DataFrame({"BTC": rng.normal(0, 0.03, n)}, index=idx)
+    basis = pd.DataFrame({"BTC": -r["BTC"].cumsum() / 100.0}, index=idx)
+    times = pd.date_range(idx[0] - pd.Timedelta("8D"), idx[-1] + pd.Timedelta("2D"), freq="8h")
+    funding = pd.Series(0.0001, index=times)
+    return r, basis, {"BTC": funding}, CarryFactors
+
+
+def test_carry_windows_by_hand():
+    """Windows of h = 2 daily bars: the basis change is -move/100 by construction, the funding
+    accrued over 2 days of 8h settlements at 0.01% is 6 x 0.0001 (settlements in (t0, t0+2d]),
+    and a constant rate has a zero roll (annualized trailing level unchanged); exact up to
+    floating point, 1e-12."""
+    r, basis, funding, CarryFactors = _carry_history()
+    w = CarryFactors().fit(r, basis=basis, funding=funding).windows("BTC", "2D")
+    both = w.dropna()
+    np.testing.assert_allclose(both["basis"], -both["move"] / 100.0, atol=1e-12)
+    np.testing.assert_allclose(w["funding"], 6 * 0.0001, rtol=1e-12)
+    np.testing.assert_allclose(w["roll"], 0.0, atol=1e-12)
+
+
+def test_carry_rank_pairing_keeps_dependence(rng):
+    """Rank pairing with no neighbours maps the scenario of rank u to the window of rank u: with
+    a basis that is exactly -move/100 in history, the attached basis is a decreasing function
+    of the scenario move (Spearman correlation -1). The date pairing reproduces the history."""
+    from riskmodels.scenarios import HistoricalScenarios
+
+    r, basis, funding, CarryFactors = _carry_history()
+    sc = Scenarios(
+        returns=rng.normal(0, 0.05, size=(500, 1)),
+        assets=("BTC",),
+        horizon="1D",
+        asof=r.index[-1],
+    )
+    out = CarryFactors(neighbours=0.0).fit(r, basis=basis, funding=funding).attach(sc, rng=3)
+    rho = stats.spearmanr(out.returns[:, 0], out.basis[:, 0]).statistic
+    assert rho < -0.99
+    # the first bar has no basis before it, so historical scenarios start on the second
+    hs = HistoricalScenarios().generate(r.iloc[1:], r.index[-1], "1D", rng=1)
+    dated = CarryFactors(pairing="date", missing="zero").fit(r, basis=basis).attach(hs, rng=1)
+    np.testing.assert_allclose(dated.basis[:, 0], -hs.returns[:, 0] / 100.0, atol=1e-12)
+
+
+def test_carry_uses_nothing_after_asof():
+    """Windows that end after the scenarios' as-of bar are not drawn: with a history whose
+    basis jumps by +1 after the as-of date, no attached basis change reaches it."""
+    r, basis, funding, CarryFactors = _carry_history()
+    asof = r.index[200]
+    basis = basis.copy()
+    basis.loc[r.index > asof, "BTC"] += 1.0
+    sc = Scenarios(returns=np.zeros((50, 1)), assets=("BTC",), horizon="1D", asof=asof)
+    out = CarryFactors().fit(r, basis=basis, funding=funding).attach(sc, rng=0)
+    assert np.abs(out.basis).max() < 0.5
+    assert out.meta["carry"]["windows"]["BTC"]["basis"] == 200
+
+
+def test_carry_missing_history_is_named():
+    """An asset without funding history: a DataError saying the fix, or zeros with
+    missing='zero' (and the gap recorded in the scenarios' meta)."""
+    r, basis, _, CarryFactors = _carry_history()
+    with pytest.raises(DataError, match="missing='zero'"):
+        CarryFactors().fit(r, basis=basis)
+    sc = Scenarios(returns=np.zeros((10, 1)), assets=("BTC",), horizon="1D", asof=r.index[-1])
+    out = CarryFactors(missing="zero").fit(r, basis=basis).attach(sc, rng=0)
+    assert not out.funding.any()
+    assert out.meta["carry"]["carry_missing"] == {"funding": ["BTC"]}
+    with pytest.raises(ConfigError, match="neighbours"):
+        CarryFactors(neighbours=0.7)

@@ -7,7 +7,9 @@ Generators (specs with hyper-parameters only; ``fit`` -> fitted generator -> ``s
     — paths simulated from a fitted DCC/CCC/EWMA-correlation or univariate model.
 Risk factors beyond the price move
     :class:`CarryFactors` (perpetual basis, funding, futures roll from their history) and
-    :class:`FactorScenarios` (any generator plus those and implied-vol shocks).
+    :class:`ImpliedVolProxy` (implied-vol shocks from the fitted GARCH/GJR/EWMA dynamics, a
+    proxy: the data hold no implied vols) and :class:`FactorScenarios` (any generator plus
+    those factors).
 The contract
     :class:`Scenarios` (S x N log returns over a horizon, weights, labels, method, meta, and
     the optional factors ``vol_shocks``, ``basis``, ``funding``, ``roll``),
@@ -27,6 +29,7 @@ uses only the rows labelled at or before ``asof``.
 """
 
 from riskmodels.scenarios._inputs import DEFAULT_N, infer_frequency
+from riskmodels.scenarios._ivproxy import FittedImpliedVolProxy, ImpliedVolProxy
 from riskmodels.scenarios._models import ModelState
 from riskmodels.scenarios.base import (
     FittedScenarioGenerator,
@@ -58,9 +61,11 @@ __all__ = [
     "FittedFactorScenarios",
     "FittedFilteredHistoricalScenarios",
     "FittedHistoricalScenarios",
+    "FittedImpliedVolProxy",
     "FittedMonteCarloScenarios",
     "FittedScenarioGenerator",
     "HistoricalScenarios",
+    "ImpliedVolProxy",
     "ModelState",
     "MonteCarloScenarios",
     "ScenarioGenerator",

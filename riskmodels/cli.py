@@ -228,6 +228,9 @@ def _cache_verify(args: argparse.Namespace) -> int:
     from riskmodels.parallel import verify_cache
 
     table = verify_cache(args.directory, delete=args.delete)
+    swept = table.attrs.get("removed_temp_files", [])
+    if swept:
+        print(f"removed {len(swept)} temporary file(s) left by dead writers")
     if table.empty:
         print(f"{args.directory}: no cache entries")
         return EXIT_OK

@@ -69,6 +69,7 @@ import pandas as pd
 from joblib import Parallel, cpu_count, delayed
 from tqdm.auto import tqdm
 
+from riskmodels._io import TMP_SUFFIX, atomic_writer, fsync_dir, sweep_temp_files, temp_prefix
 from riskmodels._threads import blas_threads
 from riskmodels.exceptions import ConfigError, RiskModelsError, RiskModelsWarning
 
@@ -707,6 +708,11 @@ class TaskCache:
     readable by group or others is refused (ConfigError). Deleting ``cache.key`` makes every
     entry untrusted (all are recomputed).
 
+    Entries and the key are written through temporary files (``.<name>.tmp-<pid>-...tmp``). A
+    writer killed before its rename leaves one behind; opening the cache (and :meth:`verify`)
+    removes those whose writer process is gone or that are older than an hour
+    (:func:`riskmodels._io.sweep_temp_files`); ``removed_temp_files`` lists them.
+
     Parameters
     ----------
     directory : str or path
@@ -738,6 +744,8 @@ class TaskCache:
             ) from exc
         self.path = path
         self._secret: bytes | None = None
+        #: Temporary files of dead writers removed when the cache was opened or verified.
+        self.removed_temp_files: list[Path] = sweep_temp_files(path)
 
     @classmethod
     def open_existing(cls, directory: str | os.PathLike[str]) -> TaskCache:
@@ -758,6 +766,7 @@ class TaskCache:
         self = cls.__new__(cls)
         self.path = path
         self._secret = None
+        self.removed_temp_files = []
         return self
 
     def __repr__(self) -> str:
@@ -808,7 +817,9 @@ class TaskCache:
         except FileNotFoundError:
             if not create:
                 return None
-            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-key-")  # mode 0600
+            fd, tmp = tempfile.mkstemp(  # mode 0600
+                dir=self.path, prefix=temp_prefix(CACHE_KEY_FILE), suffix=TMP_SUFFIX
+            )
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(secrets.token_bytes(_DIGEST))
@@ -818,6 +829,7 @@ class TaskCache:
                     os.link(tmp, self.key_file)  # atomic, never replaces: the full key or none
             finally:
                 os.unlink(tmp)
+            fsync_dir(self.path)
             self._secret = self._read_key()
         return self._secret
 
@@ -887,8 +899,10 @@ class TaskCache:
             return None, f"{self.file(key)} (unreadable: {type(exc).__name__}: {exc})"
 
     def store(self, key: str, obj: Any) -> bool:
-        """Write ``obj`` with its digest and HMAC atomically (temporary file, then
-        ``os.replace``); False when it cannot be pickled (it is simply not cached)."""
+        """Write ``obj`` with its digest and HMAC atomically and durably (temporary file,
+        flushed and fsync-ed, ``os.replace``, folder fsync-ed:
+        :func:`riskmodels._io.atomic_writer`); False when it cannot be pickled (it is simply
+        not cached)."""
         try:
             payload = pickle.dumps(obj, protocol=4)
         except (pickle.PicklingError, TypeError, AttributeError):
@@ -896,16 +910,9 @@ class TaskCache:
         secret = self._key(create=True)
         assert secret is not None
         head = ENTRY_MAGIC + hashlib.sha256(payload).digest() + self._tag(secret, key, payload)
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".pkl")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(head)
-                fh.write(payload)
-            os.replace(tmp, self.file(key))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_writer(self.file(key), mode=None) as fh:  # mode 0600, as the key
+            fh.write(head)
+            fh.write(payload)
         return True
 
     def verify(self, delete: bool = False) -> pd.DataFrame:
@@ -923,13 +930,17 @@ class TaskCache:
             ``status`` (``"ok"``, ``"corrupt"``: unreadable, truncated or digest mismatch;
             ``"untrusted"``: the HMAC does not verify under this cache's key, or there is no
             key; ``"old-format"``: no integrity tags, written before them or planted),
-            ``detail``, ``bytes`` and ``deleted``.
+            ``detail``, ``bytes`` and ``deleted``. Temporary files of dead writers are removed
+            first (where the folder is writable); ``attrs["removed_temp_files"]`` lists them (as
+            strings) and so does :attr:`removed_temp_files`.
 
         Raises
         ------
         ConfigError
             The key file is not private to you (see :class:`TaskCache`).
         """
+        swept = sweep_temp_files(self.path)
+        self.removed_temp_files = [*self.removed_temp_files, *swept]
         rows = []
         for p in sorted(self.path.glob("*.pkl")):
             if p.name.startswith(".") or not p.is_file():
@@ -944,7 +955,9 @@ class TaskCache:
                 deleted = True
             size = p.stat().st_size if not deleted else 0
             rows.append((str(p), p.stem, status, detail, size, deleted))
-        return pd.DataFrame(rows, columns=["file", "key", "status", "detail", "bytes", "deleted"])
+        out = pd.DataFrame(rows, columns=["file", "key", "status", "detail", "bytes", "deleted"])
+        out.attrs["removed_temp_files"] = [str(p) for p in swept]
+        return out
 
 
 def verify_cache(directory: str | os.PathLike[str], delete: bool = False) -> pd.DataFrame:

@@ -323,3 +323,98 @@ def test_cli_cache_verify_lists_bad_entries_and_exits_1(tmp_path, capsys):
     assert main(["cache", "verify", str(tmp_path), "--delete"]) == 1
     assert not f.exists()
     assert main(["cache", "verify", str(tmp_path)]) == 0
+
+
+# ----------------------------------------------------------------------------- durable writes
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_store_fsyncs_the_entry_and_the_folder(tmp_path, monkeypatch):
+    """Issue 16: the temporary file is flushed and fsync-ed before os.replace, the folder
+    after it (so a crash cannot leave a renamed but empty entry)."""
+    cache = TaskCache(tmp_path)
+    cache.store("warm", 0)  # the key file exists: only the entry's writes are seen below
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        events.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    assert cache.store("k", {"a": 1})
+    assert events == ["fsync file", "replace", "fsync dir"]
+    assert cache.load("k") == {"a": 1}
+    assert stat.S_IMODE(cache.file("k").stat().st_mode) == 0o600  # private, as the key
+
+
+def test_temp_files_of_dead_writers_are_swept_on_open_and_verify(tmp_path, capsys):
+    """Issue 16: temporary files a killed writer left are removed when the cache is next
+    opened or verified: at once when their writer process is gone, else after an hour."""
+    from riskmodels._io import HOST_TAG, STALE_TMP_S
+    from riskmodels.cli import main
+
+    cache = TaskCache(tmp_path)
+    cache.store("k", 1)
+    old = os.path.getmtime(cache.file("k")) - STALE_TMP_S - 60
+    dead, me = _dead_pid(), os.getpid()
+    planted = {
+        "stale_legacy": f".tmp-{'a' * 8}.pkl",  # name of older versions, 1 h old
+        "stale_report": ".latest.x1y2.tmp",  # reporting/archive name of older versions, 1 h old
+        "dead_writer": f".k.pkl.tmp-{dead}-{HOST_TAG}-ab12.tmp",
+        "live_writer": f".k.pkl.tmp-{me}-{HOST_TAG}-cd34.tmp",
+        "other_host": f".k.pkl.tmp-{dead}-00000000-ef56.tmp",  # pid unknowable: age rule
+        "fresh_legacy": ".tmp-fresh.pkl",
+    }
+    for label, name in planted.items():
+        (tmp_path / name).write_bytes(b"partial")
+        if label.startswith("stale"):
+            os.utime(tmp_path / name, (old, old))
+    (tmp_path / ".tmp-folder").mkdir()  # not a file: never touched
+
+    reopened = TaskCache(tmp_path)
+    assert sorted(p.name for p in reopened.removed_temp_files) == sorted(
+        planted[k] for k in ("stale_legacy", "stale_report", "dead_writer")
+    )
+    left = {p.name for p in tmp_path.iterdir()}
+    assert {planted[k] for k in ("live_writer", "other_host", "fresh_legacy")} <= left
+    assert reopened.load("k") == 1  # entries untouched
+
+    os.utime(tmp_path / planted["other_host"], (old, old))
+    table = verify_cache(tmp_path)
+    assert table.attrs["removed_temp_files"] == [str(tmp_path / planted["other_host"])]
+    assert list(table["key"]) == ["k"] and (table["status"] == "ok").all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".tmp-folder", CACHE_KEY_FILE, "k.pkl", planted["live_writer"], planted["fresh_legacy"]]
+    )
+
+    os.utime(tmp_path / planted["fresh_legacy"], (old, old))
+    assert main(["cache", "verify", str(tmp_path)]) == 0
+    assert "removed 1 temporary file(s) left by dead writers" in capsys.readouterr().out
+
+
+def test_archive_writer_sweeps_its_folder(tmp_path):
+    """The data mirror's parquet writer (same atomic writer) sweeps a folder on its first
+    write there."""
+    from riskmodels._io import HOST_TAG
+    from riskmodels.data.archive import _write_parquet_atomic
+
+    folder = tmp_path / "spot" / "BTCUSDT"
+    folder.mkdir(parents=True)
+    stray = folder / f".2024-01.parquet.tmp-{_dead_pid()}-{HOST_TAG}-zz.tmp"
+    stray.write_bytes(b"partial")
+    frame = pd.DataFrame({"close": [1.0, 2.0]}, index=pd.date_range("2024", periods=2, tz="UTC"))
+    _write_parquet_atomic(frame, folder / "2024-01.parquet", {"rows": 2})
+    assert sorted(p.name for p in folder.iterdir()) == ["2024-01.parquet"]
+    assert_frame_equal(pd.read_parquet(folder / "2024-01.parquet"), frame, check_freq=False)

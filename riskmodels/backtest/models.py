@@ -52,7 +52,6 @@ tail stay those of the last refit.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -60,6 +59,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.risk import es_evt, es_normal, es_t, fit_gpd_tail, var_es, var_evt, var_normal
 from riskmodels.risk import var_t as _var_t
@@ -507,7 +507,7 @@ class _VolatilityFilterModel:
         }
 
     def _repr_html_(self) -> str:
-        return f"<code>{html.escape(repr(self))}</code>"
+        return f"<code>{esc(repr(self))}</code>"
 
 
 def _check_volatility(volatility: object, model: str) -> None:

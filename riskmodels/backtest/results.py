@@ -28,7 +28,6 @@ MCSResult
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from riskmodels._display import esc, frame_html, html_table
 from riskmodels.exceptions import ConfigError
 
 __all__ = [
@@ -109,17 +109,12 @@ def _scalar_items(extra: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+_CELL = "text-align:left;padding:2px 8px"
+_CAPTION = "text-align:left;font-weight:bold"
+
+
 def _html_table(title: str, rows: list[tuple[str, str]]) -> str:
-    esc = html.escape
-    body = "".join(
-        f"<tr><th style='text-align:left;padding:2px 8px'>{esc(k)}</th>"
-        f"<td style='text-align:left;padding:2px 8px'>{esc(v)}</td></tr>"
-        for k, v in rows
-    )
-    return (
-        f"<table><caption style='text-align:left;font-weight:bold'>{esc(title)}</caption>"
-        f"{body}</table>"
-    )
+    return html_table(rows, caption=title, th_style=_CELL, td_style=_CELL, caption_style=_CAPTION)
 
 
 class _ReadOnlyDict(Mapping[str, Any]):
@@ -408,22 +403,20 @@ class TrafficLightResult:
 
     def _repr_html_(self) -> str:
         colours = {"green": "#1b7f3b", "yellow": "#9a7400", "red": "#b22222"}
-        rows = self._rows()
-        esc = html.escape
-        body = "".join(
-            f"<tr><th style='text-align:left;padding:2px 8px'>{esc(k)}</th>"
-            f"<td style='text-align:left;padding:2px 8px'>{esc(v)}</td></tr>"
-            for k, v in rows[1:]
+        rows = html_table(
+            self._rows()[1:],
+            caption="Basel traffic light",
+            th_style=_CELL,
+            td_style=_CELL,
+            caption_style=_CAPTION,
         )
         zone = (
-            f"<tr><th style='text-align:left;padding:2px 8px'>Zone</th>"
-            f"<td style='text-align:left;padding:2px 8px;font-weight:bold;"
-            f"color:{colours[self.zone]}'>{esc(self.zone)}</td></tr>"
+            f"<tr><th style='{_CELL}'>Zone</th>"
+            f"<td style='{_CELL};font-weight:bold;color:{colours.get(self.zone, 'inherit')}'>"
+            f"{esc(self.zone)}</td></tr>"
         )
-        return (
-            "<table><caption style='text-align:left;font-weight:bold'>Basel traffic light"
-            f"</caption>{zone}{body}</table>"
-        )
+        # the zone row goes first, right after the caption
+        return rows.replace("</caption>", f"</caption>{zone}", 1)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -489,9 +482,9 @@ class MCSResult:
         return f"<MCSResult size={self.size:.2f}: included={list(self.included)}>"
 
     def _repr_html_(self) -> str:
-        caption = html.escape(
+        caption = esc(
             f"Model confidence set (size {self.size:.2f}, method {self.method}, "
             f"{self.bootstrap} bootstrap, block {self.block_size}, {self.reps} reps)"
         )
-        table = self.table().to_html(float_format=lambda v: f"{v:.4f}")
+        table = frame_html(self.table(), float_format=lambda v: f"{v:.4f}")
         return f"<div><b>{caption}</b>{table}</div>"

@@ -44,7 +44,6 @@ gathered in task order. A tqdm progress bar runs over tasks in every mode.
 
 from __future__ import annotations
 
-import html
 import math
 import os
 import re
@@ -57,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import frame_html, html_table
 from riskmodels.backtest.coverage import (
     align,
     as_float,
@@ -1126,12 +1126,6 @@ class WalkForwardResult:
                     str(int((~self.diagnostics["converged"].astype(bool)).sum())),
                 ),
             ]
-        head = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        table = self.tests().round(4).to_html()
-        return (
-            f"<table><caption>Walk-forward VaR/ES backtest</caption>{head}</table>"
-            f"<p>Backtest statistics (p-values: small values reject the model)</p>{table}"
-        )
+        head = html_table(rows, caption="Walk-forward VaR/ES backtest")
+        table = frame_html(self.tests().round(4))
+        return f"{head}<p>Backtest statistics (p-values: small values reject the model)</p>{table}"

@@ -99,7 +99,6 @@ confidence. It stays for that; a perpetual venue's maintenance margin is the clo
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -111,6 +110,7 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import isotonic_regression
 
+from riskmodels._display import esc, frame_html
 from riskmodels._time import duration_label
 from riskmodels.calibration.horizon import slippage_rate
 from riskmodels.calibration.mmr import _check_prob, _root_entropy, cell_seed, check_target
@@ -499,10 +499,10 @@ class CloseoutCalibration:
     def _repr_html_(self) -> str:
         head = (
             f"<p><b>MMR calibrated for the close-out gap</b>: P(bad debt | liquidation) &le; "
-            f"{self.target:.3%}, base delay {html.escape(str(self.params.get('delay')))}, "
-            f"objective {html.escape(self.objective)}.</p>"
+            f"{self.target:.3%}, base delay {esc(self.params.get('delay'))}, "
+            f"objective {esc(self.objective)}.</p>"
         )
-        return head + self.summary().to_html(float_format=lambda v: f"{v:.6g}", index=False)
+        return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
 
 
 # ----------------------------------------------------------------------------- calibration

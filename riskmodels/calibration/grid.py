@@ -53,7 +53,6 @@ bracket the data cannot identify is not an error: its row says ``identified`` Fa
 
 from __future__ import annotations
 
-import html
 import inspect
 import itertools
 import time
@@ -65,6 +64,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc, frame_html
 from riskmodels.backtest.results import _ReadOnlyDict
 from riskmodels.calibration.closeout import CloseoutCalibration, calibrate_closeout
 from riskmodels.calibration.horizon import _freq_label, as_returns_by_freq, choose_data
@@ -474,19 +474,19 @@ class CalibrationGrid:
             head = (
                 f"<p><b>Calibration grid (close-out gap)</b>: {len(c['assets'])} asset(s) × "
                 f"{len(c['delays'])} delay(s) × {len(c['targets'])} target(s) = "
-                f"{c['n_tasks']} cells on {html.escape(str(c['backend']))} ({c['n_workers']} "
+                f"{c['n_tasks']} cells on {esc(c['backend'])} ({c['n_workers']} "
                 f"worker(s)), {self.elapsed:.1f} s; {len(c['not_calibrated'])} not calibrated, "
                 f"{len(c['failed_tasks'])} failed.</p>"
             )
-            return head + self.summary().to_html(float_format=lambda v: f"{v:.6g}", index=False)
+            return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
         head = (
             f"<p><b>Calibration grid</b>: {len(c['assets'])} asset(s) × {len(c['horizons'])} "
             f"horizon(s) × {len(c['targets'])} target(s) × {len(c['models'])} model(s) = "
-            f"{c['n_tasks']} cells on {html.escape(str(c['backend']))} ({c['n_workers']} "
+            f"{c['n_tasks']} cells on {esc(c['backend'])} ({c['n_workers']} "
             f"worker(s)), {self.elapsed:.1f} s; {len(c['not_calibrated'])} not calibrated, "
             f"{len(c['failed_tasks'])} failed.</p>"
         )
-        return head + self.summary().to_html(float_format=lambda v: f"{v:.6g}", index=False)
+        return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
 
 
 # -- the grid ------------------------------------------------------------------------------------

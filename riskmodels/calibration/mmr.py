@@ -57,7 +57,6 @@ is :math:`\lfloor 1/\text{IMR} \rfloor` (at least 1).
 from __future__ import annotations
 
 import hashlib
-import html
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -69,6 +68,7 @@ import pandas as pd
 from arch.bootstrap import StationaryBootstrap
 from scipy import stats
 
+from riskmodels._display import esc, frame_html
 from riskmodels.calibration.horizon import (
     _freq_label,
     as_returns_by_freq,
@@ -390,10 +390,10 @@ class MMRCalibration:
     def _repr_html_(self) -> str:
         head = (
             f"<p><b>MMR calibration</b>: target breach probability {self.target:.3%} over the "
-            f"liquidation horizon (base {html.escape(_freq_label(self.horizon))}), model "
-            f"{html.escape(self.model)}.</p>"
+            f"liquidation horizon (base {esc(_freq_label(self.horizon))}), model "
+            f"{esc(self.model)}.</p>"
         )
-        return head + self.summary().to_html(float_format=lambda v: f"{v:.6g}", index=False)
+        return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
 
 
 # -- calibration ---------------------------------------------------------------------------------

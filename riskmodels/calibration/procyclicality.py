@@ -21,7 +21,6 @@ each tool of :class:`riskmodels.margin.AntiProcyclicality` (which it reuses, not
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import html_table
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.margin import AntiProcyclicality
 
@@ -71,11 +71,7 @@ class ProcyclicalityMetrics:
         return pd.Series(asdict(self), dtype=object)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in asdict(self).items()
-        )
-        return f"<table>{rows}</table>"
+        return html_table(asdict(self).items())
 
 
 def _check_margin(margin: Any, name: str = "margin") -> pd.Series:

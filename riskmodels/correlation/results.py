@@ -3,6 +3,7 @@ forecasts, simulation, standard errors and summaries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -177,6 +178,11 @@ class CorrelationForecast:
             )
         if not np.isfinite(H).all():
             raise ModelError("CorrelationForecast.covariance has NaN or infinite entries.")
+        if isinstance(self.assets, str | bytes) or not isinstance(self.assets, Iterable):
+            raise ModelError(
+                f"CorrelationForecast.assets must be a sequence of asset names, one per row "
+                f"(got {self.assets!r}), e.g. ('BTC', 'ETH')."
+            )
         assets = tuple(self.assets)
         if len(assets) != R.shape[1]:
             raise ModelError(

@@ -51,14 +51,12 @@ Cache layout: ``<cache_dir>/binance/<market>/<SYMBOL>USDT/<interval>/<period>.pa
 from __future__ import annotations
 
 import calendar
-import contextlib
 import hashlib
 import http.client
 import io
 import json
 import os
 import re
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -76,6 +74,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from riskmodels._io import atomic_writer, sweep_temp_files
 from riskmodels.data._frames import (
     KLINE_COLUMNS,
     MARKETS,
@@ -272,39 +271,26 @@ def _unsafe_member_reason(name: str) -> str | None:
     return None
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder's entry table so an ``os.replace`` survives a crash (POSIX only)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+#: Folders of the mirror already swept for dead writers' temporary files by this process.
+_SWEPT: set[Path] = set()
 
 
 def _write_parquet_atomic(frame: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
-    """Write ``frame`` to ``path`` through a temp file in the same folder, fsync, os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``frame`` to ``path`` atomically and durably (:func:`riskmodels._io.atomic_writer`).
+
+    The first write into a folder also removes the temporary files of writers that died there
+    (:func:`riskmodels._io.sweep_temp_files`).
+    """
     table = pa.Table.from_pandas(frame, preserve_index=True)
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
     table = table.replace_schema_metadata(schema_meta)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
+    folder = path.parent
+    if folder not in _SWEPT:
+        sweep_temp_files(folder)
+        _SWEPT.add(folder)
+    with atomic_writer(path, mode=None) as fh:  # mode kept as before (0o600 of mkstemp)
+        pq.write_table(table, fh)
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

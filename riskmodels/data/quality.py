@@ -40,7 +40,6 @@ on the data as ``policy="repair"`` would see it after its first two steps.
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,6 +49,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc
 from riskmodels.data._frames import BAR_COLUMNS, FREQUENCIES, PRICE_COLUMNS, parse_freq
 from riskmodels.exceptions import (
     ConfigError,
@@ -410,7 +410,6 @@ class QualityReport:
             "warning": ("#7a5a00", "#fff6d6"),
             "info": ("#1a4f8b", "#e6f0fb"),
         }
-        esc = html.escape
         head = (
             "<tr>"
             + "".join(
@@ -429,7 +428,7 @@ class QualityReport:
                 f"<td style='padding:2px 6px'>{esc(_label(f.symbol))}</td>",
                 f"<td style='padding:2px 6px'>{esc(_fmt_time(f.time))}</td>",
                 f"<td style='padding:2px 6px'>{esc(f.column or '')}</td>",
-                f"<td style='text-align:right;padding:2px 6px'>{f.count}</td>",
+                f"<td style='text-align:right;padding:2px 6px'>{esc(f.count)}</td>",
                 f"<td style='padding:2px 6px'>{esc(f.detail)}</td>",
             )
             body.append(f"<tr style='background:{bg}'>{''.join(cells)}</tr>")
@@ -438,7 +437,7 @@ class QualityReport:
             more = f"<p>... and {len(self.findings) - limit} more findings (see .table()).</p>"
         reps = ""
         if self.repairs:
-            items = "".join(f"<li>{esc(str(r))}</li>" for r in self.repairs[:limit])
+            items = "".join(f"<li>{esc(r)}</li>" for r in self.repairs[:limit])
             extra = (
                 f"<li>... and {len(self.repairs) - limit} more</li>"
                 if len(self.repairs) > limit
@@ -628,6 +627,48 @@ class _Analysis:
     bad: dict[str, np.ndarray]
     price_cols: list[str]
     notes: list[str]
+
+
+def _numeric_bars(frame: pd.DataFrame, symbol: str | None) -> pd.DataFrame:
+    """``frame`` with its bar columns (``open`` ... ``trades``) as float64, or a
+    :class:`DataError` naming the first column and value that is not a number.
+
+    Missing values (NaN/None/pd.NA) stay NaN; strings that spell a number (``"101.5"``) are
+    read; ``"n/a"``, ``"-"``, lists and booleans are refused (the checks compare numbers).
+    """
+    out = frame
+    for c in BAR_COLUMNS:
+        if c not in frame.columns:
+            continue
+        s = frame[c]
+        if isinstance(s, pd.DataFrame):
+            raise DataError(
+                f"bars of {_label(symbol)} have {s.shape[1]} columns named {c!r}: keep one."
+            )
+        if s.dtype == np.dtype("float64"):
+            continue
+        if pd.api.types.is_bool_dtype(s.dtype):
+            raise DataError(
+                f"bars[{c!r}] of {_label(symbol)} holds booleans (dtype {s.dtype}), not numbers: "
+                "pass float prices and volumes."
+            )
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype):
+            num = pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
+        else:
+            num = pd.to_numeric(s, errors="coerce").astype("float64")
+            bad = (num.isna() & s.notna()) | s.map(lambda x: isinstance(x, bool | np.bool_))
+            if bad.any():
+                first = s.index[bad.to_numpy()][0]
+                raise DataError(
+                    f"bars[{c!r}] of {_label(symbol)} has {int(bad.sum())} value(s) that are not "
+                    f"numbers, the first {s[bad].iloc[0]!r} at {first}. Replace them with NaN for "
+                    "a missing value (e.g. pd.read_csv(..., na_values=['n/a'])) or drop them, "
+                    "then retry."
+                )
+        if out is frame:
+            out = frame.copy()
+        out[c] = num.to_numpy()
+    return out
 
 
 def _infer_freq(t: np.ndarray, what: str) -> str:
@@ -1457,11 +1498,12 @@ def check_quality(
             syms = np.array([str(symbol)])
         keys = df["symbol"].astype(str).to_numpy()
         for s in syms:
-            groups.append((str(s), df.loc[keys == s]))
+            groups.append((str(s), _numeric_bars(df.loc[keys == s], str(s))))
     else:
         idx = _utc_index(bars.index, "bars").rename("time")
         sym = symbol if symbol is not None else bars.attrs.get("symbol")
-        groups.append((None if sym is None else str(sym), bars.set_axis(idx, axis=0)))
+        sym = None if sym is None else str(sym)
+        groups.append((sym, _numeric_bars(bars.set_axis(idx, axis=0), sym)))
 
     # frequency
     if freq_c is None:
@@ -1506,7 +1548,10 @@ def check_quality(
                 f"between them (first gap after {_fmt_time(_ts(w[0, 1]))}) were never staged: "
                 "not reported as missing, never filled."
             )
-        analyses.append(_analyze(g, s, freq_c, a_of, th, w))
+        # Ratios of extreme prices (1e-300 next to 1e300) overflow to inf, which is beyond any
+        # threshold and is reported as such: no RuntimeWarning.
+        with np.errstate(over="ignore"):
+            analyses.append(_analyze(g, s, freq_c, a_of, th, w))
 
     findings = tuple(f for a in analyses for f in a.findings)
     notes = [n for a in analyses for n in a.notes] + window_notes
@@ -1520,7 +1565,8 @@ def check_quality(
     if policy == "repair":
         parts = []
         for a in analyses:
-            fixed, reps = _repair(a, freq_c)
+            with np.errstate(over="ignore"):
+                fixed, reps = _repair(a, freq_c)
             parts.append(fixed)
             repairs.extend(reps)
         if long_input:

@@ -59,7 +59,6 @@ reflection-principle first-passage probability, and with zero drift
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc, frame_html
 from riskmodels.exceptions import ConfigError, DataError, ModelError, PositionError
 from riskmodels.liquidation._kernels import MinTable
 from riskmodels.liquidation.rules import LiquidationRule, MaintenanceSchedule, parse_duration
@@ -640,14 +640,10 @@ class LiquidationResult:
         return out
 
     def _repr_html_(self) -> str:
-        title = html.escape(
-            f"{self.rule.venue or self.rule.name}: liquidations ({self.resolution})"
-        )
-        notes = "".join(
-            f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>"
-            for k, v in self.assumptions.items()
-        )
-        return f"<h4>{title}</h4>{self.summary().to_html(float_format=lambda x: f'{x:,.6g}')}<ul>{notes}</ul>"
+        title = esc(f"{self.rule.venue or self.rule.name}: liquidations ({self.resolution})")
+        notes = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in self.assumptions.items())
+        table = frame_html(self.summary(), float_format=lambda x: f"{x:,.6g}")
+        return f"<h4>{title}</h4>{table}<ul>{notes}</ul>"
 
     def __repr__(self) -> str:
         return (

@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError
 from riskmodels.margin import TierTable, load_tier_table
 
@@ -121,25 +122,27 @@ def _show(v: Any) -> str:
 def parse_duration(value: Any, name: str) -> pd.Timedelta:
     """A non-negative duration such as ``"30s"`` or ``"1min"``; a bare number is refused.
 
+    A thin wrapper of :func:`riskmodels._time.as_timedelta` (the package's one duration
+    parser) with ``allow_negative=False`` and second/minute examples in its messages.
+
+    Parameters
+    ----------
+    value : str, Timedelta, datetime.timedelta or numpy.timedelta64
+        The duration.
+    name : str
+        The argument's name in error messages.
+
+    Returns
+    -------
+    pandas.Timedelta
+
     Raises
     ------
     ConfigError
-        For numbers without a unit (``3`` would otherwise be read as 3 ns), NaT or negatives.
+        For numbers without a unit (``3`` or ``"3"`` would otherwise be read as 3 ns), NaT or
+        negatives.
     """
-    if isinstance(value, bool) or isinstance(value, int | float | np.number):
-        raise ConfigError(
-            f"{name} needs a unit: write '{value}s' or '{value}min' (got the bare number "
-            f"{value!r}, which pandas would read as nanoseconds)."
-        )
-    try:
-        out = pd.Timedelta(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{name} must be a duration such as '30s' or '5min' (got {value!r})."
-        ) from exc
-    if out is pd.NaT or out < pd.Timedelta(0):
-        raise ConfigError(f"{name} must be a duration >= 0 such as '30s' (got {value!r}).")
-    return out
+    return as_timedelta(value, name, allow_negative=False, examples=("30s", "5min"))
 
 
 @dataclass(frozen=True)

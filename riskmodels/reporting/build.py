@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from riskmodels._io import sweep_temp_files
 from riskmodels.config import RunConfig, load_config
 from riskmodels.exceptions import ConfigError, ReportError
 from riskmodels.reporting.io import (
@@ -346,5 +347,7 @@ def _without_path(message: str, path: Path) -> str:
 
 def _remove_stale_staging(report_dir: Path) -> None:
     """Remove staging folders left by runs that died (their process is gone), and those whose
-    owner cannot be checked once older than a day; keep those of running builds."""
+    owner cannot be checked once older than a day; keep those of running builds. Temporary
+    files of a ``latest`` pointer whose writer died go too (:func:`sweep_temp_files`)."""
     remove_dead_staging(report_dir, max_age=_STALE_STAGING_S)
+    sweep_temp_files(report_dir)

@@ -1,7 +1,9 @@
 """Atomic writes: a reader sees the old file (or report folder) or the new one, never a part.
 
 Files are written to a temporary file in the same folder, flushed and ``fsync``-ed, then moved
-over the target with :func:`os.replace` (atomic on POSIX and Windows within one file system).
+over the target with :func:`os.replace` (atomic on POSIX and Windows within one file system),
+and the folder is ``fsync``-ed: :func:`atomic_write_bytes` and :func:`atomic_write_text` are
+those of :mod:`riskmodels._io`, the package's one home for atomic writes.
 A report folder is built under a hidden temporary name beside its final place and renamed into
 place only when complete (:func:`staging_dir`); if anything fails the temporary folder is
 removed and earlier reports are untouched.
@@ -23,6 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from riskmodels._io import atomic_write_bytes, atomic_write_text, fsync_dir
+from riskmodels._io import pid_alive as _pid_alive
 from riskmodels.exceptions import ConfigError
 
 __all__ = [
@@ -45,80 +49,8 @@ OWNER_FILE = ".owner"
 STALE_STAGING_S = 24 * 3600.0
 
 
-def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """``fsync`` a folder so that a rename inside it survives a crash (no-op where unsupported)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse fsync on folders
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, replace).
-
-    Parameters
-    ----------
-    path : path-like
-        The target; its folder is created if needed.
-    data : bytes
-        The full content.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(target.parent)
-    return target
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically; see :func:`atomic_write_bytes`.
-
-    Examples
-    --------
-    >>> atomic_write_text("reports/data/latest", "20260101T000000Z-1a2b3c4d\\n")  # doctest: +SKIP
-    """
-    return atomic_write_bytes(path, text.encode(encoding))
-
-
 def _write_owner(folder: Path) -> None:
     (folder / OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (True when it cannot be told)."""
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":  # pragma: no cover - os.kill(pid, 0) would terminate the process
-        return True  # (callers use the age rule on Windows)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by another user
-        return True
-    return True
 
 
 def claim_staging(parent: str | os.PathLike[str], name: str) -> tuple[str, Path]:

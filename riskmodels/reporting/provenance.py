@@ -12,7 +12,6 @@ collects them after execution (:func:`read_inputs`) and adds everything else.
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import os
 import platform
@@ -26,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from riskmodels._display import SafeHTML, esc, html_table
 from riskmodels.data.base import FileRecord
 from riskmodels.exceptions import ConfigError
 
@@ -300,7 +300,7 @@ class Provenance:
 
     def run_stamp_html(self) -> str:
         """The one line of HTML that holds the run time and the run id."""
-        e = html.escape
+        e = esc
         return (
             f'<p id="{RUN_STAMP_ID}" class="rm-run-stamp">Run <code>{e(self.run_id)}</code>, '
             f'started <time datetime="{e(self.run_time)}">{e(self.run_time)}</time> (UTC)</p>'
@@ -308,18 +308,18 @@ class Provenance:
 
     def to_html(self) -> str:
         """The "Provenance" section of a report (an HTML fragment)."""
-        e = html.escape
+        e = esc
 
-        def table(rows: Iterable[tuple[str, Any]], cls: str) -> str:
-            body = "".join(f"<tr><th>{e(str(k))}</th><td>{v}</td></tr>" for k, v in rows)
-            return f'<table class="rm-prov {cls}">{body}</table>'
+        def table(rows: Iterable[tuple[str, SafeHTML]], cls: str) -> str:
+            # the values are HTML already (code(...)): html_table keeps SafeHTML as it is
+            return html_table(rows, th_style="", css_class=f"rm-prov {cls}")
 
-        def code(v: Any) -> str:
-            return f"<code>{e(str(v))}</code>" if v is not None else "<em>n/a</em>"
+        def code(v: Any) -> SafeHTML:
+            return SafeHTML(f"<code>{e(v)}</code>" if v is not None else "<em>n/a</em>")
 
         git = code(self.git_commit)
         if self.git_commit is not None and self.git_dirty:
-            git += " (with uncommitted changes)"
+            git = SafeHTML(git + " (with uncommitted changes)")
         run_rows = [
             ("report", code(self.report)),
             ("notebook", code(self.notebook)),

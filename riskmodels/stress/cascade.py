@@ -131,7 +131,6 @@ account executes at a price at least as good as without the breaker.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +139,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import frame_html, html_table
 from riskmodels.exceptions import ConfigError, ModelError
 from riskmodels.liquidation import allocate_adl
 from riskmodels.stress.population import AccountPopulation, equity, maintenance
@@ -524,20 +524,13 @@ class CascadeResult:
         return pd.Series(out, name="cascade")
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{v:,.4g}</td></tr>"
-            for k, v in self.summary().items()
-        )
+        rows = html_table((k, f"{v:,.4g}") for k, v in self.summary().items())
         flag = "" if self.converged else "<p><b>not converged within max_rounds</b></p>"
-        funds = "" if self.funds is None else self.funds.to_html(float_format="{:,.2f}".format)
+        money = "{:,.2f}".format
+        funds = "" if self.funds is None else frame_html(self.funds, float_format=money)
         cols = ["fund", "liquidated_notional", "bad_debt", "adl"]
-        return (
-            f"<table>{rows}</table>{flag}"
-            + self.by_asset[[c for c in cols if c in self.by_asset]].to_html(
-                float_format="{:,.2f}".format
-            )
-            + funds
-        )
+        by_asset = self.by_asset[[c for c in cols if c in self.by_asset]]
+        return f"{rows}{flag}" + frame_html(by_asset, float_format=money) + funds
 
 
 # ---------------------------------------------------------------------------------------------

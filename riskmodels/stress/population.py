@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import frame_html
 from riskmodels.exceptions import ConfigError, DataNotFoundError
 from riskmodels.liquidation.replay import LEVERAGE_MIX
 from riskmodels.margin.tiers import TierTable
@@ -350,7 +351,7 @@ class AccountPopulation:
 
     def _repr_html_(self) -> str:
         head = f"<p>AccountPopulation: {self.n_accounts:,} accounts, {self.n_assets} assets</p>"
-        return head + self.summary().to_html(float_format="{:,.2f}".format, escape=True)
+        return head + frame_html(self.summary(), float_format="{:,.2f}".format)
 
     def __repr__(self) -> str:
         return (

@@ -16,7 +16,6 @@ drives the path with the hourly lows instead (a worst case for longs, a best cas
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc, frame_html
 from riskmodels.exceptions import DataNotFoundError
 from riskmodels.stress.cascade import CascadeResult, simulate_path
 from riskmodels.stress.population import generate_population, open_interest_at
@@ -54,9 +54,8 @@ class ReplayResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(str(self.meta.get('window')))}</p>" + self.per_asset.to_html(
-            float_format="{:,.4g}".format
-        )
+        table = frame_html(self.per_asset, float_format="{:,.4g}".format)
+        return f"<p>{esc(self.meta.get('window'))}</p>{table}"
 
 
 def replay_2025_10_10(

@@ -25,7 +25,6 @@ Two questions, both on the exact (full-revaluation) equity of the instruments mo
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
 
+from riskmodels._display import frame_html, html_table
 from riskmodels.exceptions import (
     ConfigError,
     ConvergenceError,
@@ -90,11 +90,7 @@ class ReverseStressResult:
             ("t", f"{self.t:.6g}"),
             ("Mahalanobis", "-" if self.mahalanobis is None else f"{self.mahalanobis:.4g}"),
         ]
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in head
-        )
-        return f"<table>{rows}</table>" + self.simple_move().to_frame("simple move").to_html()
+        return html_table(head) + frame_html(self.simple_move().to_frame("simple move"))
 
 
 def _moved_market(market: Any, assets: tuple[str, ...], z: np.ndarray) -> Any:

@@ -17,7 +17,7 @@ from scipy import stats
 from statsmodels.iolib.summary import Summary, fmt_2cols, fmt_params
 from statsmodels.iolib.table import SimpleTable
 
-from riskmodels._display import summary_html
+from riskmodels._display import frame_html, summary_html
 from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
 from riskmodels.volatility.specs import BLAS_THREADS, PCT, at_bounds
@@ -585,4 +585,4 @@ class PanelVolatilityResult:
         )
 
     def _repr_html_(self) -> str:
-        return self.summary().to_html()
+        return frame_html(self.summary())

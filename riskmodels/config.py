@@ -472,6 +472,28 @@ class _Validator:
             )
         return val
 
+    def _path(self, key: str, text: str) -> Path:
+        """``text`` as an absolute path (``~`` expanded, relative to the config file's folder),
+        or a ConfigError for a NUL character or an unknown ``~user``."""
+        if "\x00" in text:
+            raise self.error(
+                f"{key} = {_short(text)} contains a NUL character, which no path may hold. "
+                "Write the folder's path as plain text."
+            )
+        try:
+            p = Path(text).expanduser()
+        except RuntimeError:  # "~nobody/x": no such user, or no home directory
+            raise self.error(
+                f"{key} = {_short(text)}: '~' cannot be expanded (unknown user or no home "
+                "directory). Write the path out in full, or relative to the config file."
+            ) from None
+        if not p.is_absolute() and self.path is not None:
+            p = self.path.parent / p
+        try:
+            return p.resolve()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise self.error(f"{key} = {_short(text)} is not a usable path ({exc}).") from None
+
     def _symbols(self, key: str, val: Any) -> tuple[str, ...]:
         if isinstance(val, str) or not isinstance(val, Sequence) or not val:
             raise self.error(
@@ -567,10 +589,9 @@ class _Validator:
                 )
         mirror = None
         if "mirror" in raw:
-            m = Path(self._str("data.mirror", raw["mirror"], '"../shared/data"')).expanduser()
-            if not m.is_absolute() and self.path is not None:
-                m = self.path.parent / m
-            m = m.resolve()
+            m = self._path(
+                "data.mirror", self._str("data.mirror", raw["mirror"], '"../shared/data"')
+            )
             if not m.is_dir():
                 raise self.error(
                     f"data.mirror = {raw['mirror']!r} is not a folder (resolved to {str(m)!r}). "
@@ -683,10 +704,7 @@ class _Validator:
                     "run.cache_dir is empty. Name a folder, e.g. cache_dir = "
                     '"cache/walkforward", or remove the key to run without a cache.'
                 )
-            c = Path(text).expanduser()
-            if not c.is_absolute() and self.path is not None:
-                c = self.path.parent / c
-            c = c.resolve()
+            c = self._path("run.cache_dir", text)
             if c.exists() and not c.is_dir():
                 raise self.error(
                     f"run.cache_dir = {text!r} is a file, not a folder (resolved to "

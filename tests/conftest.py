@@ -67,3 +67,34 @@ def by_value(request) -> Iterator[None]:
         yield
     finally:
         cloudpickle.unregister_pickle_by_value(request.module)
+
+
+# -- Hypothesis profiles (tests/test_properties.py) ---------------------------------------------
+# ``ci`` (default): a fixed seed and few examples, so the suite is deterministic and fast;
+# ``long``/``dev``: many more examples for a local bug hunt, e.g.
+# ``HYPOTHESIS_PROFILE=long pytest tests/test_properties.py -p no:randomly``.
+try:
+    from hypothesis import HealthCheck
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+else:
+    _slow_inputs = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    _hypothesis_settings.register_profile(
+        "ci",
+        derandomize=True,
+        max_examples=40,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=_slow_inputs,
+    )
+    _hypothesis_settings.register_profile(
+        "long",
+        max_examples=500,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=_slow_inputs,
+    )
+    _hypothesis_settings.register_profile("dev", parent=_hypothesis_settings.get_profile("long"))
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

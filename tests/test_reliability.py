@@ -301,3 +301,34 @@ def test_scenarios_horizon_refuses_bare_numbers():
     with pytest.raises(ConfigError, match="'3D' or '3h'"):
         Scenarios(returns=r, assets=("BTC", "ETH"), horizon=3)
     assert Scenarios(returns=r, assets=("BTC", "ETH"), horizon="1d").horizon == pd.Timedelta("1D")
+
+
+def test_isolated_liquidation_price_validates_mmr():
+    """Found by the property suite: mmr = 1 divided by zero for a long, and mmr = 'x' raised
+    numpy's ValueError; both are configuration errors that say the range."""
+    from riskmodels.exceptions import ConfigError
+    from riskmodels.instruments import LinearPerp
+    from riskmodels.margin import isolated_liquidation_price
+
+    p = LinearPerp("BTC", 1.0, 100.0)
+    for bad in (1.0, 1.5, -0.1, float("nan"), "x"):
+        with pytest.raises(ConfigError, match="mmr"):
+            isolated_liquidation_price(p, 10.0, mmr=bad)
+    with pytest.raises(ConfigError, match="maintenance_amount"):
+        isolated_liquidation_price(p, 10.0, mmr=0.01, maintenance_amount="y")
+
+
+def test_account_refuses_overflowing_values():
+    """Found by the property suite: 1.7e308 BTC at 1e6 USD gave an account whose equity was
+    inf; now a DataError names the overflow."""
+    from riskmodels.exceptions import DataError
+    from riskmodels.instruments import Account, LinearPerp
+
+    with pytest.raises(DataError, match="overflow"):
+        Account(collateral={"BTC": 1.7e308}, prices={"BTC": 1e6})
+    with pytest.raises(DataError, match="overflow"):
+        Account(
+            collateral={"USDT": 1.0},
+            prices={"BTC": 1e300},
+            positions=[LinearPerp("BTC", 1e10, 1.0)],
+        )

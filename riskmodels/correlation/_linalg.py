@@ -27,6 +27,14 @@ def cov2cor(S: np.ndarray) -> np.ndarray:
     return R
 
 
+def _shown(values: np.ndarray, limit: int = 6) -> str:
+    """The distinct values of ``values`` in 6 significant digits (at most ``limit``), for
+    messages; ``round(6)`` would overflow for values near the float maximum."""
+    distinct = np.unique(values)
+    text = ", ".join(f"{v:.6g}" for v in distinct[:limit])
+    return f"[{text}{', ...' if distinct.size > limit else ''}]"
+
+
 def check_correlation_stack(R: object, what: str, *, atol: float = 1e-8) -> np.ndarray:
     """``R`` as a float stack of correlation matrices (H, N, N), or a named error.
 
@@ -49,11 +57,15 @@ def check_correlation_stack(R: object, what: str, *, atol: float = 1e-8) -> np.n
         ) from exc
     if arr.ndim == 2:
         arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0:
-        raise ModelError(f"{what} must have shape (horizon, N, N) or (N, N) (got {np.shape(R)}).")
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ModelError(
+            f"{what} must have shape (horizon, N, N) or (N, N) with horizon, N >= 1 (got "
+            f"{np.shape(R)})."
+        )
     if not np.isfinite(arr).all():
         raise ModelError(f"{what} has NaN or infinite entries; give complete matrices.")
-    asym = float(np.abs(arr - np.swapaxes(arr, -1, -2)).max())
+    with np.errstate(over="ignore"):  # 1e308 - (-1e308) is inf: as asymmetric as it gets
+        asym = float(np.abs(arr - np.swapaxes(arr, -1, -2)).max())
     if asym > atol:
         raise ModelError(
             f"{what} must be symmetric (largest asymmetry {asym:.3g}). Use (R + R.T) / 2."
@@ -61,7 +73,7 @@ def check_correlation_stack(R: object, what: str, *, atol: float = 1e-8) -> np.n
     diag = np.diagonal(arr, axis1=-2, axis2=-1)
     if np.abs(diag - 1.0).max() > atol:
         raise ModelError(
-            f"{what} must have ones on the diagonal (got {np.unique(diag.round(6)).tolist()}). "
+            f"{what} must have ones on the diagonal (got {_shown(diag)}). "
             "Convert a covariance matrix with cov2cor (divide by the outer product of the "
             "standard deviations)."
         )

@@ -3,6 +3,7 @@ process for tests, recovery studies and benchmarks)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +26,8 @@ def equicorrelation(n: int, rho: float) -> np.ndarray:
         If ``n`` is not a positive integer, or ``rho`` is outside ``[-1/(n-1), 1]`` (the
         range where the matrix is a correlation matrix: its eigenvalues are ``1 + (n-1) rho``
         and ``1 - rho``).
+    ResourceLimitError
+        If the ``n x n`` matrix would need more memory than the allocation limit.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ConfigError(f"n must be a positive integer (got {n!r}).")
@@ -38,6 +41,8 @@ def equicorrelation(n: int, rho: float) -> np.ndarray:
             f"rho must be in [{lo:.6g}, 1] for n={n} (got {rho!r}): below -1/(n-1) the matrix "
             "has a negative eigenvalue 1 + (n-1) rho and is not a correlation matrix."
         )
+    # three n x n float64 arrays are alive at once (eye, ones, the result)
+    check_allocation(3 * int(n) ** 2, what=f"equicorrelation(n={n}): a {n} x {n} matrix")
     return (1.0 - r) * np.eye(n) + r * np.ones((n, n))
 
 
@@ -107,6 +112,24 @@ def _check_target(target: object) -> np.ndarray:
     return S
 
 
+def _count(value: object, name: str, *, minimum: int) -> int:
+    """``value`` as an integer >= ``minimum``, else :class:`ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum} (got {value!r}).")
+    return int(value)
+
+
+def _nonnegative(value: object, name: str) -> float:
+    """``value`` as a finite float >= 0, else :class:`ConfigError`."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number >= 0 (got {value!r}).") from None
+    if isinstance(value, bool) or not math.isfinite(x) or x < 0:
+        raise ConfigError(f"{name} must be a finite number >= 0 (got {value!r}).")
+    return x
+
+
 def simulate_dcc(
     nobs: int,
     target: np.ndarray,
@@ -154,11 +177,52 @@ def simulate_dcc(
     the news term is ``Q*^{1/2} z z' Q*^{1/2}`` with ``Q* = diag(Q_{t-1})``. ADCC (Cappiello,
     Engle and Sheppard 2006): ``- g Nbar`` in the intercept and ``+ g n n'``, ``n = min(z, 0)``.
     """
-    rng = np.random.default_rng(rng)
+    nobs = _count(nobs, "nobs", minimum=1)
+    burn = _count(burn, "burn", minimum=0)
+    try:
+        rng = np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"rng must be a numpy Generator, an integer seed or None (got {rng!r}): {exc}"
+        ) from None
     S = _check_target(target)
     N = S.shape[0]
     if kind not in ("dcc", "cdcc", "adcc"):
         raise ConfigError(f"kind must be 'dcc', 'cdcc' or 'adcc' (got {kind!r}).")
+    if dist not in ("normal", "t"):
+        raise ConfigError(f"dist must be 'normal' or 't' (got {dist!r}).")
+    a, b, g = (_nonnegative(v, name) for v, name in ((a, "a"), (b, "b"), (g, "g")))
+    if dist == "t":
+        nu = _nonnegative(nu, "nu")
+        if not nu > 2.0:
+            raise ConfigError(f"nu must be > 2 for unit-variance t shocks (got {nu!r}). Try 8.")
+    try:
+        gp = np.broadcast_to(np.asarray(garch, dtype=float), (N, 3))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"garch must be (omega, alpha, beta) or an array of shape ({N}, 3) (got {garch!r}): "
+            f"{exc}"
+        ) from None
+    if not (
+        np.isfinite(gp).all()
+        and (gp[:, 0] > 0).all()
+        and (gp[:, 1:] >= 0).all()
+        and (gp[:, 1] + gp[:, 2] < 1).all()
+    ):
+        raise ConfigError(
+            f"garch must hold omega > 0, alpha >= 0, beta >= 0 with alpha + beta < 1 per asset "
+            f"(got {garch!r}); e.g. (2e-5, 0.08, 0.9)."
+        )
+    if asymmetry_target is not None:
+        try:
+            asymmetry_target = np.array(asymmetry_target, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"asymmetry_target must be a numeric matrix ({exc}).") from None
+        if asymmetry_target.shape != (N, N) or not np.isfinite(asymmetry_target).all():
+            raise ConfigError(
+                f"asymmetry_target must be a finite {N} x {N} matrix (got shape "
+                f"{asymmetry_target.shape})."
+            )
     C = (1.0 - a - b) * S
     if kind == "adcc":
         Nbar = negative_moment(cov2cor(S)) if asymmetry_target is None else asymmetry_target
@@ -170,7 +234,6 @@ def simulate_dcc(
         C = C - g * Nbar
     elif a + b >= 1.0:
         raise ConfigError(f"a + b must be < 1 (got a={a}, b={b}).")
-    gp = np.broadcast_to(np.asarray(garch, dtype=float), (N, 3))
     omega, alpha, beta = gp[:, 0], gp[:, 1], gp[:, 2]
     total = nobs + burn
     # R_t and Q_t (N x N each) per date, plus shocks, variances and the returned frames
@@ -178,6 +241,10 @@ def simulate_dcc(
         int(total) * (2 * N * N + 6 * N),
         what=f"{total} dates (nobs + burn) x {N} assets (two {N} x {N} matrices per date)",
     )
+    try:
+        idx = pd.date_range(start, periods=nobs, freq="D", tz="UTC", name="time")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"start must be a date such as '2020-01-01' (got {start!r}).") from exc
     zs = np.empty((total, N))
     Rs = np.empty((total, N, N))
     Qs = np.empty((total, N, N))
@@ -202,7 +269,6 @@ def simulate_dcc(
     for t in range(1, total):
         s2[t] = omega + alpha * s2[t - 1] * zs[t - 1] ** 2 + beta * s2[t - 1]
     sig = np.sqrt(s2)
-    idx = pd.date_range(start, periods=nobs, freq="D", tz="UTC", name="time")
     cols = [f"A{i:02d}" for i in range(N)]
     sl = slice(burn, None)
     return SimulatedDCC(

@@ -259,6 +259,14 @@ def epoch_index(values: pd.Series | np.ndarray, what: str = "timestamps") -> pd.
     return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name="time").as_unit("ns")
 
 
+def _unparsable(value: object) -> bool:
+    """True when ``pd.Timestamp`` cannot read ``value`` as a time (for error messages)."""
+    try:
+        return pd.isna(pd.Timestamp(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return True
+
+
 def _to_utc_index(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
     """Parse epoch numbers (s, ms or µs, detected by magnitude) or strings into UTC."""
     v = pd.Series(values)
@@ -269,10 +277,24 @@ def _to_utc_index(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
         if arr.dtype.kind == "f":
             if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
                 raise DataError(f"{what}: epoch timestamps must be whole numbers.")
+            out = (arr < 0) | (arr >= 10**16)  # before the cast: 1e19 does not fit in int64
+            if out.any():
+                raise DataError(
+                    f"{what}: {int(out.sum())} epoch value(s) outside 1970..2286 in s/ms/µs "
+                    f"(first: {arr[out][0]!r})."
+                )
         # Binance switched spot klines from milliseconds to microseconds on 2025-01-01.
         idx = epoch_index(arr.astype("int64"), what)
     else:
-        idx = pd.DatetimeIndex(pd.to_datetime(v, utc=True, format="mixed"))
+        try:
+            idx = pd.DatetimeIndex(pd.to_datetime(v, utc=True, format="mixed"))
+        except (TypeError, ValueError, OverflowError) as exc:
+            first = next((x for x in v if _unparsable(x)), None)
+            raise DataError(
+                f"{what}: timestamps could not be parsed ({exc}; first bad value {first!r}). "
+                "Give ISO times such as '2024-01-01 00:00:00Z' or epoch numbers in s, ms or µs, "
+                "and drop header or footer rows."
+            ) from None
     if idx.isna().any():
         raise DataError(f"{what}: {int(idx.isna().sum())} timestamps could not be parsed.")
     return idx.as_unit("ns")

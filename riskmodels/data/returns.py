@@ -158,7 +158,16 @@ def log_returns(prices: pd.DataFrame | pd.Series, *, gaps: GapPolicy = "nan") ->
 def simple_returns(prices: pd.DataFrame | pd.Series, *, gaps: GapPolicy = "nan") -> pd.DataFrame:
     """Simple returns ``P_t / P_{t-1} - 1``, with the same gap handling as :func:`log_returns`."""
     lr = log_returns(prices, gaps=gaps)
-    out = np.expm1(lr)
+    with np.errstate(over="ignore"):
+        out = np.expm1(lr)
+    over = np.isinf(out.to_numpy())
+    if over.any():
+        r, c = np.argwhere(over)[0]
+        raise DataError(
+            f"simple returns overflow float64: {int(over.sum())} price ratio(s) above 1.8e308 "
+            f"(first {out.columns[c]} at {out.index[r]}, log return {lr.iat[r, c]:.6g}). Such a "
+            "jump is a unit or data error: check the prices, or use log_returns."
+        )
     out.attrs = {**lr.attrs, "kind": "simple"}
     return out
 

@@ -24,7 +24,6 @@ haircuts (``haircut=True``, the change of :math:`E`; :meth:`Account.equity_under
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels.exceptions import ConfigError
+from riskmodels._display import frame_html, html_table
+from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.market import (
     MarketState,
     as_market,
@@ -163,6 +163,12 @@ class Account:
         # value everything now: bad prices, missing vols and expired contracts fail here
         _ = self.position_values
         _ = self.collateral_values
+        if not math.isfinite(self.equity) or not all(map(math.isfinite, self.position_values)):
+            raise DataError(
+                "the account's values overflow (equity or a position value is not finite): "
+                "check the quantities, balances and prices for units (e.g. satoshis given as "
+                "BTC) or misplaced exponents."
+            )
 
     # -- valuation now -----------------------------------------------------------------------
     @property
@@ -392,8 +398,6 @@ class Account:
         return f"{head}\n{self.summary().to_string(float_format=lambda x: f'{x:,.2f}')}"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in self._headline()
+        return html_table(self._headline()) + frame_html(
+            self.summary(), float_format="{:,.2f}".format
         )
-        return f"<table>{rows}</table>" + self.summary().to_html(float_format="{:,.2f}".format)

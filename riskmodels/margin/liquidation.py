@@ -49,6 +49,7 @@ from riskmodels.instruments import (
 from riskmodels.margin._common import (
     account_assets,
     check_account,
+    check_fraction,
     check_nonnegative,
     remark,
     zero_scenarios,
@@ -136,6 +137,16 @@ def isolated_liquidation_price(
         raise ConfigError(
             "isolated_liquidation_price needs the venue's tiers (table=) or a fixed bracket "
             "(mmr= and maintenance_amount=)."
+        )
+    if mmr is not None:
+        mmr = check_fraction(mmr, "mmr", fix="0.004 is Binance BTCUSDT's first bracket.")
+        if mmr >= 1.0:
+            raise ConfigError(
+                f"mmr must be below 1 (got {mmr!r}): at 100% maintenance a long is liquidated "
+                "at every price. Binance's largest bracket is 0.50."
+            )
+        maintenance_amount = check_nonnegative(
+            maintenance_amount, "maintenance_amount", "the bracket's cumulative amount in USD."
         )
     if isinstance(position, InversePerp):  # includes InverseFuture
         face = position.face_usd

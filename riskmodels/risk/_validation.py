@@ -6,19 +6,25 @@ shows what was seen and says how to fix it.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from numbers import Real
+from typing import Any, TypeVar
 
 import numpy as np
 
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 
 __all__ = [
+    "as_float_array",
     "as_output",
     "check_alpha",
+    "check_broadcast",
     "check_finite",
     "check_mu_sigma",
     "check_positive",
+    "finite_result",
     "min_observations",
     "nonfinite_error",
     "require_observations",
@@ -26,6 +32,44 @@ __all__ = [
 
 #: How many offending positions an error message lists.
 _SHOW = 5
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def as_float_array(value: object, name: str) -> np.ndarray:
+    """``np.asarray(value, dtype=float)``, or a :class:`ConfigError` for text, ``None`` in a
+    list, ragged lists and other values that are not numbers."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{name} must be a number or an array of numbers (got {value!r}: {exc})."
+        ) from None
+
+
+def finite_result(fn: _F) -> _F:
+    """Run a VaR/ES function with float overflow silenced and refuse a non-finite result.
+
+    Finite inputs can still overflow float64 (a ``sigma`` near 1e308 times a quantile, a
+    Student-t quantile for ``nu`` near 0, tail losses of magnitude 1e307 summed): instead of an
+    inf or NaN VaR (and a ``RuntimeWarning``) the caller gets a :class:`ConfigError` saying to
+    rescale.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = fn(*args, **kwargs)
+        values = out if isinstance(out, tuple) else (out,)
+        if not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in values):
+            raise ConfigError(
+                f"{fn.__name__} overflows float64 for these inputs (result {out!r}): the P&L or "
+                "its scale is too large, or a shape parameter too extreme. Rescale the P&L (e.g. "
+                "to thousands or millions of USD) or use less extreme parameters."
+            )
+        return out
+
+    return wrapper  # type: ignore[return-value]
 
 
 def check_alpha(alpha: object) -> float:
@@ -80,7 +124,7 @@ def nonfinite_error(x: np.ndarray, name: str) -> DataError:
 
 def check_positive(value: object, name: str, *, hint: str = "") -> np.ndarray:
     """``value`` as a float array whose entries are all finite and > 0, else :class:`ConfigError`."""
-    arr = np.asarray(value, dtype=float)
+    arr = as_float_array(value, name)
     bad = ~(np.isfinite(arr) & (arr > 0))
     if bad.any():
         first = arr[bad].flat[0] if arr.ndim else arr
@@ -94,19 +138,33 @@ def check_positive(value: object, name: str, *, hint: str = "") -> np.ndarray:
 
 def check_finite(value: object, name: str) -> np.ndarray:
     """``value`` as a float array with finite entries, else :class:`ConfigError`."""
-    arr = np.asarray(value, dtype=float)
+    arr = as_float_array(value, name)
     if not np.isfinite(arr).all():
         shown = float(arr) if arr.ndim == 0 else value
         raise ConfigError(f"{name} must be finite (got {shown!r}).")
     return arr
 
 
+def check_broadcast(**arrays: np.ndarray) -> None:
+    """Raise :class:`ConfigError` unless the parameter arrays broadcast to one shape."""
+    try:
+        np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        raise ConfigError(
+            f"the parameters must broadcast to one shape (got {shapes}): pass scalars, or "
+            "arrays of one common length (one entry per position or account)."
+        ) from None
+
+
 def check_mu_sigma(mu: object, sigma: object) -> tuple[np.ndarray, np.ndarray]:
-    """P&L mean (finite) and standard deviation or scale (finite, > 0) as float arrays."""
+    """P&L mean (finite) and standard deviation or scale (finite, > 0) as float arrays of
+    broadcastable shapes."""
     mu_a = check_finite(mu, "mu")
     sigma_a = check_positive(
         sigma, "sigma", hint="sigma is the standard deviation (or scale) of the P&L."
     )
+    check_broadcast(mu=mu_a, sigma=sigma_a)
     return mu_a, sigma_a
 
 

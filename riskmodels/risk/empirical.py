@@ -34,7 +34,13 @@ import numpy as np
 import numpy.typing as npt
 
 from riskmodels.exceptions import ConfigError
-from riskmodels.risk._validation import check_alpha, nonfinite_error, require_observations
+from riskmodels.risk._validation import (
+    as_float_array,
+    check_alpha,
+    finite_result,
+    nonfinite_error,
+    require_observations,
+)
 
 __all__ = ["es", "var", "var_es"]
 
@@ -117,6 +123,7 @@ _RAISES = """
 """
 
 
+@finite_result
 def var(
     pnl: npt.ArrayLike,
     alpha: float,
@@ -127,6 +134,7 @@ def var(
     return _compute(pnl, alpha, weights, axis, "var")
 
 
+@finite_result
 def es(
     pnl: npt.ArrayLike,
     alpha: float,
@@ -137,6 +145,7 @@ def es(
     return _compute(pnl, alpha, weights, axis, "es")
 
 
+@finite_result
 def var_es(
     pnl: npt.ArrayLike,
     alpha: float,
@@ -227,7 +236,7 @@ def _compute(
     what: Literal["var", "es", "both"],
 ) -> float | np.ndarray | tuple:
     alpha = check_alpha(alpha)
-    x = np.asarray(pnl, dtype=float)
+    x = as_float_array(pnl, "pnl")
     if x.ndim not in (1, 2):
         raise ConfigError(
             f"pnl must be 1-D (scenarios) or 2-D (scenarios x accounts) (got shape {x.shape}). "
@@ -281,7 +290,7 @@ def _check_weights(weights: npt.ArrayLike | None, x: np.ndarray, axis: int) -> n
     """Weights as float64: 1-D of length ``n_scenarios`` or ``pnl``'s shape; else ConfigError."""
     if weights is None:
         return None
-    w = np.asarray(weights, dtype=float)
+    w = as_float_array(weights, "weights")
     n = x.shape[axis]
     if not (w.shape == (n,) or w.shape == x.shape):
         raise ConfigError(

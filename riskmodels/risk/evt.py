@@ -29,7 +29,6 @@ required; fewer leave the shape parameter unidentified in practice.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -37,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
+from riskmodels._display import html_table
 from riskmodels.exceptions import ConfigError, ConvergenceError, InsufficientDataError, ModelError
 from riskmodels.risk._validation import (
     as_output,
@@ -166,13 +166,8 @@ class GPDTailFit:
         )
 
     def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in self._rows()
-        )
-        return (
-            "<table><caption>GPD tail fit (peaks over threshold, McNeil &amp; Frey 2000)"
-            f"</caption>{body}</table>"
+        return html_table(
+            self._rows(), caption="GPD tail fit (peaks over threshold, McNeil & Frey 2000)"
         )
 
 

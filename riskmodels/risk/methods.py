@@ -7,7 +7,6 @@ used and the fitted parameters, so that tables comparing methods carry their pro
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -17,8 +16,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from riskmodels._display import html_table
 from riskmodels.exceptions import ConfigError, ModelError
-from riskmodels.risk._validation import check_alpha, nonfinite_error, require_observations
+from riskmodels.risk._validation import (
+    as_float_array,
+    check_alpha,
+    nonfinite_error,
+    require_observations,
+)
 from riskmodels.risk.empirical import var_es
 from riskmodels.risk.evt import DEFAULT_TAIL_FRACTION, es_evt, fit_gpd_tail, var_evt
 from riskmodels.risk.parametric import (
@@ -107,11 +112,7 @@ class RiskEstimate:
             *((k, f"{v:.6g}") for k, v in self.params.items()),
             ("definition", self.definition),
         ]
-        body = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        return f"<table>{body}</table>"
+        return html_table(rows)
 
 
 def estimate(
@@ -164,7 +165,7 @@ def estimate(
         raise ConfigError(
             f"method must be one of {', '.join(map(repr, get_args(Method)))} (got {method!r})."
         )
-    x = np.asarray(pnl, dtype=float)
+    x = as_float_array(pnl, "pnl")
     if x.ndim != 1:
         raise ConfigError(
             f"estimate takes a 1-D P&L sample (got shape {x.shape}); use var/es with axis= for "

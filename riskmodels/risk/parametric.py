@@ -22,6 +22,7 @@ return, and the VaR/ES are returns; multiply by the position value for money amo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +31,13 @@ from scipy import special, stats
 
 from riskmodels.exceptions import ConfigError, DataError, ModelError
 from riskmodels.risk._validation import (
+    as_float_array,
     as_output,
     check_alpha,
+    check_broadcast,
     check_finite,
     check_mu_sigma,
+    finite_result,
     nonfinite_error,
 )
 
@@ -55,6 +59,7 @@ CF_CHECK_UPPER_Z = float(special.ndtri(1.0 - 1e-8))
 
 
 # -- normal ------------------------------------------------------------------------------------
+@finite_result
 def var_normal(mu: npt.ArrayLike, sigma: npt.ArrayLike, alpha: float) -> float | np.ndarray:
     r"""VaR of normally distributed P&L.
 
@@ -88,6 +93,7 @@ def var_normal(mu: npt.ArrayLike, sigma: npt.ArrayLike, alpha: float) -> float |
     return as_output(-mu_a + sigma_a * special.ndtri(alpha))
 
 
+@finite_result
 def es_normal(mu: npt.ArrayLike, sigma: npt.ArrayLike, alpha: float) -> float | np.ndarray:
     r"""Expected Shortfall of normally distributed P&L, in closed form.
 
@@ -149,6 +155,7 @@ def _check_nu(nu: object, *, standardized: bool, for_es: bool) -> np.ndarray:
     return nu_a
 
 
+@finite_result
 def var_t(
     mu: npt.ArrayLike,
     sigma: npt.ArrayLike,
@@ -199,10 +206,12 @@ def var_t(
     alpha = check_alpha(alpha)
     mu_a, sigma_a = check_mu_sigma(mu, sigma)
     nu_a = _check_nu(nu, standardized=standardized, for_es=False)
+    check_broadcast(mu=mu_a, sigma=sigma_a, nu=nu_a)
     q = stats.t.ppf(alpha, nu_a)
     return as_output(-mu_a + _t_scale(sigma_a, nu_a, standardized) * q)
 
 
+@finite_result
 def es_t(
     mu: npt.ArrayLike,
     sigma: npt.ArrayLike,
@@ -252,6 +261,7 @@ def es_t(
     alpha = check_alpha(alpha)
     mu_a, sigma_a = check_mu_sigma(mu, sigma)
     nu_a = _check_nu(nu, standardized=standardized, for_es=True)
+    check_broadcast(mu=mu_a, sigma=sigma_a, nu=nu_a)
     q = stats.t.ppf(alpha, nu_a)
     factor = stats.t.pdf(q, nu_a) / (1.0 - alpha) * (nu_a + q**2) / (nu_a - 1.0)
     return as_output(-mu_a + _t_scale(sigma_a, nu_a, standardized) * factor)
@@ -289,6 +299,7 @@ def _cf_check_monotone(z: float, s: np.ndarray, k: np.ndarray, skew: object, kur
         )
 
 
+@finite_result
 def var_cornish_fisher(
     mu: npt.ArrayLike,
     sigma: npt.ArrayLike,
@@ -348,6 +359,7 @@ def var_cornish_fisher(
     alpha = check_alpha(alpha)
     mu_a, sigma_a = check_mu_sigma(mu, sigma)
     s, k = _cf_moments(skew, excess_kurtosis)
+    check_broadcast(mu=mu_a, sigma=sigma_a, skew=s, excess_kurtosis=k)
     z = float(special.ndtri(alpha))
     _cf_check_monotone(z, s, k, skew, excess_kurtosis)
     z_cf = (
@@ -356,6 +368,7 @@ def var_cornish_fisher(
     return as_output(-mu_a + sigma_a * z_cf)
 
 
+@finite_result
 def es_cornish_fisher(
     mu: npt.ArrayLike,
     sigma: npt.ArrayLike,
@@ -407,6 +420,7 @@ def es_cornish_fisher(
     alpha = check_alpha(alpha)
     mu_a, sigma_a = check_mu_sigma(mu, sigma)
     s, k = _cf_moments(skew, excess_kurtosis)
+    check_broadcast(mu=mu_a, sigma=sigma_a, skew=s, excess_kurtosis=k)
     z = float(special.ndtri(alpha))
     _cf_check_monotone(z, s, k, skew, excess_kurtosis)
     bracket = 1.0 + s / 6.0 * z + k / 24.0 * (z**2 - 1.0) - s**2 / 36.0 * (2.0 * z**2 - 1.0)
@@ -462,7 +476,7 @@ def sample_moments(pnl: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> 
     ConfigError
         ``pnl`` not 1-D, fewer than 4 observations, or invalid weights.
     """
-    x = np.asarray(pnl, dtype=float)
+    x = as_float_array(pnl, "pnl")
     if x.ndim != 1 or x.size < 4:
         raise ConfigError(
             f"pnl must be a 1-D sample of at least 4 observations (got shape {x.shape})."
@@ -472,7 +486,7 @@ def sample_moments(pnl: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> 
     if weights is None:
         p = np.full(x.size, 1.0 / x.size)
     else:
-        w = np.asarray(weights, dtype=float)
+        w = as_float_array(weights, "weights")
         if w.shape != x.shape or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
             raise ConfigError(
                 f"weights must be finite, non-negative, not all zero and of shape {x.shape} "
@@ -484,11 +498,18 @@ def sample_moments(pnl: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> 
             f"pnl is constant (every value is {float(x[0])!r}); skewness and kurtosis are "
             "undefined."
         )
-    mean = float(p @ x)
-    d = x - mean
-    m2 = float(p @ d**2)
-    m3 = float(p @ d**3)
-    m4 = float(p @ d**4)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(p @ x)
+        d = x - mean
+        m2 = float(p @ d**2)
+        m3 = float(p @ d**3)
+        m4 = float(p @ d**4)
+    if not all(math.isfinite(m) for m in (mean, m2, m3, m4)) or m2 <= 0:
+        raise ConfigError(
+            f"the moments of pnl overflow float64 (largest |pnl| {float(np.abs(x).max()):.3g}; "
+            "the fourth moment needs |pnl| below about 1e75). Rescale the P&L, e.g. to "
+            "thousands or millions of USD."
+        )
     return SampleMoments(
         mean=mean,
         std=m2**0.5,

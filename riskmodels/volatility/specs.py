@@ -97,11 +97,22 @@ _MEANS = ("zero", "constant")
 _ON_FAILURE = ("raise", "retry", "warn")
 
 
+#: Largest lag order accepted: each lag adds parameters (and 10 observations to ``min_obs``);
+#: an order in the millions would build millions of parameter names before failing.
+MAX_ORDER = 20
+
+
 def _check_order(value: object, name: str, model: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ConfigError(
             f"{name} must be a non-negative integer (got {value!r}). "
             f"{model}(1,1) uses p=1, q=1 and is the usual choice."
+        )
+    if value > MAX_ORDER:
+        raise ConfigError(
+            f"{name} must be at most {MAX_ORDER} (got {value!r}): a lag order that high cannot "
+            f"be estimated from any realistic sample. {model}(1,1) uses p=1, q=1 and is the "
+            "usual choice."
         )
 
 

@@ -20,6 +20,8 @@ Where expected numbers come from:
 
 from __future__ import annotations
 
+import dataclasses
+
 import itertools
 import math
 
@@ -487,14 +489,15 @@ def test_portfolio_model_liquidation_price(scen, market):
 # == portfolio margin ==========================================================================
 def test_portfolio_margin_is_es_of_account_pnl(scen, market):
     acc = random_accounts(market, 1, seed=3)[0]
-    r = PortfolioMargin(scen, measure="es", alpha=0.99).margin(acc)
+    # the scenario risk alone (no minimum charge, roll or delta shock): the definition
+    r = PortfolioMargin(scen, measure="es", alpha=0.99, contingencies=None).margin(acc)
     expected = es(acc.pnl(scen), 0.99)  # riskmodels.risk on Account.pnl, the definition
     assert r.initial == pytest.approx(expected, rel=RTOL)
     assert r.maintenance == pytest.approx(0.8 * expected, rel=RTOL)
     # Euler contributions sum to the measure.
     items = r.breakdown[r.breakdown["component"].isin(["position", "collateral"])]
     assert items["initial"].sum() == pytest.approx(expected, rel=1e-10)
-    rv = PortfolioMargin(scen, measure="var").margin(acc)
+    rv = PortfolioMargin(scen, measure="var", contingencies=None).margin(acc)
     assert rv.initial == pytest.approx(var(acc.pnl(scen), 0.99), rel=RTOL)
     # VaR contributions: each item's P&L in the VaR scenario.
     k = rv.driver["var_scenario"]
@@ -519,14 +522,21 @@ def test_hedged_book_zero_portfolio_margin_full_isolated(tiers, scen, market):
         positions=[Spot("BTC", q), LinearPerp("BTC", -q, 60_000)],
         prices=market,
     )
-    pm = PortfolioMargin(scen).margin(basis)
-    # The scenario rule moves spot and perp together: P&L is zero up to rounding (1e-16 of
-    # the 600,000 notional per scenario).
+    pm = PortfolioMargin(scen, contingencies=None).margin(basis)
+    # Price-only scenarios move spot and perp together: the scenario risk is zero up to
+    # rounding (1e-16 of the 600,000 notional per scenario)...
     assert abs(pm.initial) <= 1e-9 * 600_000
+    # ...so the default contingencies set it: the perpetual's roll shock, 1% of its 600,000
+    # notional (riskmodels.margin.floors: Deribit BTC min_annualised_move, VENUES.md §1.1),
+    # above the minimum charge of 0.40% of the 1,200,000 gross notional.
+    floor = PortfolioMargin(scen).margin(basis)
+    assert floor.initial == pytest.approx(0.01 * 600_000, rel=1e-12)
+    assert "roll shock" in set(floor.breakdown["component"])
     # Isolated (and cross) margin charge the perpetual leg in full: 600,000 at 2% = 12,000.
     assert IsolatedMargin(tiers).margin(basis).initial == pytest.approx(12_000, rel=RTOL)
+    # Risk matrix: the grid nets the legs; the perpetual's roll shock (1% of 600,000) remains.
     rm = RiskMatrixMargin.deribit().margin(basis)
-    assert rm.initial == pytest.approx(0.0, abs=1e-9 * 600_000)
+    assert rm.initial == pytest.approx(6_000, rel=RTOL)
 
 
 def test_es_margin_subadditive(scen, market):
@@ -604,22 +614,28 @@ def test_book_path_matches_account_loop(scen, market):
         np.testing.assert_allclose(chunked.initial, loop, rtol=1e-10)
         np.testing.assert_allclose(chunked.components.sum(axis=1), chunked.initial, rtol=1e-12)
     assert many.frame().shape[0] == 7 and "driver_label" in many.frame()
-    with pytest.raises(ConfigError, match="needs gross_notional"):
-        PortfolioMargin(scen, notional_floor=0.01).margin_book(book)
+    by_hand = dataclasses.replace(book, gross_notional=None)  # a Book built without it
+    with pytest.raises(ConfigError, match="need gross_notional"):
+        PortfolioMargin(scen, notional_floor=0.01).margin_book(by_hand)
     with pytest.raises(ConfigError, match="chunk_size must be a positive integer"):
         PortfolioMargin(scen).margin_book(book, chunk_size=0)
 
 
 def test_apc_in_portfolio_margin(scen, market):
     acc = random_accounts(market, 1, seed=4)[0]
-    base = PortfolioMargin(scen).margin(acc).initial
+    base = PortfolioMargin(scen, contingencies=None).margin(acc).initial
+    # the scenario risk alone (the APC tools act on it; contingencies are tested apart)
     # (a) buffer: 25% on top.
-    assert PortfolioMargin(scen, buffer=0.25).margin(acc).initial == pytest.approx(
-        1.25 * base, rel=RTOL
-    )
+    assert PortfolioMargin(scen, buffer=0.25, contingencies=None).margin(
+        acc
+    ).initial == pytest.approx(1.25 * base, rel=RTOL)
     # (b) stressed weight: ES with 75% of the probability on the base set, 25% on the stressed.
     st = simulated_scenarios(n=500, seed=42)
-    got = PortfolioMargin(scen, stressed_scenarios=st, stressed_weight=0.25).margin(acc).initial
+    got = (
+        PortfolioMargin(scen, stressed_scenarios=st, stressed_weight=0.25, contingencies=None)
+        .margin(acc)
+        .initial
+    )
     pnl = np.concatenate([acc.pnl(scen), acc.pnl(st)])
     w = np.concatenate(
         [np.full(scen.n_scenarios, 0.75 / scen.n_scenarios), np.full(500, 0.25 / 500)]
@@ -628,12 +644,12 @@ def test_apc_in_portfolio_margin(scen, market):
     # (c) floor from other scenarios: max of the two measures.
     calm = Scenarios(returns=0.1 * scen.returns, assets=scen.assets, horizon="1D")
     wild = Scenarios(returns=3 * scen.returns, assets=scen.assets, horizon="1D")
-    assert PortfolioMargin(scen, floor_scenarios=calm).margin(acc).initial == pytest.approx(
-        base, rel=RTOL
-    )
-    assert PortfolioMargin(scen, floor_scenarios=wild).margin(acc).initial == pytest.approx(
-        es(acc.pnl(wild), 0.99), rel=RTOL
-    )
+    assert PortfolioMargin(scen, floor_scenarios=calm, contingencies=None).margin(
+        acc
+    ).initial == pytest.approx(base, rel=RTOL)
+    assert PortfolioMargin(scen, floor_scenarios=wild, contingencies=None).margin(
+        acc
+    ).initial == pytest.approx(es(acc.pnl(wild), 0.99), rel=RTOL)
 
 
 def test_portfolio_margin_from_generator_and_errors(scen):
@@ -685,31 +701,40 @@ def test_risk_matrix_naked_perp_by_hand(market):
     rm = RiskMatrixMargin.deribit()
     acc = Account(collateral={}, positions=[LinearPerp("BTC", 10, 60_000)], prices=market)
     r = rm.margin(acc)
-    # Worst grid loss at -16%: 0.16 x 600,000 = 96,000; extended -66%: 396,000 less the
-    # dampener (0.66/0.16 - 1) x 100,000 = 312,500 -> 83,500 < 96,000; -33%: 198,000 -
-    # 106,250 = 91,750 < 96,000: no extended add. MM = 0.8 x IM (Deribit mm_factor).
-    assert r.initial == pytest.approx(96_000, rel=RTOL)
-    assert r.maintenance == pytest.approx(0.8 * 96_000, rel=RTOL)
+    # Worst grid loss at -16%: 0.16 x 600,000 = 96,000; extended -66% at the headline
+    # fraction 1/3: 132,000 less the dampener (0.66/0.16 - 1) x 100,000 = 312,500 -> 0: no
+    # extended add. Roll shock of a perpetual: 600,000 x max(0.075 x 0, 0.01) = 6,000
+    # (riskmodels.margin.floors). MM = 0.8 x IM (Deribit mm_factor).
+    assert r.initial == pytest.approx(96_000 + 6_000, rel=RTOL)
+    assert r.maintenance == pytest.approx(0.8 * 102_000, rel=RTOL)
     assert r.driver["label"] == "BTC -16.0% vol up"
+    # the band: even phi = 1 adds nothing at 600,000 (396,000 - 312,500 < 96,000)
+    assert r.band["initial φ=1"] == pytest.approx(102_000, rel=RTOL)
     big = Account(collateral={}, positions=[LinearPerp("BTC", 100, 60_000)], prices=market)
-    # 6M notional: grid 960,000; extended -66%: 3,960,000 - 312,500 = 3,647,500 (the add is
-    # 2,687,500).
-    assert rm.margin(big).initial == pytest.approx(3_647_500, rel=RTOL)
+    # 6M notional: grid 960,000; extended -66% at phi = 1/3: 1,320,000 - 312,500 = 1,007,500
+    # (the add is 47,500); at phi = 1: 3,960,000 - 312,500 = 3,647,500; at 0: the grid. Each
+    # plus the roll shock 60,000.
+    rb = rm.margin(big)
+    assert rb.initial == pytest.approx(1_007_500 + 60_000, rel=RTOL)
+    assert rb.band["initial φ=1"] == pytest.approx(3_647_500 + 60_000, rel=RTOL)
+    assert rb.band["initial φ=0"] == pytest.approx(960_000 + 60_000, rel=RTOL)
     huge = Account(collateral={}, positions=[LinearPerp("BTC", 500, 60_000)], prices=market)
     no_ext = RiskMatrixMargin(extended_moves=())
-    # Delta shock: 0.10 x (30,000,000 - 20,000,000) = 1,000,000 on top of 0.16 x 30M.
-    assert no_ext.margin(huge).initial == pytest.approx(4_800_000 + 1_000_000, rel=RTOL)
+    # Delta shock: 0.10 x (30,000,000 - 20,000,000) = 1,000,000 on top of 0.16 x 30M, and the
+    # roll shock 0.01 x 30M.
+    assert no_ext.margin(huge).initial == pytest.approx(4_800_000 + 1_000_000 + 300_000, rel=RTOL)
 
 
 def test_risk_matrix_collateral_in_the_risk_unit(market):
     # 10 BTC of collateral hedged by a short 10 BTC perpetual: with the collateral in the unit
-    # the grid P&L is zero everywhere; without it the naked short pays 0.16 x 600,000.
+    # the grid P&L is zero everywhere and only the perpetual's roll shock remains (1% of
+    # 600,000); without it the naked short pays 0.16 x 600,000 as well.
     acc = Account(
         collateral={"BTC": 10.0}, positions=[LinearPerp("BTC", -10, 60_000)], prices=market
     )
-    assert RiskMatrixMargin(extended_moves=()).margin(acc).initial == pytest.approx(0.0, abs=1e-6)
+    assert RiskMatrixMargin(extended_moves=()).margin(acc).initial == pytest.approx(6_000, rel=RTOL)
     naked = RiskMatrixMargin(extended_moves=(), include_collateral=False).margin(acc)
-    assert naked.initial == pytest.approx(96_000, rel=RTOL)
+    assert naked.initial == pytest.approx(96_000 + 6_000, rel=RTOL)
     assert naked.driver["label"] == "BTC +16.0% vol up"
 
 
@@ -858,9 +883,11 @@ def test_capital_efficiency_table():
     table = capital_efficiency(books, sc, example_models(sc))
     assert table.shape[0] == 16 and table.index.names == ["book", "model"]
     basis = table.loc["BTC basis"]
-    # Hedged: portfolio and risk-matrix margin ~0 and no shortfall; cross charges the perp leg
-    # (16.666 BTC x 60,000 = 999,960 in bracket 3: 2%) and leaves no shortfall either.
-    assert basis.loc["portfolio ES 99%", "initial"] <= 1e-9 * 2e6
+    # Hedged: price-only scenarios give no scenario risk, so portfolio margin is the default
+    # roll shock of the perpetual, 1% of 999,960 (riskmodels.margin.floors), and no
+    # shortfall; cross charges the perp leg (16.666 BTC x 60,000 = 999,960 in bracket 3: 2%)
+    # and leaves no shortfall either.
+    assert basis.loc["portfolio ES 99%", "initial"] == pytest.approx(0.01 * 999_960)
     assert basis.loc["cross", "initial"] == pytest.approx(0.02 * 999_960, rel=RTOL)
     assert basis.loc["cross", "shortfall_prob"] == 0.0
     # Isolated: the short perpetual's wallet stands alone: shortfall when 999,960 (e^r - 1)

@@ -14,8 +14,11 @@ Rule kinds (``riskmodels/calibration/rules/*.toml``, each with ``source`` and ``
     Deribit standard: :math:`\text{MMR} = m_0 + k \cdot N/P` (size in coins; VENUES.md §1.1).
 ``risk_matrix``
     Deribit portfolio margin for a naked linear delta: the worst point of the ±R grid is its
-    edge, :math:`\text{MM} = f_\text{mm}\,(R N + \delta \max(N - T, 0))` (VENUES.md §1.1; the
-    extended table is left out, see the rule's notes).
+    edge, plus the roll shock of a perpetual and the delta shock,
+    :math:`\text{MM} = f_\text{mm}\,(R N + m_0 N + \delta \max(N - T, 0))` (VENUES.md §1.1;
+    :math:`m_0` is ``min_roll_move``, :mod:`riskmodels.margin.floors`; the extended table is left
+    out, see the rule's notes). :meth:`riskmodels.margin.RiskMatrixMargin.deribit` gives the same
+    for a naked linear perpetual below the size where the extended table binds.
 
 Replays
 -------
@@ -55,7 +58,13 @@ _KIND_KEYS: dict[str, set[str]] = {
     "leverage_tiers": {"upper", "max_leverage", "mm_factor"},
     "fixed_fraction": {"mmr", "imr"},
     "linear_size": {"base_mmr", "per_coin", "base_imr"},
-    "risk_matrix": {"price_range", "mm_factor", "max_delta_shock", "delta_shock_threshold"},
+    "risk_matrix": {
+        "price_range",
+        "mm_factor",
+        "max_delta_shock",
+        "delta_shock_threshold",
+        "min_roll_move",
+    },
 }
 _REQUIRED: dict[str, set[str]] = {
     "tiers": set(),
@@ -225,7 +234,8 @@ class VenueRule:
         shock = _num(p, "max_delta_shock", where, default=0.0) * np.maximum(
             n - _num(p, "delta_shock_threshold", where, default=math.inf), 0.0
         )
-        return _num(p, "mm_factor", where) * (r * n + shock)
+        roll = _num(p, "min_roll_move", where, default=0.0) * n
+        return _num(p, "mm_factor", where) * (r * n + roll + shock)
 
 
 def _rules_dir() -> Any:

@@ -36,7 +36,6 @@ The output is dense ``S × A`` float64 (8·S·A bytes: 10,000 scenarios × 100,0
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from riskmodels._display import frame_html, html_table
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.account import Account
 from riskmodels.instruments.market import (
@@ -115,6 +115,9 @@ class Book:
         Dollar delta (linear) or :math:`NP/M` (inverse) of each carry series per account.
     carry_tau : ndarray of shape (K_c,)
         Years to expiry at the valuation time (0 for perpetuals).
+    gross_notional : ndarray of shape (A,) or None
+        Sum of absolute position notionals per account (``Account.gross_notional``), which
+        the netted exposures cannot give back; None for a book built by hand.
     """
 
     account_ids: tuple[Any, ...]
@@ -129,6 +132,7 @@ class Book:
     carry_series: tuple[tuple[str, pd.Timestamp | None, bool], ...] = ()
     carry_quantities: sparse.csr_array | None = None
     carry_tau: np.ndarray | None = None
+    gross_notional: np.ndarray | None = None
 
     @classmethod
     def from_accounts(
@@ -178,6 +182,7 @@ class Book:
         coll = np.zeros((n_acc, n_assets))
         coll_hc = np.zeros((n_acc, n_assets))
         linear_value = np.zeros(n_acc)
+        gross = np.zeros(n_acc)
         series_index: dict[tuple[Any, ...], int] = {}
         series: list[Option] = []
         rows: list[int] = []
@@ -197,6 +202,7 @@ class Book:
                 coll[i, col[a]] += v
                 coll_hc[i, col[a]] += v * (1.0 - acc.haircut(a))
             for p, value in zip(acc.positions, acc.position_values, strict=True):
+                gross[i] += abs(p.notional_usd(mkt))
                 if p.linear:
                     expo[i, col[p.asset]] += p.delta_usd(mkt)
                     linear_value[i] += value if own else p.value_usd(mkt)
@@ -240,7 +246,7 @@ class Book:
         ids = tuple(
             acc.account_id if acc.account_id is not None else i for i, acc in enumerate(accounts)
         )
-        for arr in (expo, coll, coll_hc, equity):
+        for arr in (expo, coll, coll_hc, equity, gross):
             arr.setflags(write=False)
         return cls(
             account_ids=ids,
@@ -255,6 +261,7 @@ class Book:
             carry_series=tuple(carry_keys),
             carry_quantities=c_mat,
             carry_tau=c_tau,
+            gross_notional=gross,
         )
 
     @property
@@ -361,8 +368,4 @@ class Book:
             ("total equity", f"{float(self.equity.sum()):,.2f}"),
             ("valuation time", str(self.market.valuation_time)),
         ]
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in head
-        )
-        return f"<table>{rows}</table>" + self.summary().to_html(float_format="{:,.2f}".format)
+        return html_table(head) + frame_html(self.summary(), float_format="{:,.2f}".format)

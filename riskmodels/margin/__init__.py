@@ -45,8 +45,10 @@ from riskmodels.margin.efficiency import (
     example_books,
     example_market,
     example_models,
+    realized_scenarios,
     shortfall,
 )
+from riskmodels.margin.floors import DEFAULT_CONTINGENCIES, NO_CONTINGENCIES, Contingencies
 from riskmodels.margin.isolated import IsolatedMargin, OptionMarginRule
 from riskmodels.margin.liquidation import isolated_liquidation_price, liquidation_price, monitor
 from riskmodels.margin.portfolio import PortfolioMargin, tail_weights
@@ -66,10 +68,13 @@ from riskmodels.margin.tiers import (
 )
 
 __all__ = [
+    "DEFAULT_CONTINGENCIES",
+    "NO_CONTINGENCIES",
     "AddOn",
     "AntiProcyclicality",
     "BookMarginResult",
     "ConcentrationAddOn",
+    "Contingencies",
     "CrossMargin",
     "IsolatedMargin",
     "LiquidationPrice",
@@ -94,6 +99,7 @@ __all__ = [
     "liquidation_price",
     "load_tier_table",
     "monitor",
+    "realized_scenarios",
     "shortfall",
     "tail_weights",
 ]

@@ -15,7 +15,11 @@ requirement. Under isolated margin each position's wallet stands alone: the even
 position loses more than its own margin, and the amount is
 :math:`\sum_i (L_i - \text{IM}_i)^+` over the margined positions (long spot and long options,
 fully paid, are left out). A portfolio-margin model evaluated on the scenarios it was calibrated
-on leaves at most :math:`1 - \alpha` by construction (in sample); fixed-rate models do not.
+on leaves at most :math:`1 - \alpha` by construction (in sample); fixed-rate models do not. In
+sample, every model is also blind to what the scenarios leave out. **Out of sample**
+(``realized=``) the requirements are set on scenarios built from data before a date and the
+shortfall is counted on the moves that followed it, with the basis, funding and roll as they
+happened (:func:`realized_scenarios`): that comparison sees what a model omits.
 
 :func:`example_books` builds the four books of the issue (a BTC basis trade spot vs perpetual,
 long BTC / short ETH, a delta-hedged short straddle, a directional altcoin book) and
@@ -24,6 +28,7 @@ long BTC / short ETH, a delta-hedged short straddle, a directional altcoin book)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -40,9 +45,19 @@ from riskmodels.margin.portfolio import PortfolioMargin
 from riskmodels.margin.results import MarginModel
 from riskmodels.margin.riskmatrix import RiskMatrixMargin
 from riskmodels.margin.tiers import binance_usdm_tiers
+from riskmodels.scenarios._ivproxy import FittedImpliedVolProxy
 from riskmodels.scenarios.base import Scenarios
+from riskmodels.scenarios.factors import FittedCarryFactors
+from riskmodels.scenarios.historical import HistoricalScenarios
 
-__all__ = ["capital_efficiency", "example_books", "example_market", "example_models", "shortfall"]
+__all__ = [
+    "capital_efficiency",
+    "example_books",
+    "example_market",
+    "example_models",
+    "realized_scenarios",
+    "shortfall",
+]
 
 
 def shortfall(
@@ -89,7 +104,51 @@ def shortfall(
         "shortfall_prob": float(p @ event),
         "expected_shortfall_amount": float(p @ excess),
         "worst_loss": float(loss.max()),
+        "band": {} if res.band is None else {str(k): float(v) for k, v in res.band.items()},
     }
+
+
+def realized_scenarios(
+    returns: pd.DataFrame,
+    start: Any,
+    horizon: Any,
+    *,
+    end: Any = None,
+    carry: FittedCarryFactors | None = None,
+    iv: FittedImpliedVolProxy | None = None,
+) -> Scenarios:
+    """The moves that happened after ``start``: non-overlapping windows of ``horizon``.
+
+    Parameters
+    ----------
+    returns : DataFrame
+        Decimal log returns (the same assets as the books).
+    start, end : timestamp
+        The out-of-sample period: windows starting after ``start`` and ending by ``end``.
+    horizon : duration
+    carry : FittedCarryFactors, optional
+        Basis, funding and roll attached by date (as they happened in each window).
+    iv : FittedImpliedVolProxy, optional
+        Implied-vol shocks: the fitted model's response to each realized move (a proxy; the
+        data hold no implied vols), from the state at ``start``.
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer bars after ``start`` than one window.
+    """
+    r = returns.loc[returns.index > pd.Timestamp(start)] if start is not None else returns
+    if end is not None:
+        r = r.loc[: pd.Timestamp(end)]
+    sc = HistoricalScenarios(overlapping=False).fit(r).scenarios(horizon)
+    if iv is not None:
+        sc = dataclasses.replace(iv.attach(dataclasses.replace(sc, asof=None)), asof=sc.asof)
+    if carry is not None:
+        dated = dataclasses.replace(carry, spec=dataclasses.replace(carry.spec, pairing="date"))
+        sc = dated.attach(sc, rng=0)
+    meta = dict(sc.meta)
+    meta["realized"] = {"after": str(start), "end": str(end), "non_overlapping": True}
+    return dataclasses.replace(sc, meta=meta, method="realized (out of sample)")
 
 
 def capital_efficiency(
@@ -98,6 +157,7 @@ def capital_efficiency(
     models: Mapping[str, MarginModel],
     *,
     requirement: str = "initial",
+    realized: Scenarios | None = None,
 ) -> pd.DataFrame:
     """Requirements of each book under each model, and the shortfall probability each leaves.
 
@@ -105,17 +165,24 @@ def capital_efficiency(
     ----------
     books : mapping of str to Account
     scenarios : Scenarios
-        The scenarios the shortfall is measured on (the same for every model and book).
+        The scenarios the shortfall is measured on in sample (the same for every model and
+        book; the scenario-based models are usually built on them too).
     models : mapping of str to margin model
     requirement : {"initial", "maintenance"}, default "initial"
         Which requirement the account is assumed to hold.
+    realized : Scenarios, optional
+        Out of sample: count the shortfall on these instead (:func:`realized_scenarios`, the
+        moves after the date the models were set on, with their factors). The column
+        ``shortfall_on`` says which.
 
     Returns
     -------
     DataFrame
         Index (book, model); columns ``gross_notional``, ``initial``, ``maintenance``,
         ``initial_pct_notional``, ``shortfall_prob``, ``expected_shortfall_amount``,
-        ``worst_loss``.
+        ``worst_loss``, ``shortfall_on``, ``n_shortfall_scenarios`` and, for models with an
+        unpublished parameter (the risk matrix's extended fraction), ``initial φ=…`` per value
+        of its band (NaN for the other models).
     """
     if not isinstance(books, Mapping) or not books:
         raise ConfigError("books must be a non-empty mapping name -> Account.")
@@ -123,6 +190,11 @@ def capital_efficiency(
         raise ConfigError("models must be a non-empty mapping name -> margin model.")
     if not isinstance(scenarios, Scenarios):
         raise ConfigError(f"scenarios must be a Scenarios object (got {type(scenarios).__name__}).")
+    if realized is not None and not isinstance(realized, Scenarios):
+        raise ConfigError(
+            f"realized must be Scenarios from realized_scenarios(...) (got {type(realized).__name__})."
+        )
+    test_on = scenarios if realized is None else realized
     rows = []
     for bname, acc in books.items():
         if not isinstance(acc, Account):
@@ -131,7 +203,7 @@ def capital_efficiency(
         for mname, model in models.items():
             if not hasattr(model, "margin"):
                 raise ConfigError(f"models[{mname!r}] is not a margin model (got {model!r}).")
-            s = shortfall(acc, model, scenarios, requirement=requirement)
+            s = shortfall(acc, model, test_on, requirement=requirement)
             rows.append(
                 {
                     "book": bname,
@@ -143,6 +215,9 @@ def capital_efficiency(
                     "shortfall_prob": s["shortfall_prob"],
                     "expected_shortfall_amount": s["expected_shortfall_amount"],
                     "worst_loss": s["worst_loss"],
+                    "shortfall_on": "in sample" if realized is None else "out of sample",
+                    "n_shortfall_scenarios": test_on.n_scenarios,
+                    **{k: v for k, v in s["band"].items() if k.startswith("initial")},
                 }
             )
     return pd.DataFrame(rows).set_index(["book", "model"])

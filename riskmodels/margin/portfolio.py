@@ -10,14 +10,18 @@ nothing, a naked position pays for its tail. Scenarios come from any generator o
     M_\text{risk} = \rho_\alpha\bigl(\text{P\&L}\bigr), \quad
     \rho \in \{\mathrm{VaR}, \mathrm{ES}\} \text{ (positive losses, } \texttt{riskmodels.risk}),
 
-    \text{IM} = \max\Bigl(\max\bigl(M_\text{risk}, M_\text{10y}, 0\bigr)(1 + b),\;
-        f \cdot \text{gross notional}\Bigr) + \text{add-ons}, \qquad
+    M = \max\Bigl(\max\bigl(M_\text{risk}, M_\text{10y}, 0\bigr)(1 + b),\;
+        f \cdot \text{gross notional}\Bigr) + \text{roll shock} + \text{delta shock},
+
+    \text{IM} = \max(M,\ \text{minimum charge}) + \text{add-ons}, \qquad
     \text{MM} = k\,(\text{IM} - \text{add-ons}) + \text{add-ons},
 
 with the optional anti-procyclicality tools of EMIR RTS 153/2013 Art. 28 (VENUES.md §2.6):
 a stressed scenario set carrying weight :math:`w` of the probability (b), a floor
 :math:`M_\text{10y}` from scenarios over a 10-year lookback (c) and a buffer :math:`b` (a);
-:math:`f` is a floor as a fraction of gross notional and :math:`k` the MM/IM convention
+:math:`f` is a floor as a fraction of gross notional; the roll shock, delta shock and minimum
+charge are the :class:`~riskmodels.margin.floors.Contingencies` (on by default: a hedged book
+never margins at zero) and :math:`k` the MM/IM convention
 (Deribit PM: :math:`k = 0.8`, VENUES.md §1.1; Paradex: 0.5, §1.8). CCPs run this design with ES
 (LCH PAIRS, OCC STANS 99% two-day ES; VENUES.md §2.3-2.4) or VaR (ICE IRM 2, Eurex Prisma).
 """
@@ -46,11 +50,12 @@ from riskmodels.margin._common import (
     position_deltas,
 )
 from riskmodels.margin.addons import addon_frame, addon_matrix, check_addons
+from riskmodels.margin.floors import DEFAULT_CONTINGENCIES, Contingencies, check_contingencies
 from riskmodels.margin.isolated import position_label
 from riskmodels.margin.results import BookMarginResult, MarginResult
 from riskmodels.risk import var_es
+from riskmodels.risk._topk import var_es_rows
 from riskmodels.risk._validation import check_alpha, require_observations
-from riskmodels.risk.empirical import _unweighted
 from riskmodels.scenarios.base import ScenarioGenerator, Scenarios
 
 __all__ = ["PortfolioMargin", "tail_weights"]
@@ -142,6 +147,9 @@ class PortfolioMargin:
         Scenarios over a 10-year lookback: the requirement is at least the same measure on
         them (EMIR Art. 28(1)(c)).
     addons : sequence of add-ons, default ()
+    contingencies : Contingencies or None, default Contingencies()
+        Minimum charge (notional and short options), roll shock and delta shock, with their
+        sources in :mod:`riskmodels.margin.floors`; None for the scenario risk alone.
 
     Notes
     -----
@@ -166,6 +174,7 @@ class PortfolioMargin:
     stressed_weight: float = 0.0
     floor_scenarios: Scenarios | None = None
     addons: Any = ()
+    contingencies: Contingencies | None = DEFAULT_CONTINGENCIES
 
     name: ClassVar[str] = "portfolio"
 
@@ -224,6 +233,7 @@ class PortfolioMargin:
                     "the same horizon."
                 )
         object.__setattr__(self, "addons", check_addons(self.addons))
+        object.__setattr__(self, "contingencies", check_contingencies(self.contingencies))
 
     @classmethod
     def from_generator(
@@ -370,6 +380,18 @@ class PortfolioMargin:
             f"{self.notional_floor:.2%} of gross notional {gross:,.0f}",
             max(self.notional_floor * gross - cur, 0.0),
         )
+        ch = self.contingencies.account_charges(account, gross)
+        add(
+            "roll shock",
+            "perpetuals and futures per expiry bucket",
+            ch["roll shock"],
+        )
+        add("delta shock", "net delta above the liquidity threshold", ch["delta shock"])
+        add(
+            "minimum charge",
+            "floor on gross and short-option notional",
+            max(ch["minimum charge"] - cur, 0.0),
+        )
         frame = pd.DataFrame(rows, columns=_COLUMNS)
         if self.addons:
             extra = addon_frame(self.addons, position_deltas(account))
@@ -457,24 +479,39 @@ class PortfolioMargin:
         neg_grow: np.ndarray,
         neg_dv: np.ndarray | None,
         neg_carry: np.ndarray | None,
+        *,
+        buf: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Losses (minus P&L) of accounts ``rows`` (A_c × S), C-contiguous, one product."""
-        out = lin[rows] @ neg_grow.T
+        """Losses (minus P&L) of accounts ``rows`` (A_c × S), C-contiguous, one product.
+
+        ``buf`` (at least A_c × S, C-contiguous) receives the block: reusing one buffer for
+        every chunk saves the page faults of a fresh 64 MiB allocation per chunk.
+        """
+        block = lin[rows]
+        if buf is None:
+            out = block @ neg_grow.T
+        else:
+            out = np.matmul(block, neg_grow.T, out=buf[: block.shape[0]])
         if neg_dv is not None:
             out += qt[rows] @ neg_dv
         if neg_carry is not None:
             out += qc[rows] @ neg_carry
         return out
 
-    def _block_measure(self, losses: np.ndarray, probs: np.ndarray | None) -> np.ndarray:
-        """VaR or ES of each row of ``losses`` (partitioned in place when unweighted)."""
+    def _block_measure(
+        self, losses: np.ndarray, probs: np.ndarray | None, argmax: np.ndarray | None = None
+    ) -> np.ndarray:
+        """VaR or ES of each row of ``losses`` (not modified); ``argmax`` (intp, one per row),
+        when given, receives ``np.argmax(losses, axis=1)``."""
         if probs is not None:
+            if argmax is not None:
+                argmax[:] = np.argmax(losses, axis=1)
             v, e = var_es(np.negative(losses), self.alpha, probs, axis=1)
         else:
-            # riskmodels.risk's own kernel on the loss block: the same definition as
-            # risk.var_es (inverse-CDF VaR, Acerbi-Tasche ES) without its defensive copy.
-            v, e = np.empty(losses.shape[0]), np.empty(losses.shape[0])
-            _unweighted(losses, self.alpha, v, e)
+            # riskmodels.risk's top-k kernel on the loss block: the definitions of risk.var_es
+            # (inverse-CDF VaR, Acerbi-Tasche ES) from each row's worst losses, in one pass
+            # that also finds the argmax; a row with NaN gives NaN (caught below).
+            v, e = var_es_rows(losses, self.alpha, argmax=argmax)
         out = e if self.measure == "es" else v
         if not np.isfinite(out).all():
             raise DataError(
@@ -507,9 +544,10 @@ class PortfolioMargin:
         Notes
         -----
         Per chunk of accounts: the loss block ``(X + C)[chunk] @ (1 - e^R)^T`` (plus the option
-        revaluation losses times the option quantities), one matrix product, and one partial
-        sort per account in place (:mod:`riskmodels.risk`'s unweighted kernel, the definitions
-        of ``risk.var_es``; weighted scenarios go through ``risk.var_es`` itself). Memory
+        revaluation losses and the carry series), one matrix product into a buffer reused by
+        every chunk, and one top-k selection per account (:func:`riskmodels.risk._topk.var_es_rows`: each account's
+        worst 1% of losses, the definitions of ``risk.var_es``, the worst scenario found in the
+        same pass; weighted scenarios go through ``risk.var_es`` itself). Memory
         stays at a few blocks of ``CHUNK_ELEMENTS``.
         """
         if not isinstance(book, Book):
@@ -517,12 +555,15 @@ class PortfolioMargin:
                 f"book must be a riskmodels.instruments.Book (got {type(book).__name__})."
             )
         a_n = book.n_accounts
-        if self.notional_floor > 0:
+        if gross_notional is None:
+            gross_notional = book.gross_notional
+        if self.notional_floor > 0 or self.contingencies.notional_minimum > 0:
             if gross_notional is None:
                 raise ConfigError(
-                    "notional_floor > 0 needs gross_notional (one value per account, e.g. "
-                    "[acc.gross_notional for acc in accounts]): a Book nets positions per asset. "
-                    "margin_many(accounts) computes it for you."
+                    "notional_floor > 0 and the notional minimum charge need gross_notional "
+                    "(one value per account, e.g. [acc.gross_notional for acc in accounts]): a "
+                    "Book built by hand nets positions per asset. Book.from_accounts records "
+                    "it, or pass contingencies=None."
                 )
             gross = np.asarray(gross_notional, dtype="float64")
             if gross.shape != (a_n,):
@@ -562,14 +603,16 @@ class PortfolioMargin:
         risk = np.empty(a_n)
         floor_val = np.zeros(a_n)
         drv = np.full(a_n, -1, dtype=np.intp)
+        # one buffer for every chunk's loss block (the kernels read it, never keep it)
+        buf = np.empty((min(int(chunk_size), a_n), self.scenarios.n_scenarios))
         for r0 in range(0, a_n, int(chunk_size)):
             rows = slice(r0, min(a_n, r0 + int(chunk_size)))
-            losses = self._loss_block(lin, qt, qc, rows, *neg)
+            losses = self._loss_block(lin, qt, qc, rows, *neg, buf=buf)
             if stressed is not None:
-                losses = np.concatenate([losses, self._loss_block(lin_s, qt, qc, rows, *neg_s)], axis=1)
-            if drivers:
-                drv[rows] = np.argmax(losses, axis=1)
-            risk[rows] = self._block_measure(losses, probs)
+                losses = np.concatenate(
+                    [losses, self._loss_block(lin_s, qt, qc, rows, *neg_s)], axis=1
+                )
+            risk[rows] = self._block_measure(losses, probs, drv[rows] if drivers else None)
             del losses
             if floor is not None:
                 fl = self._loss_block(lin_f, qt, qc, rows, *neg_f)
@@ -592,6 +635,15 @@ class PortfolioMargin:
         if self.notional_floor:
             top = np.maximum(self.notional_floor * gross - cur, 0.0)
             comps["notional floor"] = top
+            cur = cur + top
+        ch = self.contingencies.book_charges(book, gross)
+        for key in ("roll shock", "delta shock"):
+            if ch[key].any():
+                comps[key] = ch[key]
+                cur = cur + ch[key]
+        top = np.maximum(ch["minimum charge"] - cur, 0.0)
+        if top.any():
+            comps["minimum charge"] = top
             cur = cur + top
         add_total = np.zeros(a_n)
         if self.addons:
@@ -625,4 +677,5 @@ class PortfolioMargin:
             if self.floor_scenarios is None
             else self.floor_scenarios.n_scenarios,
             "addons": [a.name for a in self.addons],
+            "contingencies": self.contingencies.params(),
         }

@@ -9,7 +9,6 @@ non-negative. ``initial`` is what an account must hold to open (or keep adding t
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import frame_html, html_table
 from riskmodels.instruments import Account
 
 __all__ = [
@@ -31,11 +31,7 @@ __all__ = [
 
 
 def _table(rows: Sequence[tuple[str, str]]) -> str:
-    body = "".join(
-        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in rows
-    )
-    return f"<table>{body}</table>"
+    return html_table(rows)
 
 
 def _money(x: float) -> str:
@@ -70,6 +66,9 @@ class MarginResult:
         ``Account.account_id``.
     params : mapping
         The model parameters that produced it (for reports).
+    band : Series, optional
+        The requirement under each value of a parameter that is not published (the risk
+        matrix's extended fraction φ ∈ {0, 1/3, 1}): ``initial φ=…`` and ``maintenance φ=…``.
     """
 
     model: str
@@ -80,6 +79,7 @@ class MarginResult:
     driver: Mapping[str, Any] = field(default_factory=dict)
     account_id: Any = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    band: pd.Series | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initial", float(self.initial))
@@ -119,15 +119,18 @@ class MarginResult:
             ("equity", _money(self.equity)),
             ("margin ratio (equity / MM)", f"{self.margin_ratio:,.3f}"),
             ("driver", drv),
-        ]
+        ] + [(f"{k} (unpublished parameter)", _money(float(v))) for k, v in self._band_items()]
+
+    def _band_items(self) -> list[tuple[str, float]]:
+        return [] if self.band is None else list(self.band.items())
 
     def __str__(self) -> str:
         head = "\n".join(f"{k}: {v}" for k, v in self._headline())
         return f"{head}\n{self.summary().to_string(float_format=lambda x: f'{x:,.2f}')}"
 
     def _repr_html_(self) -> str:
-        return _table(self._headline()) + self.breakdown.to_html(
-            index=False, float_format="{:,.2f}".format, na_rep=""
+        return _table(self._headline()) + frame_html(
+            self.breakdown, index=False, float_format="{:,.2f}".format, na_rep=""
         )
 
 
@@ -149,6 +152,9 @@ class BookMarginResult:
         -1 where the model has none.
     driver_labels : tuple of str or None
         Labels of the scenarios ``driver`` indexes, when the model has them.
+    band : DataFrame, optional
+        Accounts × requirement under each value of an unpublished parameter (the risk
+        matrix's extended fraction): ``initial φ=…``, ``maintenance φ=…``.
     """
 
     model: str
@@ -160,6 +166,7 @@ class BookMarginResult:
     driver: np.ndarray
     driver_labels: tuple[str, ...] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    band: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         for name in ("initial", "maintenance", "equity", "driver"):
@@ -193,6 +200,8 @@ class BookMarginResult:
         if self.driver_labels is not None:
             labels = np.asarray(self.driver_labels, dtype=object)
             out["driver_label"] = [labels[i] if i >= 0 else None for i in self.driver]
+        if self.band is not None:
+            out = out.join(self.band)
         return out
 
     def _repr_html_(self) -> str:
@@ -202,7 +211,7 @@ class BookMarginResult:
             ("total initial", _money(float(self.initial.sum()))),
             ("total maintenance", _money(float(self.maintenance.sum()))),
         ]
-        return _table(head) + self.frame().head(20).to_html(float_format="{:,.2f}".format)
+        return _table(head) + frame_html(self.frame().head(20), float_format="{:,.2f}".format)
 
 
 @dataclass(frozen=True)
@@ -297,7 +306,7 @@ class MonitorResult:
             ),
             ("minimum margin ratio", f"{float(self.frame['margin_ratio'].min()):,.3f}"),
         ]
-        return _table(head) + self.frame.head(20).to_html(float_format="{:,.4f}".format)
+        return _table(head) + frame_html(self.frame.head(20), float_format="{:,.4f}".format)
 
 
 @runtime_checkable

@@ -37,7 +37,6 @@ and ``as_of``; list them with :func:`available_tier_tables`, load one with
 
 from __future__ import annotations
 
-import html
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import frame_html, html_table
 from riskmodels.exceptions import ConfigError, ModelError
 
 __all__ = [
@@ -445,9 +445,8 @@ class TierTable:
         return out
 
     def _repr_html_(self) -> str:
-        head = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in (
+        head = html_table(
+            (
                 ("table", self.name),
                 ("venue", self.venue),
                 ("symbol", self.symbol),
@@ -465,7 +464,7 @@ class TierTable:
             "maintenance_amount": money,
             "published_maintenance_amount": money,
         }
-        return f"<table>{head}</table>" + self.frame().to_html(formatters=fmt, na_rep="")
+        return head + frame_html(self.frame(), formatters=fmt, na_rep="")
 
 
 # -- shipped tables ----------------------------------------------------------------------------

@@ -14,13 +14,13 @@ the return-driven recursion produces), stated as such in ``Scenarios.meta``.
 from __future__ import annotations
 
 import dataclasses
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc, frame_html
 from riskmodels._time import as_timedelta, duration_label
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.scenarios._inputs import fmt_time, infer_frequency
@@ -374,4 +374,4 @@ class FittedImpliedVolProxy:
         )
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(repr(self))}</pre>" + self.state.to_html()
+        return f"<pre>{esc(repr(self))}</pre>" + frame_html(self.state)

@@ -72,6 +72,10 @@ def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
     return int(steps)
 
 
+#: Cash assets: no options, so no implied-vol shocks (the stablecoins of riskmodels.instruments).
+_CASH = frozenset({"USD", "USDT", "USDC"})
+
+
 def _factor(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """A read-only float64 copy of a risk-factor array of ``shape`` (S x N), finite."""
     try:
@@ -217,6 +221,15 @@ class Scenarios:
                 object.__setattr__(self, name, _factor(value, name, r.shape))
         if self.vol_term is not None:
             object.__setattr__(self, "vol_term", _vol_term(self.vol_term))
+        if self.vol_shocks is not None:
+            cash = [
+                a for j, a in enumerate(self.assets) if a in _CASH and self.vol_shocks[:, j].any()
+            ]
+            if cash:
+                raise DataError(
+                    f"Scenarios.vol_shocks move the implied vol of {cash}, which have no options "
+                    "(stablecoins): set their column to 0.0."
+                )
         if self.labels is not None and len(self.labels) != r.shape[0]:
             raise DataError(
                 f"Scenarios.labels must have {r.shape[0]} entries (got {len(self.labels)})."

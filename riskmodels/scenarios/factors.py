@@ -199,8 +199,9 @@ class CarryFactors:
     carry_window : duration, default "7D"
         Trailing window of the annualized carry level behind the roll proxy.
     missing : {"raise", "zero"}, default "raise"
-        An asset without basis or funding history: a :class:`DataError`, or zeros for that
-        factor (recorded in ``Scenarios.meta["carry_missing"]``).
+        An asset without basis or funding history (or none before the scenarios' as-of date):
+        a :class:`DataError`, or zeros for that factor (recorded in
+        ``Scenarios.meta["carry"]["carry_missing"]``).
     """
 
     pairing: Literal["rank", "date"] = "rank"
@@ -336,6 +337,7 @@ class FittedCarryFactors:
         s_n, n_assets = scenarios.returns.shape
         out = {k: np.zeros((s_n, n_assets)) for k in ("basis", "funding", "roll")}
         used: dict[str, dict[str, int]] = {}
+        missing: dict[str, list[str]] = {}
         for j, a in enumerate(scenarios.assets):
             if a in _STABLE and a not in self.returns.columns:
                 continue
@@ -344,8 +346,9 @@ class FittedCarryFactors:
             for key, cols in (("basis", ("basis",)), ("funding", ("funding", "roll"))):
                 d = draws.get(key)
                 if d is None:
-                    if a in self.missing.get(key, ()):
-                        continue  # missing="zero": held at zero, recorded in meta
+                    if self.spec.missing == "zero":
+                        missing.setdefault(key, []).append(a)  # held at zero, in meta
+                        continue
                     raise InsufficientDataError(
                         f"{a}: no window of the horizon has both a move and {key} history "
                         f"before {scenarios.asof}; check that the {key} history overlaps the "
@@ -364,7 +367,7 @@ class FittedCarryFactors:
             "neighbours": self.spec.neighbours,
             "carry_window": str(self.spec.carry_window),
             "windows": used,
-            "carry_missing": {k: list(v) for k, v in self.missing.items() if v},
+            "carry_missing": {k: sorted(set(v)) for k, v in missing.items()},
             "rng": {k: v for k, v in seed_meta.items() if k == "seed"},
             "proxy": "basis: perp close over spot close; roll: annualized trailing funding",
         }

@@ -12,13 +12,13 @@ horizon.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc, frame_html
 from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
@@ -326,4 +326,4 @@ class FittedFilteredHistoricalScenarios(FittedFromState):
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>" + self.summary().to_html()
+        return f"<p>{esc(repr(self))}</p>" + frame_html(self.summary())

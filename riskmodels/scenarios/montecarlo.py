@@ -7,13 +7,13 @@ r"""Monte Carlo scenarios: joint paths simulated from a fitted multivariate (or 
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._display import esc, frame_html
 from riskmodels._limits import check_allocation
 from riskmodels.correlation import DCC, CorrelationResult
 from riskmodels.exceptions import ConfigError
@@ -337,4 +337,4 @@ class FittedMonteCarloScenarios(FittedFromState):
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>" + self.summary().to_html()
+        return f"<p>{esc(repr(self))}</p>" + frame_html(self.summary())

@@ -570,3 +570,33 @@ def test_out_of_sample_shortfall_sees_a_regime_change():
     # the basis trade: zero requirement from price-only scenarios, realized basis losses
     assert ins.loc[("basis", "ES"), "initial"] < 1e-6
     assert oos.loc[("basis", "ES"), "shortfall_prob"] > 0.3
+
+
+@pytest.mark.parametrize("kind", ["historical", "monte carlo"])
+def test_factor_scenarios_for_every_generator(kind):
+    """Historical and Monte Carlo scenarios carry the implied-vol proxy and the carry factors
+    through FactorScenarios as filtered ones do (issue 14: HS, FHS and MC all carry
+    vol_shocks); shapes match the price moves and the IV shock is zero-centred-ish (a move
+    that the model expected changes the 30-day vol little): median |shock| < 10%."""
+    from riskmodels.scenarios import (
+        CarryFactors,
+        FactorScenarios,
+        HistoricalScenarios,
+        ImpliedVolProxy,
+        MonteCarloScenarios,
+    )
+    from riskmodels.volatility import GARCH
+
+    r, basis, funding, _ = _carry_history(600)
+    base = (
+        HistoricalScenarios(window=500)
+        if kind == "historical"
+        else MonteCarloScenarios(model=GARCH(), window=500)
+    )
+    gen = FactorScenarios(
+        base=base, iv=ImpliedVolProxy(), carry=CarryFactors(), basis=basis, funding=funding
+    )
+    sc = gen.generate(r, r.index[550], "1D", rng=3, n=None if kind == "historical" else 400)
+    assert sc.factors == ("vol_shocks", "basis", "funding", "roll")
+    assert sc.vol_shocks.shape == sc.returns.shape
+    assert np.median(np.abs(sc.vol_shocks)) < 0.10

@@ -16,7 +16,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: report test env browser lint bench clean
+.PHONY: report test test-fast env browser lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -49,6 +49,11 @@ browser:
 test: $(STAMP) $(MATHJAX_JS) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --durations=15
+
+# The edit loop's lane (about a minute on 2 cores): no notebooks, browser, worker processes,
+# real-data mirror or tests marked slow. CI runs `make test`, which runs everything.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not workers and not mirror"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

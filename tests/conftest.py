@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -98,3 +99,49 @@ else:
     )
     _hypothesis_settings.register_profile("dev", parent=_hypothesis_settings.get_profile("long"))
     _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# -- the fast lane (``make test-fast``) ----------------------------------------------------------
+#: Fixtures that start worker processes (loky, dask) or read the real data mirror: their tests
+#: are marked ``workers`` / ``mirror`` at collection so the edit loop can leave them out.
+_WORKER_FIXTURES = frozenset({"no_hang", "by_value"})
+_MIRROR_FIXTURES = frozenset({"mirror_path", "mirror_source"})
+#: Whole modules outside the fast lane: notebooks and report builds, headless Chromium, dask,
+#: walk-forward backtests and the task cache (many model fits, worker pools).
+_SLOW_MODULES = frozenset(
+    {
+        "test_reporting",
+        "test_report_browser",
+        "test_walkforward_dask",
+        "test_walkforward",
+        "test_walkforward_cache",
+        "test_parallel",
+    }
+)
+#: Test names that start worker processes without the fixtures above.
+_WORKER_NAMES = re.compile(r"parallel|n_jobs|worker|dask|loky|without_numba")
+#: Single tests of 5 s or more of CPU (measured 2026-12-07) outside the fast lane.
+_SLOW_TESTS = frozenset(
+    {
+        "test_replay_rules_on_synthetic_windows",
+        "test_cdcc_target_and_long_run_mean",
+        "test_two_step_standard_errors_with_garch",
+        "test_garch_t_recovers_unconditional_quantile_within_bootstrap_ci",
+        "test_staging_of_a_sigkilled_run_is_removed_at_the_next_build",
+        "test_adcc_uncentred_convention_keeps_mean_q_at_target",
+    }
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark tests by what they need (see the constants above); ``make test`` runs them all."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & _WORKER_FIXTURES or _WORKER_NAMES.search(item.name):
+            item.add_marker(pytest.mark.workers)
+        if item.name.split("[", 1)[0] in _SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+        if names & _MIRROR_FIXTURES:
+            item.add_marker(pytest.mark.mirror)
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -346,7 +346,8 @@ def test_shipped_rules_have_source_and_date_and_published_rates() -> None:
         assert r.source and r.as_of
     # VENUES.md: Binance tier 1 0.40%; 20M -> 20M*5% - 266,300; Hyperliquid 0.5/40 = 1.25%;
     # dYdX Large-Cap MMF 1.2%; Deribit standard 1% + 20 BTC * 0.005% at 50k USD/BTC;
-    # Deribit PM naked delta 0.8 * (16% N + 10% (N - 20M)).
+    # Deribit PM naked delta 0.8 * (16% N + 1% N + 10% (N - 20M)) (grid edge, the perpetual's
+    # roll shock at min_annualised_move, the delta shock; riskmodels.margin.floors).
     np.testing.assert_allclose(
         rules["binance_usdm_btcusdt_2021-03-18"].maintenance([5e4, 2e7]), [200.0, 733_700.0]
     )
@@ -356,7 +357,8 @@ def test_shipped_rules_have_source_and_date_and_published_rates() -> None:
         rules["deribit_btc_standard_2022-01-11"].maintenance(1e6, 5e4), 1e6 * 0.011
     )
     np.testing.assert_allclose(
-        rules["deribit_btc_pm_2024-06-17"].maintenance(3e7), 0.8 * (0.16 * 3e7 + 0.1 * 1e7)
+        rules["deribit_btc_pm_2024-06-17"].maintenance(3e7),
+        0.8 * (0.16 * 3e7 + 0.01 * 3e7 + 0.1 * 1e7),
     )
 
 

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from riskmodels.data.archive import BinanceArchive, SkippedPeriod, default_cache_dir, fetch_many
-from riskmodels.data.base import FileRecord, sha256_file
+from riskmodels.data.base import FileRecord, file_records, sha256_file
 from riskmodels.exceptions import (
     ChecksumError,
     ConfigError,
@@ -275,9 +275,12 @@ def test_good_spot_month_is_cached_and_read_back_exactly(server, make_archive, t
 
     bars = arch.bars("BTC", "1h", "spot")
     pd.testing.assert_frame_equal(bars, expected, check_exact=True)
-    assert bars.attrs["files"] == records
-    assert bars.attrs["as_of"] == NOW
-    assert isinstance(bars.attrs["files"][0], FileRecord)
+    # attrs hold JSON values: the records as dicts, as_of as an ISO string
+    assert bars.attrs["files"] == [r.to_dict() for r in records]
+    assert file_records(bars) == records
+    assert pd.Timestamp(bars.attrs["as_of"]) == NOW
+    assert isinstance(file_records(bars)[0], FileRecord)
+    json.dumps(bars.attrs)
     assert arch.symbols("1h", "spot") == ["BTC"]
     assert arch.symbols("1h", "perp") == []
     assert arch.symbols("1d", "spot") == []
@@ -668,7 +671,7 @@ def test_unpublished_recent_month_falls_back_to_daily_then_monthly_supersedes(se
     assert routes(server).count() == n_daily + 2
     bars = late.bars("BTC", "1d")
     pd.testing.assert_frame_equal(bars, monthly_view, check_exact=True)
-    assert [Path(r.path).stem for r in bars.attrs["files"]] == ["2024-02"]
+    assert [Path(r.path).stem for r in file_records(bars)] == ["2024-02"]
 
 
 def test_missing_days_of_an_unpublished_month_raise_with_both_urls(server, make_archive):
@@ -711,7 +714,7 @@ def test_funding_rates_fetched_and_read(server, make_archive):
         name="funding_rate",
     )
     pd.testing.assert_series_equal(got, expected, check_exact=True, check_freq=False)
-    assert got.attrs["files"] == records
+    assert file_records(got) == records
 
 
 def test_fetch_many_and_its_arguments(server, make_archive, tmp_path):

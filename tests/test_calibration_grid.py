@@ -164,6 +164,25 @@ def test_curve_and_summary(reference):
         reference["A", "2D", 0.01, "historical"]
 
 
+def test_grid_repr_is_short_and_names_the_grid(reference):
+    text = repr(reference)
+    assert len(text) < 1_000  # not the tables and calibrations (17 KB before)
+    for fact in ("method='horizon'", "2 assets [A, B]", "2 horizons [1d, 3d]", "0.025"):
+        assert fact in text, fact
+    assert f"{reference.config['n_tasks']} cells" in text and "sequential" in text
+
+
+def test_grid_tables_round_trip_through_parquet(reference, tmp_path):
+    for name, frame in {"table": reference.table, "summary": reference.summary()}.items():
+        path = tmp_path / f"{name}.parquet"
+        frame.to_parquet(path)
+        assert_frame_equal(pd.read_parquet(path), frame)
+    curve = reference.curve("A")
+    curve.columns = curve.columns.astype(str)  # parquet column names are strings
+    curve.to_parquet(tmp_path / "curve.parquet")
+    assert_frame_equal(pd.read_parquet(tmp_path / "curve.parquet"), curve)
+
+
 def test_result_pickles(reference):
     back = pickle.loads(pickle.dumps(reference))
     assert_frame_equal(back.table, reference.table)
@@ -463,6 +482,11 @@ def _alone(bars, asset, delay, target):
         holdout=False,
         seed=7,
     )
+
+
+def test_closeout_grid_repr_is_short(closeout_reference):
+    text = repr(closeout_reference)
+    assert len(text) < 1_000 and "method='closeout'" in text and "delays [" in text
 
 
 def test_closeout_every_cell_equals_the_stand_alone_calibration(bars, closeout_reference):

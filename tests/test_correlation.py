@@ -547,6 +547,30 @@ def test_forecast_step_one_and_engle_sheppard_formula(dcc_garch):
         res.forecast("36h")
 
 
+def test_forecast_repr_is_short_and_the_forecast_a_frame(dcc_garch, tmp_path):
+    fc = dcc_garch.forecast(10)
+    text = repr(fc)
+    assert len(text) < 1_000 and "[[" not in text  # no bare 3-D arrays
+    assert "4 assets [A00, A01, A02, A03]" in text and "steps 1..10" in text
+    assert f"{fc.mean_pairwise().iloc[0]:.3f}" in text
+    html = fc._repr_html_()
+    assert len(html) < 6_000 and "step 1" in html and "step 10" in html
+    long = fc.to_frame()
+    assert len(long) == 10 * (4 * 5 // 2)
+    row = long[(long.step == 5) & (long.asset_i == "A00") & (long.asset_j == "A02")].iloc[0]
+    assert row["correlation"] == fc.correlation[4, 0, 2]
+    assert row["covariance"] == fc.covariance[4, 0, 2]
+    long.to_parquet(tmp_path / "fc.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "fc.parquet"), long)
+    # the fitted result and a simulated sample print short too (not every field)
+    assert len(repr(dcc_garch)) < 1_000 and repr(dcc_garch).startswith("DCCResult(")
+
+
+def test_simulated_sample_repr_is_short(sim4):
+    text = repr(sim4)
+    assert len(text) < 1_000 and "800 dates x 4 assets" in text
+
+
 def test_simulated_paths_agree_with_the_forecast(dcc_garch):
     """Mean of z z' over 20000 simulated paths vs the forecast: exact at h = 1 up to Monte Carlo
     error (sd of an off-diagonal mean ~ 0.008), approximate (Engle-Sheppard) at h = 10."""

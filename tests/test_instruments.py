@@ -853,7 +853,7 @@ def test_linear_book_is_one_matrix_product(rng, book_market):
     assert book.series == () and book.option_quantities.shape == (0, 200)
     sc = scen(rng.normal(0, 0.05, (300, 2)), horizon="24h")
     expo = book.linear_exposures().reindex(columns=["BTC", "ETH"]).to_numpy().T  # N x A
-    want = sc.pnl(expo)
+    want = sc.pnl_array(expo)
     np.testing.assert_allclose(book.pnl(sc), want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
     # scaling every account by k scales the book P&L by k
     scaled = Book.from_accounts([a.scaled(2.5) for a in accounts])

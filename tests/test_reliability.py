@@ -64,6 +64,9 @@ def test_pnl_refuses_nan_inf_and_unknown_exposures(scenarios):
     sr = np.expm1(scenarios.returns)
     np.testing.assert_allclose(scenarios.pnl(pd.Series({"ETH": 1e6})), sr[:, 1] * 1e6)
     np.testing.assert_allclose(scenarios.pnl([1.0, 2.0]), sr @ [1.0, 2.0])
+    np.testing.assert_allclose(scenarios.pnl_array([1.0, 2.0]), sr @ [1.0, 2.0])
+    with pytest.raises(DataError, match=r"NaN or infinite for \['BTC'\]"):
+        scenarios.pnl_array(np.array([np.nan, 1e6]))
 
 
 # ----------------------------------------------------------------------------- item 2

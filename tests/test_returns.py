@@ -49,7 +49,7 @@ def test_internal_gap_policies():
     # the move across the outage lands on the first bar after it: log(110/101)
     assert sp["ETH"].iloc[4] == pytest.approx(np.log(110.0 / 101.0), rel=1e-14)
     assert sp["ETH"].iloc[2:4].isna().all()
-    assert sp.attrs["spanned"] == [("ETH", px.index[4], 2)]
+    assert sp.attrs["spanned"] == [["ETH", px.index[4].isoformat(), 2]]
 
 
 @pytest.mark.parametrize(

@@ -144,11 +144,77 @@ def test_pnl_equals_hand_computation():
     )
     two = sc.pnl(np.array([[1000.0, 0.0], [-500.0, 1.0]]))
     assert two.shape == (2, 2)
-    np.testing.assert_allclose(two[:, 0], expected, rtol=1e-15)
+    np.testing.assert_allclose(two[0], expected, rtol=1e-15)
+    np.testing.assert_allclose(sc.pnl_array([1000.0, -500.0]), expected, rtol=1e-15)
     with pytest.raises(DataError, match=re.escape("exposures name assets not in the scenarios")):
         sc.pnl(pd.Series({"SOL": 1.0}))
     with pytest.raises(DataError, match="exposures must have 2 rows, one per asset"):
         sc.pnl([1.0, 2.0, 3.0])
+    with pytest.raises(DataError, match="exposures must have 2 rows, one per asset"):
+        sc.pnl_array([1.0, 2.0, 3.0])
+
+
+def test_pnl_is_a_labelled_series_and_pnl_array_the_same_numbers():
+    r = np.array([[0.01, -0.02], [0.0, 0.05], [-0.03, 0.01]])
+    plain = Scenarios(r, ("BTC", "ETH"), "1d")
+    one = plain.pnl([1000.0, -500.0])
+    assert isinstance(one, pd.Series) and one.name == "pnl"
+    pd.testing.assert_index_equal(one.index, pd.RangeIndex(3, name="scenario"))
+    np.testing.assert_array_equal(one.to_numpy(), plain.pnl_array([1000.0, -500.0]))
+    assert isinstance(plain.pnl_array([1000.0, -500.0]), np.ndarray)
+    # labels index the scenarios when present
+    dated = Scenarios(r, ("BTC", "ETH"), "1d", labels=("2022-11-08", "2022-11-09", "2022-11-10"))
+    pnl = dated.pnl(pd.Series({"BTC": 1e6}))
+    assert list(pnl.index) == ["2022-11-08", "2022-11-09", "2022-11-10"]
+    assert pnl.index.name == "scenario"
+    assert pnl.loc["2022-11-10"] == pytest.approx(1e6 * math.expm1(-0.03), rel=1e-15)
+    # a mapping works like a Series
+    pd.testing.assert_series_equal(dated.pnl({"BTC": 1e6}), pnl)
+
+
+def test_pnl_of_k_portfolios_is_a_frame():
+    r = np.array([[0.01, -0.02], [0.0, 0.05]])
+    sc = Scenarios(r, ("BTC", "ETH"), "1d")
+    two = sc.pnl(np.array([[1000.0, 0.0], [-500.0, 1.0]]))
+    assert isinstance(two, pd.DataFrame)
+    pd.testing.assert_index_equal(two.columns, pd.RangeIndex(2, name="portfolio"))
+    pd.testing.assert_index_equal(two.index, pd.RangeIndex(2, name="scenario"))
+    # a DataFrame indexed by asset: its columns name the portfolios, missing assets are flat
+    books = pd.DataFrame({"hedged": [1000.0, -500.0], "eth only": [0.0, 1.0]}, index=["BTC", "ETH"])
+    got = sc.pnl(books.loc[["ETH", "BTC"]])
+    assert list(got.columns) == ["hedged", "eth only"]
+    np.testing.assert_allclose(got.to_numpy(), sc.pnl_array(books.to_numpy()), rtol=1e-15)
+    eth = sc.pnl(books.loc[["ETH"]])
+    np.testing.assert_allclose(eth["eth only"], np.expm1(r[:, 1]), rtol=1e-15)
+    with pytest.raises(DataError, match=r"NaN, infinite or not numbers for \['BTC'\]"):
+        sc.pnl(books.assign(hedged=[np.nan, 1.0]))
+
+
+def test_scenarios_repr_is_short_and_names_the_key_facts():
+    rng = np.random.default_rng(3)
+    assets = ("BTC", "ETH", "BNB", "SOL", "XRP", "ADA", "DOGE", "LTC", "LINK", "AVAX")
+    sc = Scenarios(
+        rng.normal(0.0, 0.03, (5000, 10)),
+        assets,
+        "5D",
+        pd.Timestamp("2024-01-31", tz="UTC"),
+        weights=rng.uniform(size=5000),
+        method="filtered historical",
+        funding=np.zeros((5000, 10)),
+        labels=tuple(f"s{i}" for i in range(5000)),
+    )
+    text = repr(sc)
+    assert len(text) < 1_000
+    for fact in ("filtered historical", "5d", "2024-01-31", "5,000 × 10", "BTC", "funding"):
+        assert fact in text, fact
+    assert "weights: yes" in text and "AVAX" not in text  # the first assets only
+    html = sc._repr_html_()
+    assert len(html) < 6_000 and "<table" in html and "AVAX" in html  # the quantile table
+    q = sc.quantiles((0.01, 0.5))
+    assert q.shape == (10, 2) and list(q.index) == list(assets)
+    pd.testing.assert_frame_equal(
+        sc.to_frame(), pd.DataFrame(sc.returns, index=sc.scenario_index(), columns=q.index)
+    )
 
 
 def test_horizon_errors_and_frequency():
@@ -615,3 +681,16 @@ def test_mc_update_and_diagnostics(returns):
     assert sc.n_scenarios == 1000 and sc.meta["bars_filtered_since_fit"] == 10
     hs = HistoricalScenarios().fit(returns.iloc[:300])
     assert hs.diagnostics()["params"] == {} and len(hs.update(returns.iloc[300:310]).returns) == 310
+
+
+def test_weighted_quantiles_follow_the_weights():
+    r = np.log1p(np.array([[-0.10], [0.00], [0.10], [0.20]]))
+    equal = Scenarios(r, ("BTC",), "1d")
+    np.testing.assert_allclose(
+        equal.quantiles((0.25, 0.5)).to_numpy(), [[-0.10, 0.00]], rtol=1e-12, atol=1e-15
+    )
+    # nearly all the probability on the -10% scenario: its median is -10%
+    heavy = Scenarios(r, ("BTC",), "1d", weights=[97.0, 1.0, 1.0, 1.0])
+    assert heavy.quantiles((0.5,)).iloc[0, 0] == pytest.approx(-0.10)
+    with pytest.raises(ConfigError, match=r"q must be probabilities"):
+        equal.quantiles((1.5,))

@@ -157,7 +157,7 @@ class ScenarioModel:
 
     Notes
     -----
-    At each date: ``sc = fitted.scenarios(horizon, n, rng)``, ``pnl = sc.pnl(exposures)``
+    At each date: ``sc = fitted.scenarios(horizon, n, rng)``, ``pnl = sc.pnl_array(exposures)``
     (``simple_returns() @ exposures``: linear exposures revalued exactly under the joint
     moves), then ``riskmodels.risk.var_es(pnl, alpha, sc.weights)`` (inverse-CDF VaR and
     Acerbi-Tasche ES of the weighted scenarios). ``warm_start`` is not used: the generators'
@@ -219,9 +219,9 @@ class ScenarioModel:
         """Empirical VaR and ES of the scenario P&L, one per alpha."""
         sc = state.fitted.scenarios(horizon, n=self.n, rng=rng)
         if tuple(exposures.index) == tuple(sc.assets):  # aligned: skip the Series reindexing
-            pnl = sc.pnl(exposures.to_numpy(dtype=float))
+            pnl = sc.pnl_array(exposures.to_numpy(dtype=float))
         else:
-            pnl = sc.pnl(exposures)
+            pnl = sc.pnl_array(exposures)
         out = [var_es(pnl, a, sc.weights) for a in alphas]
         return np.array([v for v, _ in out]), np.array([e for _, e in out])
 

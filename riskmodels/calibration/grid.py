@@ -468,6 +468,24 @@ class CalibrationGrid:
         ]
         return first[cols].reset_index(drop=True)
 
+    def __repr__(self) -> str:
+        c = self.config
+        axes = ("delays",) if self.method == "closeout" else ("horizons",)
+        names = ["assets", *axes, "targets", *(() if self.method == "closeout" else ("models",))]
+        parts = []
+        for n in names:
+            vals = [str(v) for v in c.get(n, ())]
+            shown = ", ".join(vals[:5]) + (f", … (+{len(vals) - 5})" if len(vals) > 5 else "")
+            parts.append(f"{len(vals)} {n} [{shown}]")
+        return (
+            f"CalibrationGrid(method={self.method!r}: {' × '.join(parts)} = "
+            f"{c.get('n_tasks', len(self.calibrations))} cells; {len(self.calibrations)} "
+            f"calibrated, {len(c.get('not_calibrated', ()))} not calibrated, "
+            f"{len(c.get('failed_tasks', ()))} failed; {c.get('backend', '?')} "
+            f"({c.get('n_workers', '?')} worker(s)), {self.elapsed:.1f} s; "
+            f"table {len(self.table)} rows: .summary(), .curve(asset))"
+        )
+
     def _repr_html_(self) -> str:
         c = self.config
         if self.method == "closeout":

@@ -221,6 +221,72 @@ class CorrelationForecast:
             raise ConfigError(f"step must be in 1..{self.horizon} (got {step!r}).")
         return pd.DataFrame(arr[h - 1], index=list(self.assets), columns=list(self.assets))
 
+    def mean_pairwise(self) -> pd.Series:
+        """Average off-diagonal forecast correlation per step (NaN for one asset)."""
+        iu, ju = np.triu_indices(len(self.assets), 1)
+        vals = (
+            self.correlation[:, iu, ju].mean(axis=1) if iu.size else np.full(self.horizon, np.nan)
+        )
+        return pd.Series(
+            vals, index=pd.RangeIndex(1, self.horizon + 1, name="step"), name="mean correlation"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The forecasts as a long frame, one row per step and pair ``i <= j``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``step`` (1..horizon), ``asset_i``, ``asset_j``, ``correlation``,
+            ``covariance`` (the variance where ``asset_i == asset_j``).
+        """
+        N = len(self.assets)
+        iu, ju = np.triu_indices(N)
+        a = np.array(self.assets, dtype=object)
+        H = self.horizon
+        return pd.DataFrame(
+            {
+                "step": np.repeat(np.arange(1, H + 1), iu.size),
+                "asset_i": np.tile(a[iu], H).astype(str),
+                "asset_j": np.tile(a[ju], H).astype(str),
+                "correlation": self.correlation[:, iu, ju].reshape(-1),
+                "covariance": self.covariance[:, iu, ju].reshape(-1),
+            }
+        )
+
+    def _headline(self) -> str:
+        n = len(self.assets)
+        shown = ", ".join(self.assets[:6]) + (f", … (+{n - 6})" if n > 6 else "")
+        origin = self.origin
+        if isinstance(origin, pd.Timestamp):
+            origin = origin.strftime(
+                "%Y-%m-%d" if origin == origin.normalize() else "%Y-%m-%d %H:%M"
+            )
+        mp = self.mean_pairwise()
+        tail = (
+            ""
+            if n < 2
+            else f"; mean correlation {mp.iloc[0]:.3f} at step 1, {mp.iloc[-1]:.3f} at step {self.horizon}"
+        )
+        return f"{n} assets [{shown}], steps 1..{self.horizon} after {origin}{tail}"
+
+    def __repr__(self) -> str:
+        return f"CorrelationForecast({self._headline()})"
+
+    def _repr_html_(self) -> str:
+        from riskmodels._display import esc, frame_html
+
+        out = f"<div><p><b>CorrelationForecast</b>: {esc(self._headline())}.</p>"
+        if len(self.assets) <= 12:
+            steps = sorted({1, self.horizon})
+            for h in steps:
+                out += f"<p>Correlation at step {h}:</p>" + frame_html(
+                    self.correlation_matrix(h), float_format=lambda v: f"{v:.3f}"
+                )
+        else:
+            out += frame_html(self.mean_pairwise().iloc[:20], float_format=lambda v: f"{v:.3f}")
+        return out + "</div>"
+
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -675,7 +741,7 @@ class CorrelationResult:
         return summary_html(self.summary())
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)  # CorrelationResult.__repr__, not every field
 class DCCResult(CorrelationResult):
     """A fitted DCC, cDCC or ADCC model (see :class:`CorrelationResult` for the attributes).
 

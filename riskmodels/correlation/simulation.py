@@ -83,6 +83,16 @@ class SimulatedDCC:
     correlation: np.ndarray
     Q: np.ndarray
 
+    def __repr__(self) -> str:
+        T, N = self.returns.shape
+        names = ", ".join(map(str, list(self.returns.columns)[:6])) + (
+            f", … (+{N - 6})" if N > 6 else ""
+        )
+        return (
+            f"SimulatedDCC({T} dates x {N} assets [{names}]: returns, std_resid, volatility "
+            f"(T x N frames), correlation, Q (T x N x N arrays))"
+        )
+
 
 def _check_target(target: object) -> np.ndarray:
     """``target`` as a finite, symmetric, positive definite float matrix, or a named error."""

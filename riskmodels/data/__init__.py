@@ -21,7 +21,7 @@ from riskmodels.data._frames import (
     price_type,
 )
 from riskmodels.data.bars import bars_from_trades, resample_bars
-from riskmodels.data.base import FileRecord, FrameSource, Source, sha256_file
+from riskmodels.data.base import FileRecord, FrameSource, Source, file_records, sha256_file
 from riskmodels.data.loaders import (
     common_sample,
     default_source,
@@ -55,6 +55,7 @@ __all__ = [
     "default_mirror_path",
     "default_source",
     "fetch_many",
+    "file_records",
     "load_funding",
     "load_ohlcv",
     "load_open_interest",

@@ -75,6 +75,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from riskmodels._io import atomic_writer, sweep_temp_files
+from riskmodels.data._attrs import freeze
 from riskmodels.data._frames import (
     KLINE_COLUMNS,
     MARKETS,
@@ -86,7 +87,7 @@ from riskmodels.data._frames import (
     read_csv_table,
     read_kline_csv,
 )
-from riskmodels.data.base import FileRecord, Source, sha256_file
+from riskmodels.data.base import FileRecord, Source, json_time, sha256_file
 from riskmodels.exceptions import (
     ChecksumError,
     ConfigError,
@@ -958,16 +959,17 @@ class BinanceArchive(Source):
     @staticmethod
     def _attach(frame: pd.DataFrame, records: list[FileRecord]) -> None:
         stamps = [r.as_of for r in records if r.as_of is not None]
-        frame.attrs["files"] = records
-        frame.attrs["as_of"] = max(stamps) if stamps else None
+        frame.attrs["files"] = freeze([r.to_dict() for r in records])
+        frame.attrs["as_of"] = json_time(max(stamps)) if stamps else None
 
     def bars(self, symbol: str, freq: str = "1d", market: str = "spot") -> pd.DataFrame:
         """Cached bars of one symbol (no network access).
 
         Monthly files are used whole; a daily file is used only for a day whose month has no
         cached monthly file. Rows are sorted by time; duplicates inside files are kept as
-        found (quality checks decide). ``attrs["files"]`` lists the parquet files read,
-        ``attrs["as_of"]`` the latest fetch time, and the JSON strings ``attrs["symbol"]``,
+        found (quality checks decide). ``attrs["files"]`` lists the parquet files read (as
+        :meth:`FileRecord.to_dict` dicts), ``attrs["as_of"]`` the latest fetch time (ISO
+        string), and the JSON strings ``attrs["symbol"]``,
         ``attrs["market"]``, ``attrs["freq"]`` and ``attrs["price_type"]`` (``"last"``,
         ``"mark"`` or ``"index"``, see :func:`riskmodels.data._frames.price_type`) say what the
         bars are.

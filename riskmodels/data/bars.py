@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels.data._attrs import freeze
 from riskmodels.data._frames import (
     BAR_COLUMNS,
     FREQUENCIES,
@@ -337,7 +338,9 @@ def resample_bars(bars: pd.DataFrame, freq: str, *, source_freq: str | None = No
     attrs: dict[str, Any] = dict(bars.attrs)
     attrs["freq"] = target
     if "windows" in attrs:
-        attrs["windows"] = resample_windows(attrs["windows"], src, target)
-    attrs["resample"] = {"from": src, "to": target, "rule": "complete-only", "dropped": dropped}
+        attrs["windows"] = freeze(resample_windows(attrs["windows"], src, target))
+    attrs["resample"] = freeze(
+        {"from": src, "to": target, "rule": "complete-only", "dropped": dropped}
+    )
     out.attrs = attrs
     return out

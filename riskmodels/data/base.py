@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import abc
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from riskmodels.exceptions import DataNotFoundError
 
-__all__ = ["FileRecord", "FrameSource", "Source", "sha256_file"]
+__all__ = ["FileRecord", "FrameSource", "Source", "file_records", "json_time", "sha256_file"]
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -49,6 +51,78 @@ class FileRecord:
     description: str = ""
     as_of: pd.Timestamp | None = field(default=None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-serialisable values (the form kept in a frame's ``attrs``).
+
+        Returns
+        -------
+        dict
+            ``{"path", "sha256", "description", "as_of"}``; ``as_of`` is an ISO string or None.
+        """
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "description": self.description,
+            "as_of": json_time(self.as_of),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | FileRecord) -> FileRecord:
+        """The record back from :meth:`to_dict` (a FileRecord is returned as is).
+
+        Parameters
+        ----------
+        data : mapping or FileRecord
+            At least ``path`` and ``sha256``; ``description`` and ``as_of`` (ISO) optional.
+
+        Returns
+        -------
+        FileRecord
+        """
+        if isinstance(data, FileRecord):
+            return data
+        as_of = data.get("as_of")
+        return cls(
+            str(data["path"]),
+            str(data["sha256"]),
+            str(data.get("description", "")),
+            None if as_of is None else pd.Timestamp(as_of),
+        )
+
+
+def json_time(t: Any) -> str | None:
+    """A timestamp as an ISO string for ``attrs`` (None stays None; strings are normalised).
+
+    Parameters
+    ----------
+    t : timestamp-like or None
+
+    Returns
+    -------
+    str or None
+    """
+    if t is None:
+        return None
+    ts = pd.Timestamp(t)
+    return None if ts is pd.NaT else ts.isoformat()
+
+
+def file_records(obj: Any) -> list[FileRecord]:
+    """The input files of a frame or series (its ``attrs["files"]``) as :class:`FileRecord`.
+
+    Parameters
+    ----------
+    obj : DataFrame, Series, or iterable of FileRecord / dicts
+        A frame returned by :mod:`riskmodels.data` (``attrs["files"]`` holds
+        :meth:`FileRecord.to_dict` dicts), or such a list itself.
+
+    Returns
+    -------
+    list of FileRecord
+    """
+    recs: Iterable[Any] = obj.attrs.get("files", []) if hasattr(obj, "attrs") else obj
+    return [FileRecord.from_dict(r) for r in recs]
+
 
 class Source(abc.ABC):
     """A source of crypto market data.
@@ -65,9 +139,11 @@ class Source(abc.ABC):
     def bars(self, symbol: str, freq: str = "1d", market: str = "spot") -> pd.DataFrame:
         """Raw bars of one symbol as a bar frame (see :mod:`riskmodels.data._frames`).
 
-        Bars are returned as stored: no quality repair is applied here. ``attrs["files"]``
-        holds the :class:`FileRecord` list the frame was read from and ``attrs["as_of"]``
-        the latest known fetch time (or ``None``).
+        Bars are returned as stored: no quality repair is applied here. ``attrs`` holds only
+        JSON-serialisable values: ``attrs["files"]`` the files the frame was read from as
+        :meth:`FileRecord.to_dict` dicts (:func:`file_records` gives them back as
+        FileRecords) and ``attrs["as_of"]`` the latest known fetch time as an ISO string
+        (or ``None``).
         """
 
     @abc.abstractmethod
@@ -128,6 +204,7 @@ class FrameSource(Source):
         return self._bars.get((s, freq, market), self._bars.get(s))
 
     def bars(self, symbol: str, freq: str = "1d", market: str = "spot") -> pd.DataFrame:
+        from riskmodels.data._attrs import frozen_attrs
         from riskmodels.data._frames import parse_freq, parse_market, price_type
 
         f, m = parse_freq(freq), parse_market(market)
@@ -138,14 +215,16 @@ class FrameSource(Source):
                 f"(it holds {sorted(map(str, self._bars))})."
             )
         out = b.copy()
-        out.attrs = {
-            "files": [],
-            "as_of": self.as_of,
-            "symbol": symbol,
-            "freq": f,
-            "market": m,
-            "price_type": price_type(m),
-        }
+        out.attrs = frozen_attrs(
+            {
+                "files": [],
+                "as_of": json_time(self.as_of),
+                "symbol": symbol,
+                "freq": f,
+                "market": m,
+                "price_type": price_type(m),
+            }
+        )
         return out
 
     def symbols(self, freq: str = "1d", market: str = "spot") -> list[str]:

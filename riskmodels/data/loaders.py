@@ -14,8 +14,20 @@ findings that fall inside the requested window according to ``quality``:
 ``"off"``
     no checks (raw data as stored).
 
-The :class:`QualityReport` of every symbol is attached as ``attrs["quality"]`` and the files
-read (with SHA-256) as ``attrs["files"]``, so a report can state its inputs.
+Returned frames carry only small JSON-serialisable metadata in ``attrs`` (so they
+round-trip through ``to_parquet`` and pandas' copy of ``attrs`` on every operation stays
+cheap):
+
+``attrs["files"]``
+    the files read, as ``{"path", "sha256", "description", "as_of"}`` dicts
+    (:meth:`FileRecord.to_dict`; :func:`~riskmodels.data.file_records` gives FileRecords back),
+    so a report can state its inputs;
+``attrs["quality"]``
+    per symbol, the summary :meth:`QualityReport.to_attrs` of its quality report (counts of
+    findings and repairs per check; ``None`` under ``quality="off"``). Run
+    :func:`~riskmodels.data.check_quality` on ``source.bars(...)`` for the full report;
+``attrs["freq"]``, ``attrs["market"]``, ``attrs["price_type"]``
+    strings, and ``attrs["windows"]`` for series staged as disjoint windows.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels.data._attrs import freeze, frozen_attrs
 from riskmodels.data._frames import (
     BAR_COLUMNS,
     DEFAULT_UNIVERSE,
@@ -36,7 +49,7 @@ from riskmodels.data._frames import (
     parse_symbol,
     price_type,
 )
-from riskmodels.data.base import FileRecord, Source
+from riskmodels.data.base import FileRecord, Source, json_time
 from riskmodels.exceptions import (
     ConfigError,
     DataError,
@@ -186,7 +199,7 @@ def _checked_bars(
     if end is not None:
         bars = bars.loc[bars.index <= end]
     if attrs.get("windows") is not None:
-        attrs["windows"] = _clip_windows(attrs["windows"], start, end)
+        attrs["windows"] = freeze(_clip_windows(attrs["windows"], start, end))
     bars.attrs = attrs
     return bars, report
 
@@ -209,12 +222,19 @@ def _windows_by_symbol(attrs_list: Sequence[dict[str, Any]], syms: Sequence[str]
     return {s: a["windows"] for s, a in zip(syms, attrs_list, strict=True) if a.get("windows")}
 
 
-def _files(attrs_list: Iterable[dict[str, Any]]) -> list[FileRecord]:
-    seen: dict[str, FileRecord] = {}
+def _files(attrs_list: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The files of several frames' ``attrs``, deduplicated by path, as JSON dicts."""
+    seen: dict[str, dict[str, Any]] = {}
     for a in attrs_list:
         for r in a.get("files", []):
-            seen.setdefault(r.path, r)
+            d = r.to_dict() if isinstance(r, FileRecord) else dict(r)
+            seen.setdefault(str(d["path"]), d)
     return list(seen.values())
+
+
+def _quality_attrs(reports: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Per symbol, the JSON summary of its :class:`QualityReport` (None when unchecked)."""
+    return {s: None if r is None else r.to_attrs() for s, r in reports.items()}
 
 
 def load_ohlcv(
@@ -249,8 +269,8 @@ def load_ohlcv(
     -------
     DataFrame
         Columns ``time, symbol, open, high, low, close, volume, quote_volume, trades``, sorted by
-        symbol (in the requested order) then time. ``attrs["files"]``, ``attrs["quality"]``,
-        the JSON strings ``attrs["freq"]``, ``attrs["market"]`` and ``attrs["price_type"]``
+        symbol (in the requested order) then time. ``attrs`` holds JSON values only (see the
+        module docstring): ``attrs["files"]``, ``attrs["quality"]``, the strings ``attrs["freq"]``, ``attrs["market"]`` and ``attrs["price_type"]``
         (``"last"``, ``"mark"`` or ``"index"``), and, for series staged as disjoint windows
         (the mirror's minute data), ``attrs["windows"]``: symbol -> ``[first, last]`` bar-open
         ISO pairs cut to ``[start, end]``.
@@ -278,16 +298,18 @@ def load_ohlcv(
     out = pd.concat(parts, ignore_index=True)[["time", "symbol", *BAR_COLUMNS]]
     if out.empty:
         raise DataNotFoundError(f"No {m} {f} bars for {syms} between {s} and {e}.")
-    out.attrs = {
-        "files": _files(attrs),
-        "quality": reports,
-        "freq": f,
-        "market": m,
-        "price_type": price_type(m),
-    }
+    out.attrs = frozen_attrs(
+        {
+            "files": _files(attrs),
+            "quality": _quality_attrs(reports),
+            "freq": f,
+            "market": m,
+            "price_type": price_type(m),
+        }
+    )
     windows = _windows_by_symbol(attrs, syms)
     if windows:
-        out.attrs["windows"] = windows
+        out.attrs["windows"] = freeze(windows)
     return out
 
 
@@ -330,6 +352,9 @@ def load_prices(
         to the last bar of any asset; a missing bar (exchange outage, listing later than other
         assets, a gap between stitched files) is NaN — never forward-filled. Columns are the
         symbols in the requested order. :func:`common_sample` gives the all-assets sample.
+        ``attrs`` holds JSON values only (see the module docstring): ``files``, ``quality``,
+        ``freq``, ``market``, ``price_type``, ``field``, ``source`` and, for windowed series,
+        ``windows``.
 
     Raises
     ------
@@ -382,18 +407,20 @@ def load_prices(
     panel = pd.DataFrame({k: c.reindex(grid) for k, c in cols.items()}, index=grid)
     panel = panel.astype("float64")
     panel.columns.name = "symbol"
-    panel.attrs = {
-        "files": _files(attrs),
-        "quality": reports,
-        "freq": f,
-        "market": m,
-        "price_type": price_type(m),
-        "field": field,
-        "source": src.describe(),
-    }
+    panel.attrs = frozen_attrs(
+        {
+            "files": _files(attrs),
+            "quality": _quality_attrs(reports),
+            "freq": f,
+            "market": m,
+            "price_type": price_type(m),
+            "field": field,
+            "source": src.describe(),
+        }
+    )
     windows = _windows_by_symbol(attrs, syms)
     if windows:
-        panel.attrs["windows"] = windows
+        panel.attrs["windows"] = freeze(windows)
     return panel
 
 
@@ -412,7 +439,8 @@ def common_sample(panel: pd.DataFrame, *, gaps: Literal["raise", "drop"] = "rais
     Returns
     -------
     DataFrame
-        The panel restricted to the common span, with ``attrs`` kept.
+        The panel restricted to the common span, with ``attrs`` kept and
+        ``attrs["common_start"]``, ``attrs["common_end"]`` (ISO strings) added.
 
     Raises
     ------
@@ -448,7 +476,12 @@ def common_sample(panel: pd.DataFrame, *, gaps: Literal["raise", "drop"] = "rais
         dropped = list(sub.index[holes])
         sub = sub.loc[~holes]
     out = sub.copy()
-    out.attrs = {**panel.attrs, "common_start": start, "common_end": end, "dropped": dropped}
+    out.attrs = {
+        **panel.attrs,
+        "common_start": json_time(start),
+        "common_end": json_time(end),
+        "dropped": freeze([json_time(t) for t in dropped]),
+    }
     return out
 
 

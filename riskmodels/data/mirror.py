@@ -16,10 +16,12 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodels.data._attrs import freeze, frozen_attrs
 from riskmodels.data._frames import (
     DEFAULT_UNIVERSE,
     FREQUENCIES,
@@ -33,7 +35,7 @@ from riskmodels.data._frames import (
     read_kline_csv,
 )
 from riskmodels.data.bars import bars_from_trades, resample_bars
-from riskmodels.data.base import FileRecord, Source, sha256_file
+from riskmodels.data.base import FileRecord, Source, json_time, sha256_file
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError
 
 __all__ = ["MirrorSource", "default_mirror_path"]
@@ -454,7 +456,7 @@ class MirrorSource(Source):
         if symbol is None and self._is_kline_file(rel):
             st = p.stat()
             bars = _kline_cached(str(p), rel, st.st_mtime_ns, st.st_size).copy()
-            bars.attrs = {"files": [self.file_record(rel)]}
+            bars.attrs = frozen_attrs({"files": [self.file_record(rel).to_dict()]})
             return bars
         raw = self._table(rel)
         if symbol is not None:
@@ -462,7 +464,7 @@ class MirrorSource(Source):
                 raise DataError(f"{rel!r} has no 'symbol' column to filter on.")
             raw = raw[raw["symbol"].astype(str).str.upper() == parse_symbol(symbol)]
         bars = normalize_bars(raw, what=rel)
-        bars.attrs["files"] = [self.file_record(rel)]
+        bars.attrs["files"] = freeze([self.file_record(rel).to_dict()])
         return bars
 
     def _is_kline_file(self, rel: str) -> bool:
@@ -498,7 +500,7 @@ class MirrorSource(Source):
             bars = cached.copy()
         else:  # pragma: no cover - the catalog only makes the kinds above
             raise DataError(f"unknown catalog entry kind {e.kind!r}")
-        bars.attrs = {"files": [self.file_record(e.path)]}
+        bars.attrs = frozen_attrs({"files": [self.file_record(e.path).to_dict()]})
         return bars
 
     def _native(self, m: str, f: str, s: str) -> list[_Entry]:
@@ -534,8 +536,9 @@ class MirrorSource(Source):
         Returns
         -------
         DataFrame
-            A bar frame sorted by time, with ``attrs["files"]`` (FileRecords read),
-            ``attrs["as_of"]`` (documented fetch time of the latest file, or None),
+            A bar frame sorted by time, with ``attrs["files"]`` (the files read, as
+            :meth:`FileRecord.to_dict` dicts), ``attrs["as_of"]`` (documented fetch time of
+            the latest file as an ISO string, or None),
             ``attrs["stitch"]`` (per extra file: bars added, bars overlapping, largest relative
             close difference on the overlap), and the JSON-serialisable ``attrs["symbol"]``,
             ``attrs["market"]``, ``attrs["freq"]``, ``attrs["price_type"]`` (``"last"``,
@@ -569,14 +572,14 @@ class MirrorSource(Source):
                 "Use BinanceArchive (`riskmodels data fetch`) for other series."
             )
         frames: list[tuple[_Entry, pd.DataFrame]] = []
-        records: list[FileRecord] = []
+        records: list[dict[str, Any]] = []
         stitch: list[dict[str, object]] = []
         as_of: pd.Timestamp | None = None
         weak: list[pd.Timestamp] = []
         combined = empty_bars()
         for e in entries:
             part = self._read_entry(e, s)
-            records.append(self.file_record(e.path, e.description, e.as_of))
+            records.append(self.file_record(e.path, e.description, e.as_of).to_dict())
             if not frames:
                 combined = part
             else:
@@ -619,18 +622,20 @@ class MirrorSource(Source):
             supplier = inner[0] if inner else holders[0][0]
             as_of = pd.Timestamp(supplier.as_of) if supplier.as_of else None
         # the stitched series' own final row stays as it is: the quality checks judge it
-        combined.attrs = {
-            "files": records,
-            "as_of": as_of,
-            "stitch": stitch,
-            "symbol": s,
-            "freq": f,
-            "market": m,
-            "price_type": price_type(m),
-            "source": self.describe(),
-        }
+        combined.attrs = frozen_attrs(
+            {
+                "files": records,
+                "as_of": json_time(as_of),
+                "stitch": stitch,
+                "symbol": s,
+                "freq": f,
+                "market": m,
+                "price_type": price_type(m),
+                "source": self.describe(),
+            }
+        )
         if all(e.window is not None for e in entries):
-            combined.attrs["windows"] = _merge_windows([e.window for e in entries], f)
+            combined.attrs["windows"] = freeze(_merge_windows([e.window for e in entries], f))
         return combined
 
     def funding(self, symbol: str) -> pd.Series:
@@ -662,7 +667,7 @@ class MirrorSource(Source):
                 name="funding_rate",
             )
             parts.append(ser)
-            records.append(self.file_record(rel, f"{_PERP} funding {s}"))
+            records.append(self.file_record(rel, f"{_PERP} funding {s}").to_dict())
         if not parts:
             raise DataNotFoundError(
                 f"The mirror has no funding rates for {s!r} (it has BTC from 2019-09 and the "
@@ -673,7 +678,7 @@ class MirrorSource(Source):
             out = pd.concat([out, p.loc[~p.index.isin(out.index)]])
         out = out.sort_index()
         out.index.name = "time"
-        out.attrs = {"files": records, "symbol": s}
+        out.attrs = frozen_attrs({"files": records, "symbol": s})
         return out
 
     def open_interest(self, symbol: str, freq: str = "1d", contract: str = "usdm") -> pd.DataFrame:
@@ -732,7 +737,9 @@ class MirrorSource(Source):
         else:
             raise ConfigError(f"contract must be 'usdm' or 'coinm' (got {contract!r}).")
         out = out.sort_index()
-        out.attrs = {"files": [self.file_record(rel)], "symbol": s, "contract": contract}
+        out.attrs = frozen_attrs(
+            {"files": [self.file_record(rel).to_dict()], "symbol": s, "contract": contract}
+        )
         return out
 
     def reference_close(self, symbol: str, venue: str = "coinbase") -> pd.Series:
@@ -772,5 +779,5 @@ class MirrorSource(Source):
             raise DataNotFoundError(f"The mirror has no {venue} prices for {s!r}.")
         bars = normalize_bars(raw, what=rel)
         out = bars["close"].rename(s)
-        out.attrs = {"files": [self.file_record(rel)], "venue": venue}
+        out.attrs = frozen_attrs({"files": [self.file_record(rel).to_dict()], "venue": venue})
         return out

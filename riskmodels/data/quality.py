@@ -368,6 +368,39 @@ class QualityReport:
         counts.columns.name = "check"
         return counts.astype("int64")
 
+    def to_attrs(self) -> dict[str, Any]:
+        """A small JSON-serialisable summary, the form loaders keep in ``attrs["quality"]``.
+
+        The report itself (with its findings and the checked data) is not kept on returned
+        frames: pandas deep-copies ``attrs`` on every operation and writes them to parquet as
+        JSON. Run :func:`check_quality` on the source's bars for the full report.
+
+        Returns
+        -------
+        dict
+            ``policy``, ``freq``, ``n_bars`` (total rows checked), ``ok``, the counts
+            ``errors``, ``warnings``, ``infos``, ``repairs``, and ``findings`` / ``repaired``:
+            number of findings / repairs per check name (checks with none omitted).
+        """
+        findings: dict[str, int] = {}
+        for f in self.findings:
+            findings[f.check] = findings.get(f.check, 0) + 1
+        repaired: dict[str, int] = {}
+        for r in self.repairs:
+            repaired[r.check] = repaired.get(r.check, 0) + 1
+        return {
+            "policy": str(self.policy),
+            "freq": str(self.freq),
+            "n_bars": int(sum(self.n_bars.values())),
+            "ok": bool(self.ok),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "infos": len(self.infos),
+            "repairs": len(self.repairs),
+            "findings": findings,
+            "repaired": repaired,
+        }
+
     # -- combination -----------------------------------------------------------------------
     def merge(self, other: QualityReport) -> QualityReport:
         """This report and ``other`` (different symbols, same ``freq``) as one report."""

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels.data._attrs import freeze
 from riskmodels.exceptions import ConfigError, DataError
 
 __all__ = ["log_returns", "returns", "simple_returns"]
@@ -105,12 +106,14 @@ def log_returns(prices: pd.DataFrame | pd.Series, *, gaps: GapPolicy = "nan") ->
         * ``"raise"``: raise :class:`~riskmodels.exceptions.DataError` naming the first gap.
         * ``"span"``: the return from the last price before the gap to the first price after
           it is put on the bar after the gap (a multi-bar return); the bars inside the gap stay
-          NaN. Spanned gaps are listed in ``attrs["spanned"]``.
+          NaN. Spanned gaps are listed in ``attrs["spanned"]`` as ``[symbol, ISO time of the
+          spanning return, bars skipped]`` lists.
 
     Returns
     -------
     DataFrame
-        Same shape and index as ``prices``; the first row is NaN.
+        Same shape and index as ``prices``; the first row is NaN. ``attrs`` keeps the
+        prices' (JSON-serialisable) ``attrs`` and adds ``kind`` and ``gap_returns``.
 
     Notes
     -----
@@ -123,7 +126,7 @@ def log_returns(prices: pd.DataFrame | pd.Series, *, gaps: GapPolicy = "nan") ->
     logp = np.log(px)
     out = logp.diff()
     gap_counts: dict[str, int] = {}
-    spanned: list[tuple[str, pd.Timestamp, int]] = []
+    spanned: list[list[str | int]] = []
     for col in px.columns:
         s = px[col]
         fv, lv = s.first_valid_index(), s.last_valid_index()
@@ -147,11 +150,17 @@ def log_returns(prices: pd.DataFrame | pd.Series, *, gaps: GapPolicy = "nan") ->
             for k in np.flatnonzero(jumps):
                 t = valid.index[k + 1]
                 out.loc[t, col] = r.iloc[k + 1]
-                spanned.append((str(col), t, int(pos[k + 1] - pos[k] - 1)))
+                spanned.append(
+                    [str(col), pd.Timestamp(t).isoformat(), int(pos[k + 1] - pos[k] - 1)]
+                )
         gap_counts[str(col)] = int(out[col].loc[fv:lv].iloc[1:].isna().sum())
-    out.attrs = {**getattr(prices, "attrs", {}), "kind": "log", "gap_returns": gap_counts}
+    out.attrs = {
+        **getattr(prices, "attrs", {}),
+        "kind": "log",
+        "gap_returns": freeze(gap_counts),
+    }
     if gaps == "span":
-        out.attrs["spanned"] = spanned
+        out.attrs["spanned"] = freeze(spanned)
     return out
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels.data._frames import FREQUENCIES, parse_freq
+from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataNotFoundError
 
 __all__ = [
@@ -250,7 +251,7 @@ def cross_source_table(
     -------
     DataFrame
         Rows ``(symbol, venue)``; columns ``days``, ``median |diff| %``, ``p99 |diff| %``,
-        ``max |diff| %``, ``max on``. ``attrs["files"]`` lists the reference files read (for
+        ``max |diff| %``, ``max on``. ``attrs["files"]`` lists the reference files read (JSON dicts, for
         :func:`~riskmodels.reporting.provenance.record_inputs`).
 
     Notes
@@ -294,8 +295,8 @@ def cross_source_table(
         if rows
         else pd.DataFrame(columns=cols)
     )
-    seen: dict[str, Any] = {}
-    for rec in files:
-        seen.setdefault(rec.path, rec)
+    seen: dict[str, dict[str, Any]] = {}
+    for rec in file_records(files):
+        seen.setdefault(rec.path, rec.to_dict())
     out.attrs["files"] = list(seen.values())
     return out

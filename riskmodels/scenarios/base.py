@@ -17,7 +17,7 @@ refits) and draws :class:`Scenarios` for a horizon.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -70,6 +70,16 @@ def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
     if rem != pd.Timedelta(0):
         raise ConfigError(f"horizon {h} is not a whole number of {f} bars.")
     return int(steps)
+
+
+def _when(t: pd.Timestamp | None) -> str:
+    """A time for a summary: the date alone at midnight, else minutes (``"none"`` for None)."""
+    if t is None:
+        return "none"
+    ts = pd.Timestamp(t)
+    if ts == ts.normalize():
+        return ts.strftime("%Y-%m-%d")
+    return ts.strftime("%Y-%m-%d %H:%M") + (" UTC" if ts.tzinfo is not None else "")
 
 
 #: Cash assets: no options, so no implied-vol shocks (the stablecoins of riskmodels.instruments).
@@ -272,24 +282,171 @@ class Scenarios:
         idx = pd.Index(self.labels, name="scenario") if self.labels else None
         return pd.DataFrame(self.returns, columns=list(self.assets), index=idx)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The scenario log returns as a DataFrame (S × N) indexed by :meth:`scenario_index`.
+
+        Returns
+        -------
+        DataFrame
+            Columns the assets (named ``"asset"``); rows the scenarios.
+        """
+        out = pd.DataFrame(
+            self.returns, index=self.scenario_index(), columns=pd.Index(self.assets, name="asset")
+        )
+        return out
+
+    def quantiles(self, q: Sequence[float] = (0.01, 0.05, 0.5, 0.95, 0.99)) -> pd.DataFrame:
+        """Per-asset quantiles of the simple return over the horizon (probability-weighted).
+
+        Parameters
+        ----------
+        q : sequence of float
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        DataFrame
+            One row per asset, one column per probability (decimal simple returns): the
+            smallest scenario return whose cumulative probability reaches it (the inverted
+            empirical CDF, with the scenario weights when there are any).
+        """
+        probs = np.asarray(q, dtype="float64")
+        if probs.ndim != 1 or ((probs < 0) | (probs > 1)).any():
+            raise ConfigError(f"q must be probabilities in [0, 1] (got {q!r}).")
+        r = self.simple_returns()
+        w = None if self.weights is None else np.broadcast_to(self.weights[:, None], r.shape)
+        vals = np.quantile(r, probs, axis=0, method="inverted_cdf", weights=w).T
+        return pd.DataFrame(
+            vals,
+            index=pd.Index(self.assets, name="asset"),
+            columns=pd.Index([float(p) for p in probs], name="quantile"),
+        )
+
+    def _facts(self) -> list[tuple[str, str]]:
+        """The short facts shown by ``repr`` and ``_repr_html_``."""
+        from riskmodels._time import duration_label
+
+        shown = ", ".join(self.assets[:6]) + (
+            f", … (+{self.n_assets - 6})" if self.n_assets > 6 else ""
+        )
+        method = self.method or "unnamed"
+        if len(method) > 80:
+            method = method[:77] + "..."
+        labels = "no"
+        if self.labels is not None and self.n_scenarios:
+            first, last = str(self.labels[0])[:32], str(self.labels[-1])[:32]
+            labels = f"yes ({first} … {last})"
+        return [
+            ("method", method),
+            ("horizon", duration_label(self.horizon)),
+            ("as of", _when(self.asof)),
+            ("scenarios × assets", f"{self.n_scenarios:,} × {self.n_assets}"),
+            ("assets", shown),
+            ("factors", ", ".join(self.factors) or "none"),
+            ("weights", "no (equal)" if self.weights is None else "yes"),
+            ("labels", labels),
+        ]
+
+    def __repr__(self) -> str:
+        f = dict(self._facts())
+        return (
+            f"Scenarios({f['method']!r}, horizon {f['horizon']}, as of {f['as of']}: "
+            f"{f['scenarios × assets']} [{f['assets']}]; factors: {f['factors']}; "
+            f"weights: {f['weights']}; labels: {f['labels']})"
+        )
+
+    def _repr_html_(self) -> str:
+        from riskmodels._display import esc, frame_html, html_table
+
+        shown = self.quantiles().iloc[:20] * 100.0
+        shown.columns = pd.Index([f"{100 * p:g}%" for p in shown.columns], name="quantile")
+        more = (
+            f"<p>… and {self.n_assets - 20} more assets (Scenarios.quantiles()).</p>"
+            if self.n_assets > 20
+            else ""
+        )
+        return (
+            "<div><b>Scenarios</b>"
+            + html_table(self._facts())
+            + f"<p>Simple return over {esc(dict(self._facts())['horizon'])}, % (quantiles "
+            + "across scenarios):</p>"
+            + frame_html(shown, float_format=lambda v: f"{v:.2f}")
+            + more
+            + "</div>"
+        )
+
     def simple_returns(self) -> np.ndarray:
         """Simple returns ``exp(r) - 1`` over the horizon (what linear P&L needs)."""
         return np.expm1(self.returns)
 
-    def pnl(self, exposures: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
+    def scenario_index(self) -> pd.Index:
+        """The scenario axis: the labels (named ``"scenario"``) when present, else a
+        ``RangeIndex`` named ``"scenario"``."""
+        if self.labels is not None:
+            return pd.Index(list(self.labels), name="scenario")
+        return pd.RangeIndex(self.n_scenarios, name="scenario")
+
+    def pnl(
+        self,
+        exposures: Sequence[float] | np.ndarray | pd.Series | pd.DataFrame | Mapping[str, float],
+    ) -> pd.Series | pd.DataFrame:
         """P&L of linear exposures (USD notional per asset; negative = short) per scenario.
 
         Parameters
         ----------
-        exposures : array-like of shape (N,) or (N, K), or Series indexed by asset
-            Notional in each asset (K portfolios at once for a 2-D array).
+        exposures : array-like of shape (N,) or (N, K), Series or mapping by asset, or DataFrame
+            Notional in each asset: one portfolio (1-D, a Series or a ``{asset: notional}``
+            mapping; assets it does not name are flat) or K portfolios at once (a 2-D array,
+            or a DataFrame indexed by asset with one column per portfolio).
+
+        Returns
+        -------
+        Series or DataFrame
+            ``simple_returns() @ exposures``, indexed by :meth:`scenario_index`: a Series
+            named ``"pnl"`` for one portfolio, a DataFrame (columns: the DataFrame's columns,
+            else a ``RangeIndex`` named ``"portfolio"``) for K. :meth:`pnl_array` gives the
+            bare array (no labels, no index built).
+
+        Raises
+        ------
+        DataError
+            Exposures naming assets the scenarios lack, of the wrong length, or not finite.
+        """
+        values = self.pnl_array(exposures)
+        index = self.scenario_index()
+        if values.ndim == 1:
+            return pd.Series(values, index=index, name="pnl")
+        columns = (
+            exposures.columns
+            if isinstance(exposures, pd.DataFrame)
+            else pd.RangeIndex(values.shape[1], name="portfolio")
+        )
+        return pd.DataFrame(values, index=index, columns=columns)
+
+    def pnl_array(
+        self,
+        exposures: Sequence[float] | np.ndarray | pd.Series | pd.DataFrame | Mapping[str, float],
+    ) -> np.ndarray:
+        """:meth:`pnl` as a bare array: the fast path for kernels and loops.
+
+        Parameters
+        ----------
+        exposures : array-like of shape (N,) or (N, K), Series or mapping by asset, or DataFrame
+            As for :meth:`pnl`.
 
         Returns
         -------
         ndarray of shape (S,) or (S, K)
             ``simple_returns() @ exposures``.
+
+        Raises
+        ------
+        DataError
+            As :meth:`pnl`.
         """
-        if isinstance(exposures, pd.Series):
+        if isinstance(exposures, Mapping) and not isinstance(exposures, pd.Series):
+            exposures = pd.Series(dict(exposures))
+        if isinstance(exposures, pd.Series | pd.DataFrame):
             extra = [a for a in exposures.index if a not in self.assets]
             if extra:
                 raise DataError(
@@ -297,16 +454,22 @@ class Scenarios:
                     f"on returns that include them, or drop them (scenario assets: "
                     f"{list(self.assets)})."
                 )
-            values = pd.to_numeric(exposures, errors="coerce").astype("float64")
-            bad = list(values.index[~np.isfinite(values.to_numpy())])
+            values = (
+                pd.to_numeric(exposures, errors="coerce")
+                if isinstance(exposures, pd.Series)
+                else exposures.apply(pd.to_numeric, errors="coerce")
+            ).astype("float64")
+            finite = np.isfinite(values.to_numpy())
+            if finite.ndim == 2:
+                finite = finite.all(axis=1)
+            bad = list(values.index[~finite])
             if bad:
                 raise DataError(
                     f"exposures are NaN, infinite or not numbers for {bad}: give a finite "
                     "notional for each (0.0 for a flat asset), or drop the asset from the Series."
                 )
-            exposures = values
-            # Assets of the scenarios that the Series does not name are flat (zero notional).
-            exposures = exposures.reindex(list(self.assets)).fillna(0.0).to_numpy()
+            # Assets of the scenarios that the exposures do not name are flat (zero notional).
+            exposures = values.reindex(list(self.assets)).fillna(0.0).to_numpy()
         try:
             e = np.asarray(exposures, dtype="float64")
         except (TypeError, ValueError) as exc:

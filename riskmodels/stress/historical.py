@@ -45,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError, InsufficientDataError
 from riskmodels.scenarios.base import Scenarios, as_horizon
 
@@ -241,7 +242,7 @@ def _event_moves(
             continue
         lo, hi = _load_wicks(sym, px, f, m, end, source, quality)
         moves[sym] = _all_moves(px, lo, hi)
-        files = [getattr(r, "path", str(r)) for r in px.attrs.get("files", [])]
+        files = [r.path for r in file_records(px)]
         data[sym] = {"freq": f, "market": m, "files": files, "wicks": lo is not None}
     return moves, data, skipped
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import frame_html
+from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataNotFoundError
 from riskmodels.liquidation.replay import LEVERAGE_MIX
 from riskmodels.margin.tiers import TierTable
@@ -614,7 +615,7 @@ def open_interest_at(
             entry["note"] = str(exc).rstrip(".")
             breakdown[c] = entry
             continue
-        entry["files"] = [getattr(f, "path", str(f)) for f in oi.attrs.get("files", [])]
+        entry["files"] = [r.path for r in file_records(oi)]
         s = oi["open_interest_value"].loc[:t].dropna()
         if s.empty:
             span = f"{oi.index[0].date()} → {oi.index[-1].date()}" if len(oi) else "empty"

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc, frame_html
+from riskmodels.data.base import file_records
 from riskmodels.exceptions import DataNotFoundError
 from riskmodels.stress.cascade import CascadeResult, simulate_path
 from riskmodels.stress.population import generate_population, open_interest_at
@@ -117,7 +118,7 @@ def replay_2025_10_10(
     px = load_prices(
         syms, freq="1h", market="perp", start=start, end=end, field=field, source=source
     )
-    files = [getattr(r, "path", str(r)) for r in px.attrs.get("files", [])]
+    files = [r.path for r in file_records(px)]
     rows, results = {}, {}
     for i, sym in enumerate(syms):
         path = px[[sym]].dropna()

@@ -854,3 +854,25 @@ def test_dcc_on_the_ten_asset_daily_panel(mirror_source):
     march = m8.loc["2020-03-13":"2020-03-20"]  # R_t for t after the 2020-03-12 shock
     assert march.mean() > m8.median()
     assert m8.loc["2020-03-13"] - m8.loc["2020-03-12"] > 0.1
+
+
+def test_correlation_paths_plot():
+    """CorrelationResult.plot draws one line per pair (3 assets: 3 pairs) and the mean pairwise
+    correlation, with the same values as MatrixPath.pair and mean_pairwise (issue 15 .plot())."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from riskmodels.correlation import DCC, simulate_dcc
+
+    sim = simulate_dcc(400, np.eye(3) * 0.5 + 0.5, a=0.05, b=0.9, rng=3)
+    res = DCC().fit(sim.returns)
+    ax = res.plot()
+    assert len(ax.lines) == 4
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), res.correlation.pair(*res.assets[:2]))
+    np.testing.assert_allclose(ax.lines[-1].get_ydata(), res.correlation.mean_pairwise())
+    fig, own = plt.subplots()
+    assert res.correlation.plot([res.assets[:2]], mean=False, ax=own) is own
+    assert len(own.lines) == 1
+    plt.close("all")

@@ -3,7 +3,7 @@ forecasts, simulation, standard errors and summaries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -126,6 +126,53 @@ class MatrixPath:
                 self.name: vals.reshape(-1),
             }
         )
+
+    def plot(
+        self,
+        pairs: Sequence[tuple[str, str]] | None = None,
+        *,
+        mean: bool = True,
+        ax: Any = None,
+    ) -> Any:
+        """Draw the path of each pair ``(a, b)`` over time, and the average over all pairs.
+
+        Parameters
+        ----------
+        pairs : sequence of (str, str), optional
+            The pairs to draw; default every pair ``i < j`` for up to 4 assets (6 pairs),
+            else none (only the average).
+        mean : bool, default True
+            Also draw :meth:`mean_pairwise` (black, thicker).
+        ax : matplotlib Axes, optional
+            Draw into it; default a new figure in the report style.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            One line per pair (labelled ``"a-b"``), then the average.
+        """
+        from riskmodels.reporting import figures
+
+        ax = figures.new_axes(ax)
+        n = len(self.assets)
+        if pairs is None:
+            pairs = (
+                [(self.assets[i], self.assets[j]) for i in range(n) for j in range(i + 1, n)]
+                if n <= 4
+                else []
+            )
+        for a, b in pairs:
+            ser = self.pair(a, b)
+            ax.plot(ser.index, ser.to_numpy(), lw=0.9, label=f"{a}-{b}")
+        if mean and n > 1:
+            m = self.mean_pairwise()
+            ax.plot(m.index, m.to_numpy(), color="black", lw=1.8, label=f"mean {self.name}")
+        ax.set_ylabel(f"conditional {self.name}")
+        ax.set_xlabel("")
+        if ax.lines:
+            ax.legend(loc="best", fontsize="small")
+        figures.date_axis(ax)
+        return ax
 
     def mean_pairwise(self) -> pd.Series:
         """Average off-diagonal element at each date (e.g. average pairwise correlation)."""
@@ -412,6 +459,12 @@ class CorrelationResult:
     def correlation(self) -> MatrixPath:
         """Conditional correlations ``R_t`` (T x N x N), computed on first access."""
         return MatrixPath(self._R, self.index, self.assets, "correlation")
+
+    def plot(self, pairs: Sequence[tuple[str, str]] | None = None, *, ax: Any = None) -> Any:
+        """Conditional correlation paths (:meth:`MatrixPath.plot` on :attr:`correlation`)."""
+        ax = self.correlation.plot(pairs, ax=ax)
+        ax.set_title(f"{self.kind} conditional correlations")
+        return ax
 
     @cached_property
     def covariance(self) -> MatrixPath:

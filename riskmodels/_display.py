@@ -10,19 +10,43 @@ name read from a file) is shown as text and never run or rendered by a notebook 
 - :func:`html_table` renders key/value header tables;
 - :func:`frame_html` renders a DataFrame or Series with pandas' escaping switched on;
 - :func:`summary_html` renders a statsmodels ``Summary``.
+
+It is also the one formatting layer for numbers shown to people (``_repr_html_``, report tables,
+notebooks): :func:`fmt_pct` (``1.23%``), :func:`fmt_usd` (``20,000``), :func:`fmt_pvalue`
+(``<0.001``), :func:`fmt_duration` (``1 min``, ``4 h``, ``1 d``), :func:`fmt_date` (no zero
+time), :func:`fmt_number` (no exponent notation in the usual range), and :func:`format_table` /
+:func:`table_html`, a pandas ``Styler`` applying them per column (RangeIndex hidden, all text
+escaped).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import html
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 from statsmodels.iolib.summary import Summary
 
-__all__ = ["SafeHTML", "esc", "frame_html", "html_table", "summary_html"]
+__all__ = [
+    "MISSING",
+    "SafeHTML",
+    "esc",
+    "fmt_date",
+    "fmt_duration",
+    "fmt_number",
+    "fmt_pct",
+    "fmt_pvalue",
+    "fmt_usd",
+    "format_table",
+    "frame_html",
+    "html_table",
+    "summary_html",
+    "table_html",
+]
 
 
 class SafeHTML(str):
@@ -150,3 +174,162 @@ def summary_html(smry: Summary) -> SafeHTML:
     if out.extra_txt is not None:
         out.extra_txt = esc(out.extra_txt)
     return SafeHTML(out.as_html())
+
+
+# -- numbers for people -----------------------------------------------------------------------
+#: Shown for a missing value (NaN, None, NaT) in every formatted table.
+MISSING = "—"
+
+
+def _missing(x: Any) -> bool:
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_pct(x: Any, decimals: int = 2) -> str:
+    """A fraction as a percentage with stated precision: ``0.0123`` → ``"1.23%"``."""
+    if _missing(x):
+        return MISSING
+    v = float(x)
+    if v in (float("inf"), float("-inf")):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.{decimals}%}"
+
+
+def fmt_usd(x: Any, decimals: int = 0) -> str:
+    """Money with thousands separators: ``20000`` → ``"20,000"`` (``decimals`` after the point)."""
+    if _missing(x):
+        return MISSING
+    v = float(x)
+    if v in (float("inf"), float("-inf")):
+        return "∞" if v > 0 else "−∞"
+    out = f"{v:,.{decimals}f}"
+    return "0" if out in ("-0", "-0.00", "-0.0") else out
+
+
+def fmt_pvalue(p: Any) -> str:
+    """A p-value: ``"<0.001"`` below one in a thousand, else three decimals."""
+    if _missing(p):
+        return MISSING
+    v = float(p)
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def fmt_number(x: Any, sig: int = 4) -> str:
+    """A plain number with ``sig`` significant digits and no exponent for |x| in [1e-4, 1e12)."""
+    if _missing(x):
+        return MISSING
+    v = float(x)
+    if v == 0:
+        return "0"
+    if 1e-4 <= abs(v) < 1e12:
+        digits = max(sig - 1 - math.floor(math.log10(abs(v))), 0)
+        return f"{v:,.{digits}f}"
+    return f"{v:.{sig - 1}e}"
+
+
+def fmt_duration(td: Any) -> str:
+    """A duration for people: ``"1 min"``, ``"4 h"``, ``"1 d"``, ``"30 s"``."""
+    if _missing(td):
+        return MISSING
+    from riskmodels._time import duration_label
+
+    label = duration_label(pd.Timedelta(td))
+    num = label.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return f"{num} {label[len(num) :]}"
+
+
+def fmt_date(ts: Any) -> str:
+    """A timestamp without a zero time: ``"2024-01-31"``, else ``"2024-01-31 08:00"`` (UTC)."""
+    if _missing(ts):
+        return MISSING
+    t = pd.Timestamp(ts)
+    if t.tzinfo is not None:
+        t = t.tz_convert("UTC")
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M:%S" if t.second else "%Y-%m-%d %H:%M")
+
+
+_FORMATTERS = {
+    "pct": fmt_pct,
+    "usd": fmt_usd,
+    "pvalue": fmt_pvalue,
+    "number": fmt_number,
+    "duration": fmt_duration,
+    "date": fmt_date,
+    "count": lambda x: MISSING if _missing(x) else f"{int(x):,}",
+}
+
+
+def format_table(
+    frame: pd.DataFrame | pd.Series,
+    kinds: dict[str, str] | None = None,
+    *,
+    caption: str | None = None,
+    default: str = "number",
+) -> Any:
+    """A pandas ``Styler`` of ``frame`` with each column formatted for people.
+
+    Parameters
+    ----------
+    frame : DataFrame or Series
+    kinds : mapping of column to kind, optional
+        ``"pct"``, ``"usd"``, ``"pvalue"``, ``"number"``, ``"duration"``, ``"date"`` or
+        ``"count"`` (:func:`fmt_pct` ...); other float columns get ``default``; strings are
+        shown as they are (escaped).
+    caption : str, optional
+        Table caption (escaped).
+    default : str, default "number"
+        Kind of the float columns not in ``kinds``.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Escaped (``escape="html"``); a RangeIndex is hidden, a DatetimeIndex shown as dates;
+        the element ids derive from the table's shape and labels, so the HTML is deterministic.
+
+    Raises
+    ------
+    ValueError
+        An unknown kind.
+    """
+    df = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    kinds = dict(kinds or {})
+    bad = sorted({k for k in [*kinds.values(), default] if k not in _FORMATTERS})
+    if bad:
+        raise ValueError(f"unknown formats {bad}; use one of {sorted(_FORMATTERS)}.")
+    fmts: dict[Any, Any] = {}
+    for col in df.columns:
+        kind = kinds.get(col)
+        if kind is None and pd.api.types.is_float_dtype(df[col]):
+            kind = default
+        elif kind is None and pd.api.types.is_timedelta64_dtype(df[col]):
+            kind = "duration"
+        elif kind is None and pd.api.types.is_datetime64_any_dtype(df[col]):
+            kind = "date"
+        if kind is not None:  # a callable's output is not escaped by the Styler: escape it
+            fmts[col] = lambda x, f=_FORMATTERS[kind]: esc(f(x))
+    # a uuid from the table's shape and labels: the same table renders to the same HTML
+    key = repr((df.shape, list(map(str, df.columns)), caption)).encode()
+    sty = df.style.set_uuid(hashlib.sha1(key).hexdigest()[:8])
+    sty = sty.format(fmts, escape="html", na_rep=MISSING)
+    if isinstance(df.index, pd.RangeIndex):
+        sty = sty.hide(axis="index")
+    elif isinstance(df.index, pd.DatetimeIndex):
+        sty = sty.format_index(lambda t: esc(fmt_date(t)), axis=0)
+    else:
+        sty = sty.format_index(escape="html", axis=0)
+    sty = sty.format_index(escape="html", axis=1)
+    if caption is not None:
+        sty = sty.set_caption(esc(caption))
+    return sty
+
+
+def table_html(
+    frame: pd.DataFrame | pd.Series, kinds: dict[str, str] | None = None, **options: Any
+) -> SafeHTML:
+    """:func:`format_table` rendered to an HTML ``<table>`` (for ``_repr_html_``)."""
+    return SafeHTML(format_table(frame, kinds, **options).to_html())

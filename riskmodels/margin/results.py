@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import fmt_usd, frame_html, html_table, table_html
 from riskmodels.instruments import Account
 
 __all__ = [
@@ -35,7 +35,7 @@ def _table(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _money(x: float) -> str:
-    return "inf" if math.isinf(x) else ("nan" if math.isnan(x) else f"{x:,.2f}")
+    return fmt_usd(x, 2)
 
 
 #: Columns every breakdown has (models add their own after these).
@@ -129,9 +129,11 @@ class MarginResult:
         return f"{head}\n{self.summary().to_string(float_format=lambda x: f'{x:,.2f}')}"
 
     def _repr_html_(self) -> str:
-        return _table(self._headline()) + frame_html(
-            self.breakdown, index=False, float_format="{:,.2f}".format, na_rep=""
-        )
+        kinds = {
+            c: "usd" for c in ("initial", "maintenance", "tail_pnl", "scenario_pnl", "notional")
+        }
+        kinds.update({c: "pct" for c in ("mmr", "imr", "rate") if c in self.breakdown})
+        return _table(self._headline()) + table_html(self.breakdown.reset_index(drop=True), kinds)
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,7 +213,14 @@ class BookMarginResult:
             ("total initial", _money(float(self.initial.sum()))),
             ("total maintenance", _money(float(self.maintenance.sum()))),
         ]
-        return _table(head) + frame_html(self.frame().head(20), float_format="{:,.2f}".format)
+        frame = self.frame()
+        kinds = {c: "usd" for c in frame.columns if c.startswith(("initial", "maintenance"))}
+        kinds.update(equity="usd", margin_ratio="number", driver="count")
+        shown = frame.head(20)
+        note = (
+            f"first 20 of {len(frame):,} accounts (.frame() has all)" if len(frame) > 20 else None
+        )
+        return _table(head) + table_html(shown, kinds, caption=note)
 
 
 @dataclass(frozen=True)

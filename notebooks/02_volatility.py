@@ -42,7 +42,6 @@ output_dir = None
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
@@ -121,16 +120,7 @@ display(garch.summary())
 # Annualised $\sigma_t \sqrt{365}$ from GARCH(1,1)-t, per asset.
 
 # %%
-vol = garch.conditional_volatility * np.sqrt(periods_per_year)
-tidy = (
-    vol.rename_axis("time").reset_index().melt("time", var_name="asset", value_name="vol").dropna()
-)
-fig, ax = plt.subplots(figsize=(11, 4.5))
-sns.lineplot(data=tidy, x="time", y="vol", hue="asset", linewidth=0.8, ax=ax)
-ax.set_ylabel("annualised volatility")
-ax.set_xlabel("")
-ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-ax.legend(ncol=5, fontsize=8, loc="upper right")
+ax = garch.plot(annualize=periods_per_year)
 ax.set_title("GARCH(1,1)-t conditional volatility")
 plt.show()
 

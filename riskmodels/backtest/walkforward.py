@@ -51,7 +51,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,9 @@ from riskmodels.parallel import (
     warn_failed,
 )
 from riskmodels.scenarios.base import ScenarioGenerator, as_horizon
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["BACKENDS", "DEFAULT_CHUNK_BARS", "WalkForwardResult", "walk_forward"]
 
@@ -1066,6 +1069,189 @@ class WalkForwardResult:
                     }
                 )
         return pd.DataFrame(rows).set_index(["model", "alpha"])
+
+    # -- plots -------------------------------------------------------------------------------
+    def plot(
+        self,
+        *,
+        alpha: float = 0.99,
+        models: Sequence[str] | None = None,
+        highlight: str | None = None,
+        exceedances: bool = True,
+        es: bool = True,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the VaR (and ES) bands against the realized P&L, exceedances marked.
+
+        Drawn, on the date each P&L is realized (``target``): the realized P&L as a thin grey
+        line; each model's ``-VaR`` at ``alpha`` as a line (losses are negative P&L, so a hit
+        is a grey point below its model's line); the ``highlight`` model's ``-ES`` dashed in
+        the same colour; and that model's exceedances (``hit``) as red dots at their P&L.
+
+        Parameters
+        ----------
+        alpha : float, default 0.99
+            The VaR level shown (one of :attr:`alphas`).
+        models : sequence of str, optional
+            Models drawn, in this order (default every model).
+        highlight : str, optional
+            Model whose ES and exceedances are drawn (default the first of ``models``).
+        exceedances : bool, default True
+            Mark the highlighted model's exceedances.
+        es : bool, default True
+            Draw the highlighted model's ``-ES`` (skipped when the run has no ES).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax.lines``: the realized P&L, then ``-VaR`` per model, then ``-ES``;
+            ``ax.collections[0]``: the exceedances.
+
+        Raises
+        ------
+        ConfigError
+            ``alpha``, ``models`` or ``highlight`` not in the run.
+        """
+        from riskmodels.reporting import figures
+
+        a = self._alpha(alpha)
+        shown = list(self.models) if models is None else [self._model(m) for m in models]
+        if not shown:
+            raise ConfigError(f"models must name at least one of {list(self.models)}.")
+        hl = shown[0] if highlight is None else self._model(highlight)
+        f = self.forecasts[self.forecasts["alpha"] == a]
+        ax = figures.new_axes(ax, figsize=(11.0, 4.0))
+        first = f[f["model"] == shown[0]].set_index("target")["realized"]
+        ax.plot(
+            first.index,
+            first.to_numpy(),
+            lw=0.5,
+            color=figures.REALIZED_COLOUR,
+            label="realized P&L",
+        )
+        colours = dict(zip(self.models, figures.palette(len(self.models)), strict=True))
+        for m in shown:
+            v = f[f["model"] == m].set_index("target")["var"]
+            ax.plot(v.index, -v.to_numpy(), lw=0.8, color=colours[m], label=f"-VaR {m}")
+        mine = f[f["model"] == hl].set_index("target")
+        if es and np.isfinite(mine["es"].to_numpy()).all():
+            ax.plot(
+                mine.index,
+                -mine["es"].to_numpy(),
+                lw=0.8,
+                ls="--",
+                color=colours[hl],
+                label=f"-ES {hl}",
+            )
+        if exceedances:
+            h = mine.loc[mine["hit"].to_numpy(dtype=bool), "realized"]
+            ax.scatter(
+                h.index,
+                h.to_numpy(),
+                color=figures.ALERT_COLOUR,
+                s=12,
+                zorder=3,
+                label=f"{hl} exceedance ({len(h)})",
+            )
+        ax.set_ylabel("P&L")
+        ax.set_xlabel("")
+        ax.set_title(f"{alpha:.1%} VaR against realized P&L")
+        ax.legend(ncol=3, fontsize=8)
+        if isinstance(first.index, pd.DatetimeIndex):
+            figures.date_axis(ax)
+        return ax
+
+    def plot_traffic_light(
+        self,
+        *,
+        alpha: float = 0.99,
+        model: str | None = None,
+        window: int = 250,
+        label: str | None = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the exceptions of one model's VaR over rolling windows on the Basel zones.
+
+        Drawn: the number of hits in the last ``window`` forecasts (fewer at the start when
+        the run is shorter than ``window``) as a line by forecast origin, over horizontal bands
+        of the Basel traffic-light zones for ``window`` forecasts at ``alpha`` from
+        :func:`riskmodels.backtest.traffic_light` (green below ``yellow_from``, yellow below
+        ``red_from``, red from there; 0-4, 5-9, 10+ for 250 days at 99 %). Calling it again on
+        the same Axes (another book or model) adds a line, not a second set of bands. A dot
+        marks the latest window's count.
+
+        Parameters
+        ----------
+        alpha : float, default 0.99
+            The VaR level (one of :attr:`alphas`).
+        model : str, optional
+            The model (default the only one; required when the run has several).
+        window : int, default 250
+            Forecasts per window (250 is the Basel year).
+        label : str, optional
+            Legend entry of the line (default the model's name).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax.lines[-1]`` is the rolling count (NaN before the first full window).
+        """
+        from matplotlib.ticker import MaxNLocator
+
+        from riskmodels.reporting import figures
+
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+            raise ConfigError(
+                f"window must be a positive integer (got {window!r}); 250 is Basel's."
+            )
+        m = self._model(model)
+        h = self.hits(alpha, model=m).astype(float)
+        n = min(int(window), len(h))
+        counts = h.rolling(int(window), min_periods=n).sum()
+        zones = traffic_light(np.zeros(n, dtype=bool), self._alpha(alpha))
+        ax = figures.new_axes(ax, figsize=(11.0, 3.5))
+        gid = f"traffic_light_zones:{n}:{zones.alpha:g}"
+        fresh = not any(p.get_gid() == gid for p in ax.patches)
+        if fresh:
+            edges = [0.0, zones.yellow_from - 0.5, zones.red_from - 0.5, float(max(n, 1))]
+            for (name, colour), lo, hi in zip(
+                figures.ZONE_COLOURS.items(), edges[:-1], edges[1:], strict=True
+            ):
+                band = ax.axhspan(lo, hi, color=colour, alpha=0.1, lw=0)
+                band.set_gid(gid)
+                ax.text(  # at the band's start: the red band runs far above the view
+                    1.005,
+                    max(lo, 0.0),
+                    name,
+                    transform=ax.get_yaxis_transform(),
+                    fontsize=8,
+                    color=colour,
+                    va="bottom",
+                )
+        y = counts.to_numpy()
+        last = np.flatnonzero(np.isfinite(y))[-1:]  # the latest window (visible even alone)
+        ax.plot(counts.index, y, lw=1.0, marker="o", ms=4, markevery=list(last), label=label or m)
+        # the red band runs to n (every forecast a hit): show up to twice its start
+        drawn = [np.asarray(ln.get_ydata(), dtype=float) for ln in ax.lines]
+        peak = max((float(np.nanmax(y, initial=0.0)) for y in drawn), default=0.0)
+        ax.set_ylim(0.0, max(2.0 * zones.red_from, peak + 1.0))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(counts) > 1:  # the whole run, also where the first window is not yet full
+            x0, x1 = ax.convert_xunits(counts.index[0]), ax.convert_xunits(counts.index[-1])
+            if not fresh:
+                x0, x1 = min(x0, ax.get_xlim()[0]), max(x1, ax.get_xlim()[1])
+            ax.set_xlim(x0, x1)
+        ax.set_ylabel(f"{zones.alpha:.0%} exceptions in {n} forecasts")
+        ax.set_xlabel("")
+        ax.set_title(f"Basel traffic light over rolling {n}-forecast windows")
+        ax.legend(fontsize=8, loc="upper left")
+        if isinstance(counts.index, pd.DatetimeIndex):
+            figures.date_axis(ax)
+        return ax
 
     # -- presentation ------------------------------------------------------------------------
     def summary(self) -> str:

@@ -103,7 +103,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -118,6 +118,9 @@ from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError,
 from riskmodels.liquidation.closeout import CloseoutCounts, closeout_counts, segments
 from riskmodels.liquidation.rules import LiquidationRule, parse_duration
 from riskmodels.margin import TierTable
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "IMPLIED_DELAYS",
@@ -504,6 +507,132 @@ class CloseoutCalibration:
         )
         return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
 
+    def plot(
+        self,
+        *,
+        asset: str | None = None,
+        side: Literal["long", "short"] | None = None,
+        log: bool = True,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the calibration curves of one asset: P(bad debt | liquidation) against the MMR.
+
+        Drawn, per side and bracket (one colour per bracket; long solid, short dashed): the
+        pooled :math:`\\hat P_m(\\text{bad debt} \\mid \\text{liquidation})` of
+        :attr:`curves` against the rate :math:`m` (where the bars are coarser than the delay,
+        the two bounds with the band between them); the target as a horizontal red line; the
+        published (monotone) MMR of :attr:`table` as a dotted vertical line with its 95 %
+        bootstrap interval (``mmr_lo`` to ``mmr_hi``, or the bounds) shaded. The rate is read
+        where a curve crosses the target.
+
+        Parameters
+        ----------
+        asset : str, optional
+            The asset (default the first calibrated).
+        side : {"long", "short"}, optional
+            One side (default every side calibrated).
+        log : bool, default True
+            Log scales (zero probabilities are left out of the drawing, not of the data).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            One line per (side, bracket) with a point estimate (two for bounds), in the order
+            of :attr:`curves`, then one dotted line per published rate, then the target line.
+
+        Raises
+        ------
+        ConfigError
+            ``asset`` or ``side`` not calibrated.
+        ModelError
+            No curve to draw (no cell was calibrated).
+        """
+        import matplotlib.ticker as mticker
+
+        from riskmodels.reporting import figures
+
+        c = self.curves
+        if c.empty:
+            raise ModelError("no calibration curves to draw: no (asset, side, bracket) was run.")
+        assets = list(dict.fromkeys(c["asset"]))
+        a = assets[0] if asset is None else asset
+        if a not in assets:
+            raise ConfigError(f"asset {asset!r} was not calibrated (have {assets}).")
+        cs = c[c["asset"] == a]
+        have = list(dict.fromkeys(cs["side"]))
+        if side is not None and side not in have:
+            raise ConfigError(f"side {side!r} was not calibrated for {a!r} (have {have}).")
+        sides = have if side is None else [side]
+        brackets = sorted(int(b) for b in cs["bracket"].unique())
+        colours = dict(zip(brackets, figures.palette(len(brackets)), strict=True))
+        styles = {"long": "-", "short": "--"}
+        ax = figures.new_axes(ax, figsize=(9.0, 4.5))
+        chosen: list[tuple[float, tuple[float, float, float]]] = []
+        for sd in sides:
+            for b in brackets:
+                cell = cs[(cs["side"] == sd) & (cs["bracket"] == b)].sort_values("mmr")
+                if cell.empty:
+                    continue
+                row = self.table[
+                    (self.table["asset"] == a)
+                    & (self.table["side"] == sd)
+                    & (self.table["bracket"] == b)
+                ].iloc[0]
+                colour = colours[b]
+                up = float(row["upper"])
+                size = f"≤ {figures.usd_label(up)}" if math.isfinite(up) else "above"
+                label = f"bracket {b} ({size}, {float(row['leverage']):.0f}x)"
+                if len(sides) > 1:
+                    label += f", {sd}"
+                x = cell["mmr"].to_numpy(dtype=float)
+                point = "p_bad_debt" in cell and cell["p_bad_debt"].notna().any()
+                if point:
+                    y = cell["p_bad_debt"].to_numpy(dtype=float)
+                    ax.plot(x, y, color=colour, ls=styles.get(sd, "-"), lw=1.2, label=label)
+                    lo, hi = float(row["mmr_lo"]), float(row["mmr_hi"])
+                else:
+                    y_lo = cell["p_bad_debt_instant"].to_numpy(dtype=float)
+                    y_hi = cell["p_bad_debt_extreme"].to_numpy(dtype=float)
+                    ax.plot(
+                        x,
+                        y_hi,
+                        color=colour,
+                        ls=styles.get(sd, "-"),
+                        lw=1.0,
+                        label=f"{label}, bounds",
+                    )
+                    ax.plot(x, y_lo, color=colour, ls=styles.get(sd, "-"), lw=0.6)
+                    ax.fill_between(x, y_lo, y_hi, color=colour, alpha=0.12, lw=0)
+                    lo = float(row["mmr_lower_bound"])
+                    # no upper bound: no rate below 1/L covers the bar extreme
+                    hi = float(row["mmr_upper_bound"])
+                    hi = hi if math.isfinite(hi) else float(x[-1])
+                if math.isfinite(lo) and math.isfinite(hi):
+                    ax.axvspan(lo, hi, color=colour, alpha=0.12, lw=0)
+                if pd.notna(row["mmr"]):
+                    chosen.append((float(row["mmr"]), colour))
+        for m, colour in chosen:
+            ax.axvline(m, color=colour, ls=":", lw=1.2)
+        ax.axhline(
+            self.target, color=figures.ALERT_COLOUR, lw=1.0, label=f"target {self.target:.2%}"
+        )
+        if log:
+            ax.set_xscale("log")
+            ax.set_yscale("log", nonpositive="mask")
+            ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+            ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+        figures.percent_axis(ax, "x")
+        figures.percent_axis(ax, "y")
+        ax.set_xlabel("maintenance margin rate (dotted: published, shaded: 95% interval)")
+        ax.set_ylabel("P(bad debt | liquidation)")
+        delay = self.params.get("delay")
+        shown = duration_label(pd.Timedelta(delay)) if delay is not None else "?"
+        ax.set_title(f"{a}: close-out calibration, base delay {shown}")
+        ax.legend(fontsize=8)
+        return ax
+
 
 # ----------------------------------------------------------------------------- calibration
 def _grid(lev: float, size: int) -> np.ndarray:
@@ -762,7 +891,8 @@ def calibrate_closeout(
     tiers : TierTable or mapping of str to TierTable
         Reference brackets and their maximum leverage (e.g. ``binance_usdm_tiers()``).
     target : float, default 0.005
-        :math:`p`, the bad-debt probability per liquidation.
+        :math:`p`, the bad-debt probability per liquidation, in (0, 0.5) (0.995, a confidence
+        level in its place, is a ``ConfigError`` that suggests 0.005).
     delay : str or Timedelta, default "1min"
         :math:`\Delta_0`, the engine's base delay (venues do not publish it).
     side : {"long", "short", "both"}
@@ -782,7 +912,7 @@ def calibrate_closeout(
     im_horizon : str, default "8h"
         :math:`H`, how long a position at maximum leverage must survive (one funding interval).
     im_target : float, default 0.01
-        :math:`p_{IM}`.
+        :math:`p_{IM}`, in (0, 0.5).
     funding : mapping of str to Series, optional
         Funding rates per asset (settlement time → rate) for the IM's drift.
     leverage : {"reference", "calibrated"}, default "reference"
@@ -823,7 +953,7 @@ def calibrate_closeout(
     """
     p = check_target(target)
     level = _check_prob(ci, "ci", "0.95 gives 95% intervals")
-    p_im = _check_prob(im_target, "im_target", "0.01: a 1% chance of reaching maintenance")
+    p_im = check_target(im_target, "im_target")  # 0.01: a 1% chance of reaching maintenance
     rho = _check_prob(participation, "participation", "0.10 takes 10% of the volume")
     if side not in ("long", "short", "both"):
         raise ConfigError(f"side must be 'long', 'short' or 'both' (got {side!r}).")

@@ -43,13 +43,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from riskmodels._display import frame_html, html_table
 from riskmodels.exceptions import ConfigError, ModelError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "TierTable",
@@ -443,6 +446,83 @@ class TierTable:
                 np.nan if p is None else p for p in self.published_maintenance_amount
             ]
         return out
+
+    # -- plots -------------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """Short name for legends: venue, symbol and date, else the table's name."""
+        if self.venue:
+            text = " ".join(x for x in (self.venue, self.symbol) if x)
+            return f"{text} ({self.as_of})" if self.as_of else text
+        return self.name
+
+    def plot(
+        self,
+        other: TierTable | Sequence[TierTable] | Mapping[str, TierTable] | None = None,
+        *,
+        rate: Literal["mmr", "imr"] = "mmr",
+        label: str | None = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the rate as a step function of the position notional, against other tables.
+
+        Drawn: this table's maintenance (or initial) margin rate per bracket as a step line
+        over the notional (log scale, USD), from a tenth of the smallest first bound to the
+        last bound (an open last bracket runs to twice the largest finite bound of the tables
+        drawn); then each table of ``other`` the same way (e.g. a calibrated table against
+        Binance's). A table with a finite last bound ends there: larger positions are refused.
+
+        Parameters
+        ----------
+        other : TierTable, sequence of TierTable or mapping of str to TierTable, optional
+            Tables to compare with; a mapping's keys are their legend labels.
+        rate : {"mmr", "imr"}, default "mmr"
+            The maintenance or the initial margin rate.
+        label : str, optional
+            Legend entry of this table (default :attr:`label`).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax.lines[0]`` is this table (y data: the rates, the last repeated), then one line
+            per table of ``other``.
+        """
+        from riskmodels.reporting import figures
+
+        if rate not in ("mmr", "imr"):
+            raise ConfigError(f"rate must be 'mmr' or 'imr' (got {rate!r}).")
+        tables: list[tuple[str, TierTable]] = [(label or self.label, self)]
+        if isinstance(other, TierTable):
+            tables.append((other.label, other))
+        elif isinstance(other, Mapping):
+            tables += [(str(k), v) for k, v in other.items()]
+        elif other is not None:
+            tables += [(getattr(t, "label", ""), t) for t in other]
+        bad = [type(t).__name__ for _, t in tables if not isinstance(t, TierTable)]
+        if bad:
+            raise ConfigError(f"other must hold TierTables (got {bad}).")
+        finite = [u for _, t in tables for u in t.upper_bounds if math.isfinite(u)]
+        firsts = [t.upper_bounds[0] for _, t in tables if math.isfinite(t.upper_bounds[0])]
+        x_min = min(firsts) / 10.0 if firsts else 1e3
+        x_max = 2.0 * max(finite) if finite else 1e9
+        ax = figures.new_axes(ax, figsize=(9.0, 4.0))
+        for (name, t), colour in zip(tables, figures.palette(len(tables)), strict=True):
+            rates = list(t.mmr if rate == "mmr" else t.imr)  # type: ignore[arg-type]
+            end = t.upper_bounds[-1] if math.isfinite(t.upper_bounds[-1]) else x_max
+            xs = [x_min, *t.upper_bounds[:-1], end]
+            # "USDⓈ-M": the circled S is missing from matplotlib's default font
+            legend = name.replace("\u24c8", "S")
+            ax.step(xs, [*rates, rates[-1]], where="post", color=colour, lw=1.5, label=legend)
+        ax.set_xscale("log")
+        figures.usd_axis(ax, "x")
+        figures.percent_axis(ax, "y")
+        ax.set_xlabel("position notional (USD)")
+        ax.set_ylabel("maintenance margin rate" if rate == "mmr" else "initial margin rate")
+        ax.set_ylim(bottom=0.0)
+        ax.legend(fontsize=8, loc="upper left")
+        return ax
 
     def _repr_html_(self) -> str:
         head = html_table(

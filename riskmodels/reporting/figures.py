@@ -18,19 +18,106 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from riskmodels.exceptions import DataError
+from riskmodels.exceptions import ConfigError, DataError
 
-__all__ = ["coverage_figure", "prices_figure", "returns_figure", "set_style"]
+__all__ = [
+    "ZONE_COLOURS",
+    "coverage_figure",
+    "date_axis",
+    "new_axes",
+    "palette",
+    "percent_axis",
+    "percent_label",
+    "prices_figure",
+    "returns_figure",
+    "set_style",
+    "usd_axis",
+    "usd_label",
+]
 
 #: Report style: white grid, notebook context, colour-blind safe palette.
 STYLE: dict[str, Any] = {"style": "whitegrid", "context": "notebook", "palette": "colorblind"}
+
+#: Basel traffic-light zone colours (shaded bands and labels).
+ZONE_COLOURS: dict[str, str] = {"green": "#1b7f3b", "yellow": "#e0b000", "red": "#b22222"}
+
+#: Colour of realized P&L and other reference data (drawn under the models' lines).
+REALIZED_COLOUR = "0.55"
+#: Colour of exceedances and targets.
+ALERT_COLOUR = "crimson"
 
 
 def set_style(**overrides: Any) -> None:
     """Apply the report style (:func:`seaborn.set_theme` with :data:`STYLE`)."""
     sns.set_theme(**{**STYLE, **overrides})
+
+
+def palette(n_colors: int | None = None) -> list[tuple[float, float, float]]:
+    """``n_colors`` colours of the report palette (:data:`STYLE`'s colour-blind safe one)."""
+    return list(sns.color_palette(STYLE["palette"], n_colors=n_colors))
+
+
+def new_axes(ax: Axes | None = None, *, figsize: tuple[float, float] = (9.0, 4.0)) -> Axes:
+    """``ax`` itself, or the Axes of a new figure drawn in the report style.
+
+    The style (:data:`STYLE`: white grid, notebook context) applies to the new figure only;
+    the global matplotlib settings are left as they are (``.plot()`` methods call this, so a
+    user's own style is not overwritten).
+
+    Raises
+    ------
+    ConfigError
+        ``ax`` is not a :class:`matplotlib.axes.Axes`.
+    """
+    if ax is not None:
+        if not isinstance(ax, Axes):
+            raise ConfigError(
+                f"ax must be a matplotlib Axes (got {type(ax).__name__}); "
+                "e.g. fig, ax = plt.subplots()."
+            )
+        return ax
+    rc = {**sns.axes_style(STYLE["style"]), **sns.plotting_context(STYLE["context"])}
+    with plt.rc_context(rc):
+        _, new = plt.subplots(figsize=figsize)
+    return new
+
+
+def percent_label(v: float, _pos: int | None = None) -> str:
+    """Percentage tick label of a decimal, as many digits as it needs: 0.0001 -> 0.01%,
+    0.015 -> 1.5%, 0.5 -> 50% (no float noise, no exponent)."""
+    return f"{100.0 * v:.6g}%" if abs(v) >= 1e-9 else "0%"
+
+
+def percent_axis(ax: Axes, axis: str = "y", *, decimals: int | None = None) -> None:
+    """Tick labels of a decimal axis as percentages (0.015 -> 1.5%; log axes too).
+
+    ``decimals`` fixes the number of decimals; by default each label has the digits it needs.
+    """
+    fmt: mticker.Formatter = (
+        mticker.FuncFormatter(percent_label)
+        if decimals is None
+        else mticker.PercentFormatter(1.0, decimals=decimals)
+    )
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def usd_label(v: float, _pos: int | None = None) -> str:
+    """Compact USD tick label: 500, 10k, 2.5M, 1B."""
+    a = abs(v)
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if a >= div:
+            return f"{v / div:g}{unit}"
+    return f"{v:g}"
+
+
+def usd_axis(ax: Axes, axis: str = "x") -> None:
+    """Tick labels of a USD axis in compact form (10k, 2.5M, 1B), minor labels off."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(mticker.FuncFormatter(usd_label))
+    target.set_minor_formatter(mticker.NullFormatter())
 
 
 def _long(panel: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -58,7 +145,8 @@ def _grid(n: int, ncols: int | None) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def _date_axis(ax: Any) -> None:
+def date_axis(ax: Axes) -> None:
+    """Concise date ticks (3 to 7 per axis) on the x axis."""
     loc = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
@@ -109,7 +197,7 @@ def prices_figure(
         ax.set_title(sym, fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel("USDT" if i % cols == 0 else "")
-        _date_axis(ax)
+        date_axis(ax)
     for ax in list(axes.flat)[len(syms) :]:
         ax.set_visible(False)
     if title:
@@ -164,7 +252,7 @@ def returns_figure(
         ax.axhline(0.0, color="0.3", linewidth=0.5)
         ax.set_title(sym, fontsize=10)
         ax.set_ylabel(("log return %" if percent else "log return") if i % cols == 0 else "")
-        _date_axis(ax)
+        date_axis(ax)
     for ax in list(axes.flat)[len(syms) :]:
         ax.set_visible(False)
     if title:
@@ -244,7 +332,7 @@ def coverage_figure(
             listing_label = "_nolegend_"
     ax.set_yticks(range(len(syms)), labels=list(reversed(syms)))
     ax.set_ylim(-0.7, len(syms) - 0.3)
-    _date_axis(ax)
+    date_axis(ax)
     ax.grid(axis="y", visible=False)
     if missing_label or listing_label:
         ax.legend(loc="lower left", fontsize=8, frameon=True)
@@ -261,6 +349,8 @@ def var_bands_figure(
     height: float = 4.0,
 ) -> Figure:
     """Realized P&L against each model's VaR band, with the exceedances of one model marked.
+
+    One panel per book, each drawn by :meth:`WalkForwardResult.plot` (without the ES line).
 
     Parameters
     ----------
@@ -281,28 +371,17 @@ def var_bands_figure(
         raise DataError("runs is empty: pass {book name: WalkForwardResult}.")
     fig, axes = plt.subplots(len(runs), 1, figsize=(11, height * len(runs)), squeeze=False)
     for ax, (name, run) in zip(axes[:, 0], runs.items(), strict=True):
-        fr = run.forecasts[np.isclose(run.forecasts["alpha"], alpha)]
-        if fr.empty:
+        if not np.isclose(run.forecasts["alpha"], alpha).any():
             raise DataError(f"{name}: no forecasts at alpha={alpha} (have {sorted(run.alphas)}).")
-        models = list(dict.fromkeys(fr["model"]))
-        first = fr[fr["model"] == models[0]].set_index("target")["realized"]
-        ax.plot(first.index, first.to_numpy(), lw=0.5, color="grey", label="realized P&L")
-        for m in models:
-            v = fr[fr["model"] == m].set_index("target")["var"]
-            ax.plot(v.index, -v.to_numpy(), lw=0.8, label=f"-VaR {m}")
-        if highlight in models:
-            h = fr[(fr["model"] == highlight) & fr["hit"]].set_index("target")["realized"]
-            ax.scatter(
-                h.index,
-                h.to_numpy(),
-                color="crimson",
-                s=12,
-                zorder=3,
-                label=f"{highlight} exceedance",
-            )
+        marked = highlight in run.models
+        run.plot(
+            alpha=alpha,
+            highlight=highlight if marked else None,
+            exceedances=marked,
+            es=False,
+            ax=ax,
+        )
         ax.set_title(f"{name}: {alpha:.1%} VaR")
-        ax.legend(ncol=3, fontsize=8)
-        _date_axis(ax)
     fig.tight_layout()
     return fig
 
@@ -312,25 +391,32 @@ def traffic_light_timeline_figure(
 ) -> Figure:
     """Exceptions of one model's VaR over rolling ``window`` forecasts, on the Basel zones.
 
-    The zone bands are the BCBS (1996) ones for 250 days at 99% (green ≤ 4, yellow 5–9,
-    red ≥ 10); for other windows or levels read the counts against
-    :func:`riskmodels.backtest.traffic_light`.
+    One line per book (:meth:`WalkForwardResult.plot_traffic_light` on a shared Axes). The
+    zone bands come from :func:`riskmodels.backtest.traffic_light` for ``window`` forecasts at
+    ``alpha``: the BCBS (1996) green ≤ 4, yellow 5–9, red ≥ 10 for 250 days at 99 %.
+
+    Parameters
+    ----------
+    runs : mapping of str to WalkForwardResult
+        The books, one line each.
+    alpha : float, default 0.99
+        The VaR level.
+    model : str, default "FHS"
+        The model whose hits are counted.
+    window : int, default 250
+        Forecasts per window.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     if not runs:
         raise DataError("runs is empty: pass {book name: WalkForwardResult}.")
     fig, ax = plt.subplots(figsize=(11, 3.5))
     for book, run in runs.items():
-        h = run.hits(alpha, model=model).astype(float)
-        ax.plot(
-            h.rolling(window, min_periods=min(window, len(h))).sum(),
-            lw=1.0,
-            label=f"{model}, {book}",
+        run.plot_traffic_light(
+            alpha=alpha, model=model, window=window, label=f"{model}, {book}", ax=ax
         )
-    ax.axhspan(0, 4.5, color="green", alpha=0.08)
-    ax.axhspan(4.5, 9.5, color="gold", alpha=0.12)
-    ax.axhspan(9.5, 20, color="red", alpha=0.08)
-    ax.set_ylabel(f"{alpha:.0%} exceptions in {window} forecasts")
-    ax.legend(fontsize=8)
-    _date_axis(ax)
+    ax.set_title("")
     fig.tight_layout()
     return fig

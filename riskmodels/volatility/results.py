@@ -23,6 +23,8 @@ from riskmodels.exceptions import ConfigError
 from riskmodels.volatility.specs import BLAS_THREADS, PCT, at_bounds
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from riskmodels.volatility.specs import VolatilitySpec
 
 __all__ = ["PanelVolatilityResult", "VolatilityResult"]
@@ -40,6 +42,32 @@ def _positive_int(value: object, name: str, hint: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ConfigError(f"{name} must be a positive integer (got {value!r}). {hint}")
     return int(value)
+
+
+def _annual_scale(annualize: float | None) -> float:
+    if annualize is None:
+        return 1.0
+    if (
+        isinstance(annualize, bool)
+        or not isinstance(annualize, (int, float, np.integer, np.floating))
+        or not np.isfinite(annualize)
+        or annualize <= 0
+    ):
+        raise ConfigError(
+            f"annualize must be the number of bars per year, > 0 (got {annualize!r}); "
+            "365 for daily crypto bars, 365 * 6 for 4h, 365 * 24 for 1h."
+        )
+    return float(np.sqrt(annualize))
+
+
+def _vol_axes_labels(ax: Axes, index: pd.Index, annualize: float | None) -> None:
+    from riskmodels.reporting import figures
+
+    ax.set_xlabel("")
+    ax.set_ylabel("annualised volatility" if annualize is not None else "volatility per bar")
+    figures.percent_axis(ax, "y")
+    if isinstance(index, pd.DatetimeIndex):
+        figures.date_axis(ax)
 
 
 def _generator(rng: np.random.Generator | int | None, default: int | None) -> np.random.Generator:
@@ -413,6 +441,66 @@ class VolatilityResult:
         eps, s2 = self.spec._paths(self._vol_params(), resid, sigma2, self.std_resid.to_numpy(), z)
         return (self._mu_pct() + eps) / PCT, s2 / PCT**2
 
+    # -- plots -----------------------------------------------------------------------------
+    def plot(
+        self,
+        *,
+        ax: Axes | None = None,
+        annualize: float | None = None,
+        abs_returns: bool = True,
+    ) -> Axes:
+        """Draw the conditional volatility over the absolute returns it was fitted to.
+
+        Drawn: ``|r_t|`` as thin grey vertical lines from zero (the realized size of each
+        move), and the fitted ``sigma_t`` (:attr:`conditional_volatility`) as a line on top,
+        both in percent; under a good fit the spikes cluster where ``sigma_t`` is high.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+        annualize : float, optional
+            Bars per year (365 for daily crypto bars, 365 * 6 for 4h): both series are
+            multiplied by ``sqrt(annualize)``. Default: per-bar (decimal) volatility.
+        abs_returns : bool, default True
+            Draw ``|r_t|`` under the volatility.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax.lines[0]`` is ``sigma_t`` (scaled), ``ax.collections[0]`` the ``|r_t|``
+            spikes (when drawn).
+        """
+        from riskmodels.reporting import figures
+
+        scale = _annual_scale(annualize)
+        ax = figures.new_axes(ax, figsize=(10.0, 4.0))
+        sigma = self.conditional_volatility * scale
+        ax.plot(
+            sigma.index,
+            sigma.to_numpy(),
+            color=figures.palette(1)[0],
+            linewidth=1.0,
+            label="conditional volatility $\\sigma_t$",
+            zorder=3,
+        )
+        if abs_returns:
+            returns = self.resid + self._mu_pct() / PCT  # r_t = mu + eps_t, decimals
+            ax.vlines(
+                returns.index,
+                0.0,
+                returns.abs().to_numpy() * scale,
+                color=figures.REALIZED_COLOUR,
+                linewidth=0.5,
+                label="$|r_t|$",
+                zorder=2,
+            )
+        _vol_axes_labels(ax, self.index, annualize)
+        ax.set_ylim(bottom=0.0)
+        ax.set_title(f"{self.asset}: {self.spec.label}")
+        ax.legend(loc="upper right", fontsize=8)
+        return ax
+
     # -- presentation ----------------------------------------------------------------------
     def summary(self) -> Summary:
         """Parameter and fit tables (statsmodels ``Summary``: text, HTML, LaTeX).
@@ -577,6 +665,49 @@ class PanelVolatilityResult:
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "asset"
         return out
+
+    def plot(
+        self,
+        *,
+        ax: Axes | None = None,
+        annualize: float | None = None,
+        assets: list[str] | tuple[str, ...] | None = None,
+    ) -> Axes:
+        """Draw every asset's conditional volatility on one Axes, one coloured line each.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+        annualize : float, optional
+            Bars per year (365 for daily crypto bars): ``sigma_t * sqrt(annualize)``. Default:
+            per-bar volatility.
+        assets : sequence of str, optional
+            The assets drawn, in this order (default every asset of the panel).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax.lines[i]`` is asset ``i``'s ``sigma_t`` (scaled) over its own history.
+        """
+        from riskmodels.reporting import figures
+
+        scale = _annual_scale(annualize)
+        chosen = list(self.assets) if assets is None else [str(a) for a in assets]
+        unknown = [a for a in chosen if a not in self.results]
+        if unknown or not chosen:
+            raise ConfigError(
+                f"assets must be among {list(self.assets)} (got {unknown or chosen})."
+            )
+        ax = figures.new_axes(ax, figsize=(11.0, 4.5))
+        for colour, asset in zip(figures.palette(len(chosen)), chosen, strict=True):
+            sigma = self.results[asset].conditional_volatility * scale
+            ax.plot(sigma.index, sigma.to_numpy(), color=colour, linewidth=0.8, label=asset)
+        _vol_axes_labels(ax, self.index, annualize)
+        ax.set_ylim(bottom=0.0)
+        ax.set_title(f"{self.spec.label}: conditional volatility")
+        ax.legend(ncol=min(len(chosen), 5), fontsize=8, loc="upper right")
+        return ax
 
     def __repr__(self) -> str:
         return (

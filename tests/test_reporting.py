@@ -474,7 +474,12 @@ def test_no_mathjax_without_tex(tmp_path, monkeypatch):
 
 SECTIONS = {
     "calibration": (
-        # the answer first: the close-out tables, the venues' implied horizons, the evidence
+        # the answer first: the executive summary (verdict and Table 1), the close-out tables,
+        # the venues' implied horizons, the evidence
+        "Executive summary",
+        "Verdict.",
+        "Table 1. Recommended first-bracket maintenance margin",
+        "Contents",
         "Calibrated tier tables for the close-out gap",
         "The implied close-out horizon of each venue",
         "How the answer moves with the delay and the target",
@@ -504,6 +509,8 @@ def test_model_reports_build_and_are_deterministic(name, tmp_path, mirror_path):
     html_a, html_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
     for needle in SECTIONS[name]:
         assert needle in html_a
+    if name == "calibration":  # the summary leads, before every evidence section
+        assert html_a.index("Executive summary") < html_a.index("Calibrated tier tables")
     # no stderr output (warnings) shown to readers; MathJax's own script text is not output
     assert "Traceback" not in html_a
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html_a

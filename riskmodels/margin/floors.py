@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from riskmodels.exceptions import ConfigError
 from riskmodels.instruments import Account, Book
@@ -161,10 +162,10 @@ class Contingencies:
                 "computes it), or Contingencies(notional_minimum=0)."
             )
         short_notional = np.zeros(a_n)
-        if book.series:
-            q = book.option_quantities.toarray()  # (K, A)
-            for k, o in enumerate(book.series):
-                short_notional += np.maximum(-q[k], 0.0) * book.market.price(o.asset)
+        if book.series:  # sparse throughout: K series x A accounts may be large
+            px = np.array([book.market.price(o.asset) for o in book.series])
+            short = -book.option_quantities.minimum(0.0)  # (K, A), >= 0
+            short_notional = np.asarray(short.T @ px, dtype="float64").ravel()
         by_asset = roll_shock_by_asset(book, self.roll_rates)
         roll = np.sum(list(by_asset.values()), axis=0) if by_asset else np.zeros(a_n)
         delta = book_position_deltas(book)
@@ -214,16 +215,23 @@ def roll_shock_by_asset(
     out: dict[str, np.ndarray] = {}
     if not book.carry_series or book.carry_quantities is None or book.carry_tau is None:
         return out
-    qc = book.carry_quantities.toarray()  # (K_c, A)
-    buckets: dict[tuple[str, Any], tuple[np.ndarray, float]] = {}
-    for k, (asset, expiry, _) in enumerate(book.carry_series):
-        prev = buckets.get((asset, expiry))
-        n = qc[k] if prev is None else prev[0] + qc[k]
-        buckets[(asset, expiry)] = (n, float(book.carry_tau[k]))
-    for (asset, _), (n, tau) in buckets.items():
+    # net notional per (asset, expiry) bucket: a sparse bucket x series sum, then |.| x rate
+    keys = [(asset, expiry) for asset, expiry, _ in book.carry_series]
+    uniq = list(dict.fromkeys(keys))
+    pos = {k: i for i, k in enumerate(uniq)}
+    k_c = len(keys)
+    agg = sparse.csr_array(
+        (np.ones(k_c), (np.array([pos[k] for k in keys]), np.arange(k_c))),
+        shape=(len(uniq), k_c),
+    )
+    net = (agg @ book.carry_quantities).tocsr()  # (buckets, A)
+    tau = np.zeros(len(uniq))
+    for k, key in enumerate(keys):
+        tau[pos[key]] = float(book.carry_tau[k])
+    for b, (asset, _) in enumerate(uniq):
         m, m0 = rates(asset)
-        add = np.abs(n) * max(m * max(tau, 0.0), m0)
-        out[asset] = out[asset] + add if asset in out else add
+        row = np.abs(net[[b], :].toarray().ravel()) * max(m * max(tau[b], 0.0), m0)
+        out[asset] = out[asset] + row if asset in out else row
     return out
 
 

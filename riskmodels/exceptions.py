@@ -28,6 +28,7 @@ from __future__ import annotations
 
 __all__ = [
     "ChecksumError",
+    "ConfidenceLevelWarning",
     "ConfigError",
     "ConvergenceError",
     "ConvergenceWarning",
@@ -147,6 +148,22 @@ class RepairWarning(RiskModelsWarning):
     """Data was repaired because the caller asked for it; the repairs are listed."""
 
     template = "{n} repair(s) applied: {summary}. See QualityReport.repairs for the full list."
+
+
+class ConfidenceLevelWarning(RiskModelsWarning):
+    """A confidence level ``alpha`` below 0.5, most likely a tail probability.
+
+    riskmodels takes the confidence level (0.99 means the 1% loss tail), as Basel and EMIR do;
+    riskfolio-lib and rugarch take the tail probability (0.01). Below 0.5 the "VaR" is a loss
+    exceeded more often than not, usually negative (a gain).
+    """
+
+    template = (
+        "alpha={alpha!r} is a confidence level below 0.5: a VaR exceeded {tail:.4g}% of the "
+        "time, usually a gain rather than a loss. riskmodels takes the confidence level (0.99 "
+        "= the 1% loss tail), not the tail probability as riskfolio-lib and rugarch do: did "
+        "you mean {suggest!r}?"
+    )
 
 
 class ConvergenceWarning(RiskModelsWarning):

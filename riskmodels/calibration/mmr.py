@@ -107,21 +107,47 @@ _CHUNK_ELEMENTS = 4_000_000
 _REGIME_WINDOW = pd.Timedelta(days=30)
 
 
-def check_target(target: Any) -> float:
-    """``target`` as a float in (0, 1), else :class:`ConfigError`."""
+def check_target(target: Any, name: str = "target") -> float:
+    """A target probability of the bad event (a breach, bad debt) as a float in (0, 0.5).
+
+    Parameters
+    ----------
+    target : float
+        e.g. 0.005: a 0.5% probability, i.e. 99.5% cover.
+    name : str, default "target"
+        The argument's name, for the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ConfigError
+        If ``target`` is not a number in (0, 1); or if it is 0.5 or more: a target is the
+        probability of the bad event, and 0.5 or more is a confidence level written in its place
+        (0.995 for 0.005) or a target no margin model should be calibrated to; the message
+        suggests ``1 - target``.
+    """
     if isinstance(target, bool):
-        raise ConfigError(f"target must be a number in (0, 1) (got {target!r}).")
+        raise ConfigError(f"{name} must be a number in (0, 1) (got {target!r}).")
     try:
         p = float(target)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"target must be a number in (0, 1) (got {target!r}); 0.005 means a 0.5% breach "
+            f"{name} must be a number in (0, 1) (got {target!r}); 0.005 means a 0.5% breach "
             "probability over the liquidation horizon."
         ) from exc
     if not (0.0 < p < 1.0):
         raise ConfigError(
-            f"target must be in (0, 1) (got {p!r}); 0.005 means a 0.5% breach probability over "
+            f"{name} must be in (0, 1) (got {p!r}); 0.005 means a 0.5% breach probability over "
             "the liquidation horizon."
+        )
+    if p >= 0.5:
+        raise ConfigError(
+            f"{name}={p!r} is not a target probability: {name} is the probability of the bad "
+            "event (0.005 = a 0.5% breach probability, 99.5% cover) and must be below 0.5, not "
+            f"a confidence level; did you mean {round(1.0 - p, 12)!r}?"
         )
     return p
 
@@ -479,7 +505,8 @@ def calibrate_mmr(
         Base liquidation horizon :math:`h_0` (the smallest position's); must be at least the
         shortest bar.
     target : float, default 0.005
-        Breach probability over the liquidation horizon, in (0, 1).
+        Breach probability over the liquidation horizon, in (0, 0.5) (a probability, not a
+        confidence level: 0.995 is refused with a ``ConfigError`` that suggests 0.005).
     model : {"historical", "evt", "t", "normal", "cornish_fisher"}, default "historical"
         Estimator of the loss quantile (module docstring).
     tiers : TierTable or sequence of float, optional
@@ -528,7 +555,7 @@ def calibrate_mmr(
     Raises
     ------
     ConfigError
-        ``target`` outside (0, 1); ``horizon`` shorter than the shortest bar; an unknown
+        ``target`` outside (0, 0.5); ``horizon`` shorter than the shortest bar; an unknown
         ``model`` or ``side``; invalid ``tiers``, ``participation``, ``ci`` or ``n_boot``.
     DataError
         An asset missing from the returns that serve its horizon.

@@ -145,6 +145,7 @@ def build_reports(
     root: str | Path | None = None,
     echo: Callable[[str], None] | None = print,
     now: _dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Build one report, or every available report (``name="all"``).
 
@@ -165,6 +166,10 @@ def build_reports(
         Receives progress lines (``print`` by default; ``None`` for silence).
     now : datetime, optional
         Run start time (default: now, UTC). For tests.
+    progress : callable or None
+        Receives one line per notebook section (``## `` heading) as execution reaches it
+        (:func:`riskmodels.reporting.notebooks.execute_notebook`); the ``riskmodels report``
+        command prints them to stderr. Default: none. The reports do not depend on it.
 
     Returns
     -------
@@ -188,7 +193,9 @@ def build_reports(
             if not spec.available(base):
                 say(f"skipped {n}: {_not_available(spec, base)}")
                 continue
-            built.append(build_report(spec, cfg, out_root, root=base, echo=echo, now=now))
+            built.append(
+                build_report(spec, cfg, out_root, root=base, echo=echo, now=now, progress=progress)
+            )
         skipped = [n for n in REPORTS if n not in cfg.report.include]
         if skipped:
             say(f"not requested by [report] include: {', '.join(skipped)}")
@@ -202,7 +209,7 @@ def build_reports(
         raise ConfigError(
             _not_available(spec, base) + " Build 'data' now, or 'all' for every available report."
         )
-    return [build_report(spec, cfg, out_root, root=base, echo=echo, now=now)]
+    return [build_report(spec, cfg, out_root, root=base, echo=echo, now=now, progress=progress)]
 
 
 def build_report(
@@ -214,6 +221,7 @@ def build_report(
     echo: Callable[[str], None] | None = None,
     now: _dt.datetime | None = None,
     parameters: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Execute one report's notebook and write its folder atomically.
 
@@ -233,6 +241,10 @@ def build_report(
         Run start time (default now, UTC).
     parameters : mapping, optional
         Extra notebook parameters (override the standard ones).
+    progress : callable, optional
+        Receives one line per notebook section as execution reaches it, e.g.
+        ``"calibration: [3/14] ## Close-out tier tables (12.4 s)"``. The report does not depend
+        on it.
 
     Returns
     -------
@@ -275,6 +287,8 @@ def build_report(
                 cwd=nb_path.parent,
                 timeout=config.report.execution_timeout,
                 source=spec.notebook,
+                progress=progress,
+                progress_label=spec.name,
             )
         except ReportError as exc:
             kept = _keep_failed(executed_path, report_dir, run_id)

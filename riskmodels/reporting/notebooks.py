@@ -28,7 +28,8 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ __all__ = [
     "local_mathjax",
     "read_notebook",
     "render_html",
+    "section_heading",
 ]
 
 #: Kernel name written into every notebook (TOOLCHAIN.md: ``--set-kernel python3``).
@@ -214,6 +216,54 @@ def _kernel_manager_class(env: Mapping[str, str]) -> Iterator[type]:
         yield _ReportKernelManager
 
 
+_SECTION = re.compile(r"^##[ \t]+(?P<title>\S.*?)[ \t#]*$", re.MULTILINE)
+
+
+def section_heading(cell: Any) -> str | None:
+    """The first level-2 markdown heading (``## Title``) of a cell, or None.
+
+    Parameters
+    ----------
+    cell : nbformat.NotebookNode
+        Any cell; only markdown cells have headings.
+
+    Returns
+    -------
+    str or None
+        The heading's text without the ``##`` (e.g. ``"Close-out tier tables"``).
+    """
+    if cell.get("cell_type") != "markdown":
+        return None
+    m = _SECTION.search(str(cell.get("source", "")))
+    return m.group("title") if m else None
+
+
+class _SectionProgress:
+    """nbclient ``on_cell_start`` hook: one line per ``## `` section as execution reaches it.
+
+    Each line reads ``<label>: [k/n] ## <heading> (<seconds since the first cell> s)``; the hook
+    only reads cells, so the executed notebook (and the report rendered from it) is the same
+    with and without it.
+    """
+
+    def __init__(self, nb: Any, label: str, echo: Callable[[str], None]) -> None:
+        self.total = sum(section_heading(c) is not None for c in nb.cells)
+        self.label = label
+        self.echo = echo
+        self.seen = 0
+        self.t0: float | None = None
+
+    def __call__(self, cell: Any, cell_index: int, **_: Any) -> None:
+        if self.t0 is None:  # the first cell: the kernel has started
+            self.t0 = time.perf_counter()
+        heading = section_heading(cell)
+        if heading is None:
+            return
+        self.seen += 1
+        elapsed = time.perf_counter() - self.t0
+        self.echo(f"{self.label}: [{self.seen}/{self.total}] ## {heading} ({elapsed:.1f} s)")
+
+
 def execute_notebook(
     nb: Any,
     output_path: str | os.PathLike[str],
@@ -223,6 +273,8 @@ def execute_notebook(
     timeout: int | None = 600,
     env: Mapping[str, str] | None = None,
     source: str = "notebook",
+    progress: Callable[[str], None] | None = None,
+    progress_label: str | None = None,
 ) -> Any:
     """Execute a notebook with papermill and save it.
 
@@ -242,6 +294,13 @@ def execute_notebook(
         Kernel environment added to the current one; default :data:`KERNEL_ENV`.
     source : str
         Name of the notebook for messages.
+    progress : callable, optional
+        Receives one line per level-2 markdown heading (``## ...``) as execution reaches it,
+        e.g. ``"calibration: [3/14] ## Close-out tier tables (12.4 s)"``: the section's number,
+        the number of sections and the seconds since the first cell started. Default:
+        no progress. The executed notebook does not depend on it.
+    progress_label : str, optional
+        The prefix of the progress lines (default ``source``).
 
     Returns
     -------
@@ -269,6 +328,9 @@ def execute_notebook(
         )
     out = Path(output_path)
     kernel_env = dict(KERNEL_ENV if env is None else env)
+    hooks: dict[str, Any] = {}
+    if progress is not None:  # an nbclient NotebookClient trait, passed on by papermill
+        hooks["on_cell_start"] = _SectionProgress(nb, progress_label or source, progress)
     try:
         with _kernel_manager_class(kernel_env) as km_class:
             executed = pm.execute_notebook(
@@ -284,6 +346,7 @@ def execute_notebook(
                 execution_timeout=timeout,
                 kernel_manager_class=km_class,
                 shutdown_kernel="immediate",
+                **hooks,
             )
     except PapermillExecutionError as exc:
         raise ReportError(

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
+import warnings
 from collections.abc import Callable
 from numbers import Real
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
+from riskmodels.exceptions import (
+    ConfidenceLevelWarning,
+    ConfigError,
+    DataError,
+    InsufficientDataError,
+)
 
 __all__ = [
     "as_float_array",
@@ -73,7 +81,18 @@ def finite_result(fn: _F) -> _F:
 
 
 def check_alpha(alpha: object) -> float:
-    """``alpha`` as a float in the open interval (0, 1), or a :class:`ConfigError`."""
+    """``alpha`` as a float in the open interval (0, 1), or a :class:`ConfigError`.
+
+    ``alpha`` is a confidence level (0.99 means the 1% loss tail). A value below 0.5 is almost
+    always a tail probability written the riskfolio-lib / rugarch way (0.01 for 0.99): it is
+    accepted, with a :class:`~riskmodels.exceptions.ConfidenceLevelWarning` that suggests
+    ``1 - alpha`` and points at the caller's line.
+
+    Warns
+    -----
+    ConfidenceLevelWarning
+        If ``alpha < 0.5``.
+    """
     if isinstance(alpha, bool) or not isinstance(alpha, Real | np.floating | np.integer):
         raise ConfigError(
             f"alpha must be a number in (0, 1) (got {alpha!r}); 0.99 means the 1% loss tail."
@@ -81,7 +100,32 @@ def check_alpha(alpha: object) -> float:
     a = float(alpha)
     if not (0.0 < a < 1.0):  # also rejects NaN
         raise ConfigError(f"alpha must be in (0, 1) (got {a!r}); 0.99 means the 1% loss tail.")
+    if a < 0.5:
+        warnings.warn(
+            ConfidenceLevelWarning.template.format(
+                alpha=a, tail=100.0 * (1.0 - a), suggest=round(1.0 - a, 12)
+            ),
+            ConfidenceLevelWarning,
+            stacklevel=_caller_stacklevel(),
+        )
     return a
+
+
+#: Folder of the installed package: warnings point at the first frame outside it.
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of :func:`warnings.warn` (called from the function that calls this
+    one) that attributes a warning to the first frame outside the riskmodels package: the
+    user's line, however deep the package's own calls go (``skip_file_prefixes`` needs
+    Python 3.12)."""
+    frame = sys._getframe(1)  # the function that warns (stacklevel 1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def min_observations(alpha: float) -> int:

@@ -24,6 +24,10 @@ from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.risk._topk import _FAST_M_MAX, _fast_rows, _heap_rows, var_es_rows
 from riskmodels.risk.empirical import _unweighted, _var_index
 
+# alpha = 0.1 is used on purpose for the m = n edge cases: its "did you mean 0.9?" warning is
+# the point of ConfidenceLevelWarning for users, not for this kernel test.
+pytestmark = pytest.mark.filterwarnings("ignore::riskmodels.exceptions.ConfidenceLevelWarning")
+
 
 def _sorted_twin(losses: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """The definition by a full sort of each row; NaN rows give NaN (the kernel's convention)."""

@@ -872,7 +872,7 @@ def test_correlation_paths_plot():
     assert len(ax.lines) == 4
     np.testing.assert_allclose(ax.lines[0].get_ydata(), res.correlation.pair(*res.assets[:2]))
     np.testing.assert_allclose(ax.lines[-1].get_ydata(), res.correlation.mean_pairwise())
-    fig, own = plt.subplots()
+    _fig, own = plt.subplots()
     assert res.correlation.plot([res.assets[:2]], mean=False, ax=own) is own
     assert len(own.lines) == 1
     plt.close("all")

@@ -21,7 +21,6 @@ Where expected numbers come from:
 from __future__ import annotations
 
 import dataclasses
-
 import itertools
 import math
 

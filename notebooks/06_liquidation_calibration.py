@@ -262,10 +262,10 @@ for a in co_bars:
                 **_venue_tier1(a),
             }
         )
-    res = set(co[co["asset"] == a]["resolution"])
+    res = set(co[(co["asset"] == a) & (co["bracket"] == first)]["resolution"])
     data_note = (
-        "hourly bars only: **bounds, no point figure** (the data cannot identify a 1-minute "
-        "close-out)"
+        "bars coarser than the delay: **bounds, no point figure** (the data cannot identify "
+        "a 1-minute close-out)"
         if res == {"bounds"}
         else "1-minute perpetual bars over the crash windows"
     )
@@ -280,6 +280,8 @@ if len(oos_s):
     held = "; ".join(
         f"{r['asset']} {r['side']}s {r['rate']:.2%} of {int(r['liquidations']):,} liquidations "
         f"({int(r['windows_over_target'])} of {int(r['windows'])} windows over the target)"
+        if r["liquidations"] > 0
+        else f"{r['asset']} {r['side']}s: no held-back point figure (bounds only)"
         for _, r in first_rows.iterrows()
     )
     lines.append(
@@ -312,6 +314,7 @@ if len(pts):
 display(Markdown("\n".join(lines)))
 display(
     pd.DataFrame(summary_rows)
+    .fillna("-")
     .style.hide(axis="index")
     .set_uuid("executive_summary")
     .set_caption("Table 1. Recommended first-bracket maintenance margin beside the venues'.")

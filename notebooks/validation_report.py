@@ -10,7 +10,8 @@
 
 # %% [markdown]
 # # Model validation report: VaR/ES margin models
-#
+
+# %% [markdown]
 # ## 1. Scope and intended use
 #
 # **Models under review.** One-day Value-at-Risk and Expected Shortfall models used to size
@@ -310,6 +311,56 @@ display(zone_table)
 # %%
 figures.traffic_light_timeline_figure(runs, 0.99, model="FHS")
 plt.show()
+
+# %% [markdown] tags=["summary"]
+# ## Executive summary
+#
+# *(Computed from the backtests of section 5; shown first in the rendered report.)* A verdict
+# per model at 99 %, over both books, by a rule stated in advance: **not fit for purpose** when
+# a book rejects unconditional coverage at 1 % (Kupiec) or the last 250 forecasts are in the
+# Basel red zone; **fit with conditions** when a book rejects coverage, independence or the ES
+# at 5 % (Kupiec, Christoffersen conditional coverage, McNeil-Frey) or sits in the yellow zone;
+# **fit for purpose** otherwise. The conditions say which test failed where.
+
+# %% tags=["summary"]
+verdict_rows = []
+for m in models:
+    reasons_not, reasons_cond = [], []
+    for book, run in runs.items():
+        t = run.tests(0.99).loc[m].iloc[0]  # index (model, alpha): the 99 % row
+        zone = zones[book][m]
+        if t["kupiec_p"] < 0.01:
+            reasons_not.append(f"{book}: coverage rejected at 1% (Kupiec p {t['kupiec_p']:.3g})")
+        elif t["kupiec_p"] < 0.05:
+            reasons_cond.append(f"{book}: coverage rejected at 5% (Kupiec p {t['kupiec_p']:.3g})")
+        for col, label in (("cc_p", "independence"), ("mf_p", "ES")):
+            if pd.notna(t.get(col)) and t[col] < 0.05:
+                reasons_cond.append(f"{book}: {label} rejected at 5% (p {t[col]:.3g})")
+        if zone == "red":
+            reasons_not.append(f"{book}: traffic light {counts[book][m]}")
+        elif zone == "yellow":
+            reasons_cond.append(f"{book}: traffic light {counts[book][m]}")
+    verdict = (
+        "not fit for purpose"
+        if reasons_not
+        else ("fit with conditions" if reasons_cond else "fit for purpose")
+    )
+    why = "; ".join(reasons_not + reasons_cond) or "every test passes on both books"
+    verdict_rows.append({"model": m, "verdict": verdict, "why": why})
+verdicts = pd.DataFrame(verdict_rows)
+fit = [r["model"] for r in verdict_rows if r["verdict"] == "fit for purpose"]
+display(
+    Markdown(
+        f"**Verdict.** Fit for purpose at 99 %: {', '.join(fit) or 'none of the models'}; the "
+        "table gives every model's verdict and why. Scope, data and limitations are in "
+        "sections 1, 2 and 8."
+    )
+)
+display(
+    verdicts.style.hide(axis="index")
+    .set_uuid("validation_verdicts")
+    .set_caption("Table 1. Verdict per model (99 % VaR/ES, both books).")
+)
 
 # %% [markdown]
 # ## 6. Benchmarking against alternative models

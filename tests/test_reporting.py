@@ -492,7 +492,14 @@ SECTIONS = {
         "on wicks",
         "gradual",
     ),
-    "validation": ("Scope and intended use", "Backtests", "Benchmarking", "Sign-off"),
+    "validation": (
+        "Executive summary",
+        "Table 1. Verdict per model",
+        "Scope and intended use",
+        "Backtests",
+        "Benchmarking",
+        "Sign-off",
+    ),
 }
 
 
@@ -509,8 +516,9 @@ def test_model_reports_build_and_are_deterministic(name, tmp_path, mirror_path):
     html_a, html_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
     for needle in SECTIONS[name]:
         assert needle in html_a
-    if name == "calibration":  # the summary leads, before every evidence section
-        assert html_a.index("Executive summary") < html_a.index("Calibrated tier tables")
+    # the summary leads, before every evidence section
+    first = {"calibration": "Calibrated tier tables", "validation": "Scope and intended use"}
+    assert html_a.index("Executive summary") < html_a.index(first[name])
     # no stderr output (warnings) shown to readers; MathJax's own script text is not output
     assert "Traceback" not in html_a
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html_a

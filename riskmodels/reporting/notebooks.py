@@ -405,6 +405,31 @@ def _mathjax_js() -> str | None:
     return p.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
+#: Cells with this tag are rendered right after the title (the executive summary).
+SUMMARY_TAG = "summary"
+
+
+def lead_with_summary(nb: Any) -> Any:
+    """Move the cells tagged ``summary`` to just after the first markdown cell, in place.
+
+    A report computes its answer where the evidence is (a verdict needs the backtests), yet a
+    reader wants it first: the summary cells run in their place and are *shown* first. Their
+    order among themselves is kept; a notebook without such cells is unchanged.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        ``nb`` itself.
+    """
+    tagged = [c for c in nb.cells if SUMMARY_TAG in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        return nb
+    rest = [c for c in nb.cells if SUMMARY_TAG not in c.get("metadata", {}).get("tags", [])]
+    first_md = next((i for i, c in enumerate(rest) if c.cell_type == "markdown"), -1)
+    nb.cells = rest[: first_md + 1] + tagged + rest[first_md + 1 :]
+    return nb
+
+
 def render_html(
     nb: Any,
     *,
@@ -431,7 +456,7 @@ def render_html(
     -------
     str
         The page. Figures are ``<img src="data:image/png;base64,...">``; no input cells, no
-        prompts.
+        prompts; cells tagged ``summary`` come first (:func:`lead_with_summary`).
     """
     import copy
 
@@ -439,6 +464,7 @@ def render_html(
     from nbconvert import HTMLExporter
 
     nb = copy.deepcopy(nb)
+    lead_with_summary(nb)
     nb.metadata["title"] = title
     use_mathjax = needs_mathjax(nb) if mathjax is None else bool(mathjax)
     exporter = HTMLExporter(

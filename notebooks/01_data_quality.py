@@ -184,6 +184,43 @@ if freq in reports:
     extreme = tables.findings_table(reports[freq], severities=("info",), start=start, end=end)
     display(extreme if len(extreme) else Markdown("No extreme returns flagged."))
 
+# %% [markdown] tags=["summary"]
+# ## Executive summary
+#
+# *(Computed from the sections below; shown first in the rendered report.)* What this run's
+# data can be used for, what the checks found in its window, and what was repaired or left
+# out under the configured quality policy.
+
+# %% tags=["summary"]
+lines = [
+    f"**Usable.** {prices.shape[1]} assets of Binance {market} {freq} closes from "
+    f"{prices.index[0]:%Y-%m-%d} to {prices.index[-1]:%Y-%m-%d}; all assets together from "
+    f"**{common_start:%Y-%m-%d}** (the latest first bar) to **{common_end:%Y-%m-%d}**.",
+    "**Missing bars in the panel**: "
+    + (", ".join(f"{s} {int(n)}" for s, n in coverage["missing bars"].items() if n) or "none")
+    + " (left missing, never forward-filled).",
+]
+for f, rep in reports.items():
+    tb = tables.findings_table(rep, start=start, end=end)
+    inside = tb[tb["in sample"]] if "in sample" in tb else tb
+    n_err = int((inside["severity"] == "error").sum())
+    n_warn = int((inside["severity"] == "warning").sum())
+    checks = ", ".join(sorted(set(inside["check"]))) or "none"
+    lines.append(
+        f"**{f} bars in the window**: {n_err} error(s), {n_warn} warning(s) ({checks}); "
+        f"{len(rep.errors)} errors over the stored history."
+    )
+lines.append(
+    f"**Repaired or excluded**: the panel was loaded with `quality={quality!r}`: "
+    + (
+        "errors that concern the closes stop the run, so none is in it"
+        if quality == "raise"
+        else "findings were handled by that policy (see Loading)"
+    )
+    + "; real crash-day moves are kept (info findings), bad ticks are errors."
+)
+display(Markdown("\n".join(f"* {x}" for x in lines)))
+
 # %% [markdown]
 # ## Prices and returns
 #

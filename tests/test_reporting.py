@@ -363,6 +363,9 @@ def test_data_report_html_content(data_report, mirror_path):
     html = data_report.read_text(encoding="utf-8")
     assert "<title>riskmodels: Data summary</title>" in html
     assert 'id="Data-summary"' in html
+    # the executive summary leads (cells tagged summary render right after the title)
+    assert html.index("Executive summary") < html.index('id="Loading"')
+    assert "Usable." in html and "Repaired or excluded" in html
     # provenance section with the data files' SHA-256
     prov_html = html[html.index('id="provenance"') :]
     assert sha256_file(mirror_path / "tidy/binance_spot_1d_long.csv") in prov_html

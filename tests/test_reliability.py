@@ -335,3 +335,29 @@ def test_account_refuses_overflowing_values():
             prices={"BTC": 1e300},
             positions=[LinearPerp("BTC", 1e10, 1.0)],
         )
+
+
+def test_accounts_markets_and_margin_results_pickle():
+    """Results travel to worker processes and caches: Account, MarketState and margin results
+    pickle (they held MappingProxyType, which does not) and stay read-only after the trip."""
+    import pickle
+
+    from riskmodels.margin import PortfolioMargin, RiskMatrixMargin
+    from riskmodels.margin.efficiency import example_books
+    from riskmodels.scenarios import Scenarios
+
+    books = example_books()
+    acc = books["delta-hedged straddle"]
+    sc = Scenarios(returns=np.zeros((200, 4)), assets=("BTC", "ETH", "MANA", "HBAR"), horizon="1D")
+    for obj in (
+        acc,
+        acc.prices,
+        RiskMatrixMargin.deribit().margin(acc),
+        PortfolioMargin(sc).margin(acc),
+        RiskMatrixMargin.deribit().margin_many(list(books.values())),
+    ):
+        back = pickle.loads(pickle.dumps(obj))
+        assert type(back) is type(obj)
+    with pytest.raises(TypeError, match="read-only"):
+        back_acc = pickle.loads(pickle.dumps(acc))
+        back_acc.collateral["USDT"] = 0.0  # type: ignore[index]

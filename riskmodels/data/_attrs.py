@@ -12,52 +12,11 @@ parquet hold plain dicts and lists with the same content.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
+
+from riskmodels._frozen import FrozenDict, FrozenList
 
 __all__ = ["FrozenDict", "FrozenList", "freeze", "frozen_attrs", "thaw"]
-
-
-def _read_only(self: object, *args: object, **kwargs: object) -> NoReturn:
-    raise TypeError(
-        f"{type(self).__name__} is read-only frame metadata (shared by the frame's copies): "
-        "change a copy, e.g. dict(value) or list(value)."
-    )
-
-
-class FrozenDict(dict[str, Any]):
-    """A read-only ``dict`` of JSON values (see the module docstring)."""
-
-    __slots__ = ()
-    __setitem__ = __delitem__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
-    __ior__ = _read_only
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
-        return self
-
-    def __copy__(self) -> FrozenDict:
-        return self
-
-    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
-        return (type(self), (dict(self),))
-
-
-class FrozenList(list[Any]):
-    """A read-only ``list`` of JSON values (see the module docstring)."""
-
-    __slots__ = ()
-    __setitem__ = __delitem__ = _read_only
-    append = clear = extend = insert = pop = remove = reverse = sort = _read_only
-    __iadd__ = __imul__ = _read_only
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
-        return self
-
-    def __copy__(self) -> FrozenList:
-        return self
-
-    def __reduce__(self) -> tuple[type[FrozenList], tuple[list[Any]]]:
-        return (type(self), (list(self),))
 
 
 def freeze(value: Any) -> Any:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import frame_html, html_table
+from riskmodels._frozen import FrozenDict
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.market import (
     MarketState,
@@ -73,12 +74,12 @@ def _collateral(collateral: Any) -> MappingProxyType[str, float]:
                 f"coin as Spot({asset!r}, quantity, allow_short=True)."
             )
         out[asset] = q
-    return MappingProxyType(out)
+    return FrozenDict(out)
 
 
 def _haircuts(haircuts: Any) -> MappingProxyType[str, float]:
     if haircuts is None:
-        return MappingProxyType({})
+        return FrozenDict({})
     if not isinstance(haircuts, Mapping):
         raise ConfigError(
             f"haircuts must be a mapping asset -> haircut such as {{'BTC': 0.05}} (got {haircuts!r})."
@@ -95,7 +96,7 @@ def _haircuts(haircuts: Any) -> MappingProxyType[str, float]:
                 "collateral's value."
             )
         out[str(asset)] = v
-    return MappingProxyType(out)
+    return FrozenDict(out)
 
 
 def _positions(positions: Any) -> tuple[Position, ...]:
@@ -198,7 +199,7 @@ class Account:
     @cached_property
     def collateral_values(self) -> Mapping[str, float]:
         """USD value of each collateral balance before haircuts (asset -> USD)."""
-        return MappingProxyType({a: q * self.prices.price(a) for a, q in self.collateral.items()})
+        return FrozenDict({a: q * self.prices.price(a) for a, q in self.collateral.items()})
 
     @cached_property
     def collateral_value(self) -> float:

@@ -50,12 +50,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._frozen import FrozenDict
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.scenarios.base import Scenarios
 
@@ -176,7 +176,7 @@ class MarketState:
             str(a): _positive(p, f"prices[{a!r}] (USD per unit of {a})")
             for a, p in self.prices.items()
         }
-        object.__setattr__(self, "prices", MappingProxyType(prices))
+        object.__setattr__(self, "prices", FrozenDict(prices))
         if self.valuation_time is not None:
             object.__setattr__(
                 self, "valuation_time", to_utc(self.valuation_time, "valuation_time")
@@ -187,12 +187,12 @@ class MarketState:
                 raise ConfigError(f"forwards keys must be (asset, expiry) (got {key!r}).")
             k = (key[0], to_utc(key[1], f"forwards key {key!r} expiry"))
             fwd[k] = _positive(val, f"forwards[{key!r}]")
-        object.__setattr__(self, "forwards", MappingProxyType(fwd))
+        object.__setattr__(self, "forwards", FrozenDict(fwd))
         vols = {
             _vol_key(k): _positive(v, f"implied_vols[{k!r}] (annualized decimal)")
             for k, v in dict(self.implied_vols).items()
         }
-        object.__setattr__(self, "implied_vols", MappingProxyType(vols))
+        object.__setattr__(self, "implied_vols", FrozenDict(vols))
         rate = float(self.rate)
         if not math.isfinite(rate):
             raise ConfigError(f"rate must be finite (got {self.rate!r}).")

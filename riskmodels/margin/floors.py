@@ -33,12 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
+from riskmodels._frozen import FrozenDict
 from riskmodels.exceptions import ConfigError
 from riskmodels.instruments import Account, Book
 from riskmodels.margin._common import book_position_deltas, check_nonnegative
@@ -120,7 +120,7 @@ class Contingencies:
                     f"per_asset[{a!r}] may set 'roll_move' and 'min_roll_move' (got {over!r})."
                 )
             per[str(a)] = {k: _rate(v, f"per_asset[{a!r}][{k!r}]", "") for k, v in over.items()}
-        object.__setattr__(self, "per_asset", MappingProxyType(per))
+        object.__setattr__(self, "per_asset", FrozenDict(per))
         object.__setattr__(
             self,
             "delta_shock_threshold",

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from riskmodels._display import fmt_usd, frame_html, html_table, table_html
+from riskmodels._frozen import FrozenDict
 from riskmodels.instruments import Account
 
 __all__ = [
@@ -85,8 +85,8 @@ class MarginResult:
         object.__setattr__(self, "initial", float(self.initial))
         object.__setattr__(self, "maintenance", float(self.maintenance))
         object.__setattr__(self, "equity", float(self.equity))
-        object.__setattr__(self, "driver", MappingProxyType(dict(self.driver)))
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "driver", FrozenDict(self.driver))
+        object.__setattr__(self, "params", FrozenDict(self.params))
 
     @property
     def excess(self) -> float:
@@ -175,7 +175,7 @@ class BookMarginResult:
             arr = np.asarray(getattr(self, name))
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "params", FrozenDict(self.params))
 
     def __len__(self) -> int:
         return len(self.account_ids)

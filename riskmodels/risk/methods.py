@@ -17,6 +17,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from riskmodels._display import html_table
+from riskmodels._frozen import FrozenDict
 from riskmodels.exceptions import ConfigError, ModelError
 from riskmodels.risk._validation import (
     as_float_array,
@@ -215,5 +216,5 @@ def estimate(
         method=method,
         definition=DEFINITIONS[method],
         n=n,
-        params=MappingProxyType(params),
+        params=FrozenDict(params),
     )

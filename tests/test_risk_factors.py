@@ -600,3 +600,44 @@ def test_factor_scenarios_for_every_generator(kind):
     assert sc.factors == ("vol_shocks", "basis", "funding", "roll")
     assert sc.vol_shocks.shape == sc.returns.shape
     assert np.median(np.abs(sc.vol_shocks)) < 0.10
+
+
+def test_new_boundaries_raise_named_errors_that_say_the_fix():
+    """Every boundary added by issue 14 refuses bad input with a named riskmodels error whose
+    message names the argument and the fix (the messages asserted are the package's own)."""
+    from riskmodels.margin import Contingencies, RiskMatrixMargin, capital_efficiency
+    from riskmodels.scenarios import (
+        CarryFactors,
+        FactorScenarios,
+        FilteredHistoricalScenarios,
+        basis_from_prices,
+    )
+
+    idx = pd.date_range("2024-01-01", periods=3, freq="1D", tz="UTC")
+    px = pd.DataFrame({"BTC": [1.0, 2.0, 3.0]}, index=idx)
+    with pytest.raises(DataError, match="share no asset column or no bar"):
+        basis_from_prices(px, px.rename(columns={"BTC": "ETH"}))
+    with pytest.raises(DataError, match="must be positive to take the log basis"):
+        basis_from_prices(px, -px)
+    with pytest.raises(ConfigError, match="pairing must be 'rank' or 'date'"):
+        CarryFactors(pairing="nearest")
+    with pytest.raises(ConfigError, match="missing must be 'raise' or 'zero'"):
+        CarryFactors(missing="drop")
+    with pytest.raises(ConfigError, match="carry_window needs a unit"):
+        CarryFactors(carry_window=7)
+    with pytest.raises(ConfigError, match="funding must be a mapping"):
+        CarryFactors().fit(px, basis=px, funding=px["BTC"])
+    with pytest.raises(ConfigError, match="carry must be CarryFactors"):
+        FactorScenarios(base=FilteredHistoricalScenarios(), carry="yes")
+    with pytest.raises(ConfigError, match="base must be a scenario generator"):
+        FactorScenarios(base=3, carry=CarryFactors())
+    with pytest.raises(ConfigError, match="currency must be 'usd' or 'settlement'"):
+        RiskMatrixMargin(currency="coin")
+    with pytest.raises(ConfigError, match="extended_band needs at least one fraction"):
+        RiskMatrixMargin(extended_band=())
+    with pytest.raises(ConfigError, match="may set 'roll_move' and 'min_roll_move'"):
+        Contingencies(per_asset={"ETH": {"price_range": 0.1}})
+    sc = Scenarios(returns=np.zeros((100, 1)), assets=("BTC",), horizon="1D")
+    acc = Account(collateral={"USDT": 1.0}, prices={"BTC": 1.0})
+    with pytest.raises(ConfigError, match="realized must be Scenarios"):
+        capital_efficiency({"a": acc}, sc, {"pm": PortfolioMargin(sc)}, realized=px)

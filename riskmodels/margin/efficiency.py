@@ -45,10 +45,12 @@ from riskmodels.margin.portfolio import PortfolioMargin
 from riskmodels.margin.results import MarginModel
 from riskmodels.margin.riskmatrix import RiskMatrixMargin
 from riskmodels.margin.tiers import binance_usdm_tiers
-from riskmodels.scenarios._ivproxy import FittedImpliedVolProxy
-from riskmodels.scenarios.base import Scenarios
-from riskmodels.scenarios.factors import FittedCarryFactors
-from riskmodels.scenarios.historical import HistoricalScenarios
+from riskmodels.scenarios import (
+    FittedCarryFactors,
+    FittedImpliedVolProxy,
+    HistoricalScenarios,
+    Scenarios,
+)
 
 __all__ = [
     "capital_efficiency",

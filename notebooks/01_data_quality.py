@@ -36,19 +36,18 @@ output_dir = None  # where the report machinery collects this notebook's inputs
 # %matplotlib inline
 import warnings
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from riskmodels.data import MirrorSource, check_quality, load_prices, log_returns
 from riskmodels.data.quality import combine
-from riskmodels.reporting import figures, tables
+from riskmodels.reporting import Captions, figures, format_table, tables
 from riskmodels.reporting.provenance import record_inputs
 
 figures.set_style()
-pd.set_option("display.max_rows", 500)
 pd.set_option("display.max_colwidth", 200)
-pd.set_option("display.float_format", "{:,.4g}".format)
+# numbered figures and tables; long tables are shown whole and written as CSV beside the report
+cap = Captions(output_dir=output_dir, start_table=2)  # Table 1 is the summary's
 
 source = MirrorSource(mirror)
 window = f"{start or 'first bar'} → {end or 'last bar'}" if (start or end) else "the full history"
@@ -95,7 +94,7 @@ else:
 
 # %%
 coverage = tables.coverage_table(prices, freq)
-display(coverage)
+display(cap.table(coverage, f"Coverage of the {freq} panel in this run's window."))
 common_start = max(prices[c].first_valid_index() for c in prices.columns)
 common_end = min(prices[c].last_valid_index() for c in prices.columns)
 display(
@@ -106,8 +105,11 @@ display(
 )
 
 # %%
-figures.coverage_figure(prices, freq, title=f"Coverage of the {freq} panel")
-plt.show()
+cap.figure(
+    figures.coverage_figure(prices, freq, title=f"Coverage of the {freq} panel"),
+    f"Coverage of the {freq} analysis panel: bars held per asset over the window; red ticks "
+    "are bars missing from the regular grid.",
+)
 
 # %% [markdown]
 # The same for the stored files at each checked frequency, over their full history (not only
@@ -118,10 +120,11 @@ plt.show()
 bars_by_freq = {f: {s: source.bars(s, f, market) for s in symbols} for f in check_freqs}
 for f in check_freqs:
     record_inputs(list(bars_by_freq[f].values()), output_dir=output_dir)
-    display(Markdown(f"**Stored {f} bars**"))
-    display(tables.coverage_table(bars_by_freq[f], f))
-    figures.coverage_figure(bars_by_freq[f], f, title=f"Coverage of the stored {f} bars")
-    plt.show()
+    display(cap.table(tables.coverage_table(bars_by_freq[f], f), f"Stored {f} bars per asset."))
+    cap.figure(
+        figures.coverage_figure(bars_by_freq[f], f, title=f"Coverage of the stored {f} bars"),
+        f"Coverage of the stored {f} files over their full history (red: missing bars).",
+    )
 
 # %% [markdown]
 # ## Quality findings
@@ -154,8 +157,9 @@ for f in check_freqs:
 summary = pd.concat(
     {f: r.summary() for f, r in reports.items()}, axis=1, names=["freq", "check"]
 ).fillna(0)
-display(Markdown("Number of findings per asset and check:"))
-display(summary.astype("int64"))
+display(
+    cap.table(summary.astype("int64"), "Number of findings per asset and check.", default="count")
+)
 
 # %%
 for f, rep in reports.items():
@@ -167,7 +171,7 @@ for f, rep in reports.items():
         )
     )
     if len(tb):
-        display(tb)
+        display(cap.table(tb, f"Errors and warnings in the stored {f} bars.", name=f"findings-{f}"))
     else:
         display(Markdown("No errors or warnings."))
     notes = list(dict.fromkeys(rep.notes))
@@ -182,7 +186,11 @@ for f, rep in reports.items():
 # %%
 if freq in reports:
     extreme = tables.findings_table(reports[freq], severities=("info",), start=start, end=end)
-    display(extreme if len(extreme) else Markdown("No extreme returns flagged."))
+    display(
+        cap.table(extreme, f"Extreme {freq} returns (info findings).", name="extreme-returns")
+        if len(extreme)
+        else Markdown("No extreme returns flagged.")
+    )
 
 # %% [markdown] tags=["summary"]
 # ## Executive summary
@@ -220,6 +228,31 @@ lines.append(
     + "; real crash-day moves are kept (info findings), bad ticks are errors."
 )
 display(Markdown("\n".join(f"* {x}" for x in lines)))
+usable = coverage.reindex(columns=["first bar", "last bar", "missing bars"]).copy()
+if freq in reports:
+    tb = tables.findings_table(reports[freq], start=start, end=end)
+    tb = tb[tb["in sample"]]
+    for sev in ("error", "warning"):
+        counts = tb[tb["severity"] == sev].groupby("symbol")["count"].count()
+        usable[f"{sev}s in window"] = counts.reindex(usable.index).fillna(0).astype("int64")
+display(
+    format_table(
+        usable,
+        caption=f"Table 1. What is usable: the {freq} panel per asset in this run's window.",
+        default="count",
+    ).set_uuid("executive_summary")
+)
+
+# %% [markdown] tags=["summary"]
+# ## Contents
+#
+# 1. Loading: the panel and the quality policy's messages
+# 2. Coverage: bars held and missing, per asset and stored frequency
+# 3. Quality findings: errors, warnings and extreme returns
+# 4. Prices and returns
+# 5. Return summary
+# 6. Cross-source check against Coinbase and Yahoo Finance
+# 7. Assumptions and limitations
 
 # %% [markdown]
 # ## Prices and returns
@@ -229,13 +262,18 @@ display(Markdown("\n".join(f"* {x}" for x in lines)))
 # (not bridged), so an outage does not show up as one large move.
 
 # %%
-figures.prices_figure(prices, log=True, title=f"Binance {market} closes ({freq}, log scale)")
-plt.show()
+cap.figure(
+    figures.prices_figure(prices, log=True, title=f"Binance {market} closes ({freq}, log scale)"),
+    f"Binance {market} closes per asset ({freq}, log scale).",
+)
 
 # %%
 returns = log_returns(prices, gaps="nan")
-figures.returns_figure(returns, title=f"{freq} log returns (%)")
-plt.show()
+cap.figure(
+    figures.returns_figure(returns, title=f"{freq} log returns (%)"),
+    f"Single-bar {freq} log returns in percent, on a common scale; returns next to a missing "
+    "bar are left out.",
+)
 
 # %% [markdown]
 # ## Return summary
@@ -246,7 +284,7 @@ plt.show()
 # it is what the volatility and tail models later have to capture.
 
 # %%
-display(tables.return_summary(returns, freq))
+display(cap.table(tables.return_summary(returns, freq), f"Return summary ({freq} bars)."))
 
 # %% [markdown]
 # ## Cross-source check
@@ -261,6 +299,21 @@ display(tables.return_summary(returns, freq))
 if freq == "1d":
     xsrc = tables.cross_source_table(prices, source, venues=("coinbase", "yahoo"))
     record_inputs(xsrc, output_dir=output_dir)
-    display(xsrc)
+    display(cap.table(xsrc, "Binance daily closes against Coinbase and Yahoo Finance."))
 else:
     display(Markdown('The reference venues hold daily closes only: set `freq = "1d"`.'))
+
+# %% [markdown]
+# ## Assumptions and limitations
+#
+# * **One venue's last prices.** The panel is Binance's traded closes (spot or perpetual, as
+#   configured), not a mark or index price: a venue's liquidation engine watches its mark, which
+#   can differ from the last trade in a crash (see the calibration report's minute data).
+# * **Bars, not paths.** A close says nothing about the path inside its bar; the 1d and 4h
+#   files cannot identify intraday extremes beyond their high and low.
+# * **Missing bars stay missing.** Nothing is forward-filled or interpolated; the common
+#   all-asset sample is shorter than each asset's own history.
+# * **Checks find what they are built for.** Eleven rule-based checks; a wrong price that
+#   looks like a plausible move (no spike-and-revert, within the robust scale) is not flagged.
+# * **Cross-source differences** include the USDT/USD basis and different order books, so a
+#   0.1 % median difference is expected, not an error.

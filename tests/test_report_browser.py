@@ -13,7 +13,6 @@ import nbformat
 import numpy as np
 import pytest
 
-from riskmodels.reporting import build_reports
 from riskmodels.reporting import notebooks as nbx
 from riskmodels.reporting.browser import check_page, find_chromium
 
@@ -60,12 +59,18 @@ def test_equations_typeset_offline(tmp_path, chromium):
     assert res.mathjax_nodes >= 1  # typeset by the inlined MathJax, no network
 
 
-@pytest.mark.mirror
-@pytest.mark.slow
-def test_data_report_renders_in_the_browser(tmp_path, chromium, mirror_path):
-    [html] = build_reports("data", config=QUICK, out_root=tmp_path, echo=None)
-    res = check_page(html, tmp_path / "data.png", chromium=chromium)
-    assert res.ok, res.script_errors
-    assert res.images >= 2
-    assert res.screenshot.stat().st_size > 20_000
-    assert _nonblank(res.screenshot) > 0.02  # not a blank page
+def test_reading_checks_can_fail(tmp_path, chromium):
+    # Negative control for the reports' reading checks (tests/test_reporting.py): a truncated
+    # pandas table, a raw exponent in a cell and an unnumbered page are all seen.
+    page = tmp_path / "cut.html"
+    page.write_text(
+        "<html><body><h2>Contents</h2><h2>Executive summary</h2>"
+        "<table><tr><td>2e+04</td><td>...</td></tr></table><p>112 rows × 12 columns</p>"
+        '<p class="rm-caption"><b>Figure 2.</b> x</p></body></html>'
+    )
+    res = check_page(page, tmp_path / "cut.png", chromium=chromium, budget_ms=2000)
+    assert res.truncated_tables == 2
+    assert res.exponent_cells == ("2e+04",)
+    assert res.figure_captions == (2,)
+    summary, contents = res.heading_order("Executive summary", "Contents")
+    assert contents < summary

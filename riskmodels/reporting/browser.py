@@ -30,6 +30,10 @@ _FLAGS = (
     "--disable-dev-shm-usage",
 )
 _UNCAUGHT = re.compile(r"CONSOLE[^\]]*\]\s*\"(Uncaught[^\"]*)\"")
+_FIGURE = re.compile(r"<b>Figure (\d+)\.</b>")
+_TABLE = re.compile(r"Table (\d+)\.")
+_SHAPE_FOOTER = re.compile(r"\d+ rows × \d+ columns")
+_EXPONENT = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]\d+\b")
 
 
 def find_chromium() -> str | None:
@@ -61,6 +65,39 @@ class BrowserCheck:
     mathjax_nodes: int
     images: int
     screenshot: Path
+    dom: str = ""
+
+    # -- what a reader sees (read from the final DOM) ---------------------------------------------
+    @property
+    def figure_captions(self) -> tuple[int, ...]:
+        """Numbers of the "Figure n." captions, in page order."""
+        return tuple(int(n) for n in _FIGURE.findall(self.dom))
+
+    @property
+    def table_captions(self) -> tuple[int, ...]:
+        """Numbers of the "Table n." captions, in page order."""
+        return tuple(int(n) for n in _TABLE.findall(self.dom))
+
+    @property
+    def truncated_tables(self) -> int:
+        """Tables cut by pandas ("n rows × m columns" footers, ``...`` rows or columns)."""
+        cut_cells = len(re.findall(r"<t[dh][^>]*>\s*(?:\.\.\.|…)\s*</t[dh]>", self.dom))
+        return len(_SHAPE_FOOTER.findall(self.dom)) + cut_cells
+
+    @property
+    def exponent_cells(self) -> tuple[str, ...]:
+        """Table cells showing raw exponent notation (``2e+04``, ``1.601e-10``)."""
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", self.dom, flags=re.S)
+        return tuple(c.strip() for c in cells if _EXPONENT.search(re.sub(r"<[^>]+>", "", c)))
+
+    def heading_order(self, *texts: str) -> list[int]:
+        """Positions of the headings that start with ``texts`` (-1 when absent), to check what
+        a reader meets first."""
+        out = []
+        for t in texts:
+            m = re.search(rf"<h[1-4][^>]*>\s*{re.escape(t)}", self.dom)
+            out.append(m.start() if m else -1)
+        return out
 
     @property
     def ok(self) -> bool:
@@ -139,4 +176,5 @@ def check_page(
         mathjax_nodes=dom.stdout.count("<mjx-container"),
         images=len(re.findall(r"<img\b", dom.stdout)),
         screenshot=shot,
+        dom=dom.stdout,
     )

@@ -82,6 +82,7 @@ __all__ = [
     "ON_TASK_ERROR",
     "CacheIntegrityWarning",
     "CachedRun",
+    "RunOptions",
     "TaskCache",
     "TaskRun",
     "check_backend",
@@ -90,6 +91,7 @@ __all__ = [
     "check_retries",
     "failure_text",
     "is_crash",
+    "resolve_run_options",
     "run_cached",
     "run_tasks",
     "session_scheduler",
@@ -194,6 +196,154 @@ def check_on_task_error(on_task_error: object) -> str:
             "finished."
         )
     return on_task_error
+
+
+#: The options every engine that runs tasks takes, in this order.
+RUN_OPTION_NAMES: tuple[str, ...] = (
+    "backend",
+    "n_jobs",
+    "scheduler",
+    "cache_dir",
+    "retries",
+    "on_task_error",
+    "progress",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """Where and how an engine runs its tasks: one object, built once, passed to every engine.
+
+    The walk-forward backtest, the calibration grid and the close-out calibrations take it as
+    ``run=``; none of these options changes a number (the tasks, their inputs and seeds are
+    fixed before anything runs).
+
+    Parameters
+    ----------
+    backend : {"loky", "dask", "sequential"}, default "loky"
+        See the module docstring.
+    n_jobs : int, optional
+        Workers (``-1``: every core); None: the backend's default.
+    scheduler : str or distributed.Client, optional
+        ``backend="dask"`` only: a running scheduler's address or a client.
+    cache_dir : str or PathLike, optional
+        Folder where each task's output is stored as it finishes (:class:`TaskCache`), so an
+        interrupted run resumes.
+    retries : int, default 1
+        Re-runs of a task after a worker crash.
+    on_task_error : {"raise", "partial"}, default "raise"
+        What a run does with a task that fails for good.
+    progress : bool, default True
+        A progress bar (and the dask dashboard link).
+
+    Raises
+    ------
+    ConfigError
+        An invalid option (the same checks and messages as the engines' own arguments).
+
+    Examples
+    --------
+    >>> from riskmodels.parallel import RunOptions
+    >>> run = RunOptions(backend="sequential", progress=False)
+    >>> run.replace(n_jobs=2).n_jobs
+    2
+    """
+
+    backend: str = "loky"
+    n_jobs: int | None = None
+    scheduler: Any = None
+    cache_dir: str | os.PathLike[str] | None = None
+    retries: int = 1
+    on_task_error: str = "raise"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_backend(self.backend, self.scheduler)
+        object.__setattr__(self, "n_jobs", check_n_jobs(self.n_jobs))
+        object.__setattr__(self, "retries", check_retries(self.retries))
+        check_on_task_error(self.on_task_error)
+        if not isinstance(self.progress, bool):
+            raise ConfigError(f"progress must be True or False (got {self.progress!r}).")
+        if self.cache_dir is not None and not isinstance(self.cache_dir, str | os.PathLike):
+            raise ConfigError(
+                f"cache_dir must be a folder path or None (got {type(self.cache_dir).__name__})."
+            )
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> RunOptions:
+        """The options of a run configuration's ``[run]`` section.
+
+        Parameters
+        ----------
+        config : RunConfig or its ``run`` section
+            :func:`riskmodels.config.load_config`'s result (``backend``, ``n_jobs``,
+            ``scheduler``, ``cache_dir``, ``retries`` are read; the section has no
+            ``on_task_error`` or ``progress``, which keep their defaults).
+        **overrides
+            Options to set instead (e.g. ``progress=False``).
+        """
+        section = getattr(config, "run", config)
+        values = {n: getattr(section, n) for n in RUN_OPTION_NAMES if hasattr(section, n)}
+        return cls(**{**values, **overrides})
+
+    def replace(self, **changes: Any) -> RunOptions:
+        """A copy with ``changes`` (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as keyword arguments (``backend=..., n_jobs=..., ...``)."""
+        return {n: getattr(self, n) for n in RUN_OPTION_NAMES}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly options, for a result's ``config`` (a client becomes its address)."""
+        out = self.kwargs()
+        sched = out["scheduler"]
+        if sched is not None and not isinstance(sched, str):
+            out["scheduler"] = str(getattr(getattr(sched, "scheduler", None), "address", sched))
+        if out["cache_dir"] is not None:
+            out["cache_dir"] = os.fspath(out["cache_dir"])
+        return out
+
+
+def resolve_run_options(run: RunOptions | None, **given: Any) -> RunOptions:
+    """One :class:`RunOptions` from an engine's ``run=`` and its individual option arguments.
+
+    An engine keeps its individual keywords (``backend=``, ``n_jobs=``, ...) for existing code;
+    ``run=`` is the one object to pass instead. Passing both is refused when they disagree.
+
+    Parameters
+    ----------
+    run : RunOptions or None
+    **given
+        The engine's individual option arguments as received (only names in
+        :data:`RUN_OPTION_NAMES`).
+
+    Raises
+    ------
+    ConfigError
+        ``run`` is not a RunOptions, or an individual option differs from its default while
+        ``run`` is given.
+    """
+    unknown = sorted(set(given) - set(RUN_OPTION_NAMES))
+    if unknown:  # pragma: no cover - a programming error in an engine
+        raise TypeError(f"not run options: {unknown}")
+    if run is None:
+        return RunOptions(**given)
+    if not isinstance(run, RunOptions):
+        raise ConfigError(
+            f"run must be a riskmodels.parallel.RunOptions (got {type(run).__name__}): build "
+            "one with RunOptions(backend=..., n_jobs=...) or RunOptions.from_config(config)."
+        )
+    defaults = RunOptions()
+    clash = sorted(
+        n for n, v in given.items() if v is not getattr(defaults, n) and v != getattr(defaults, n)
+    )
+    if clash:
+        raise ConfigError(
+            f"{', '.join(clash)} given both in run= and as separate arguments: set them on the "
+            f"RunOptions instead (run.replace({clash[0]}=...))."
+        )
+    return run
 
 
 def is_crash(exc: BaseException) -> bool:

@@ -45,13 +45,13 @@ import pandas as pd
 from IPython.display import Markdown, display
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
+from riskmodels._display import format_table
 from riskmodels.data import MirrorSource, load_prices, log_returns
 from riskmodels.reporting import figures
 from riskmodels.reporting.provenance import record_inputs
 from riskmodels.volatility import EGARCH, EWMA, GARCH, GJR, fit_panel
 
 figures.set_style()
-pd.set_option("display.float_format", "{:,.4g}".format)
 prices = load_prices(
     symbols,
     freq=freq,
@@ -102,7 +102,7 @@ for name, panel in panels.items():
         )
 comparison = pd.DataFrame(rows)
 best = comparison.loc[comparison.groupby("asset")["BIC"].idxmin(), ["asset", "model"]]
-display(comparison.pivot(index="asset", columns="model", values="BIC").round(1))
+display(format_table(comparison.pivot(index="asset", columns="model", values="BIC")))
 display(Markdown("Lowest BIC per asset: " + ", ".join(f"{a} {m}" for a, m in best.to_numpy())))
 
 # %% [markdown]
@@ -112,7 +112,7 @@ display(Markdown("Lowest BIC per asset: " + ", ".join(f"{a} {m}" for a, m in bes
 
 # %%
 garch = panels["GARCH-t"]
-display(garch.summary())
+display(format_table(garch.summary(), {"nobs": "count"}))
 
 # %% [markdown]
 # ## Conditional volatility
@@ -142,7 +142,12 @@ for asset, res in garch.results.items():
         "nu": float(res.params.get("nu", np.nan)),
         "excess kurtosis of z": float(z.kurt()),
     }
-display(pd.DataFrame(lb).T)
+display(
+    format_table(
+        pd.DataFrame(lb).T.rename_axis("asset"),
+        {"LB(10) r² p-value": "pvalue", "LB(10) z² p-value": "pvalue"},
+    )
+)
 
 # %% [markdown]
 # ## Forecasts
@@ -156,4 +161,4 @@ fc = pd.DataFrame(
     {a: np.sqrt(r.forecast(10).to_numpy() * periods_per_year) for a, r in garch.results.items()},
     index=pd.RangeIndex(1, 11, name="step"),
 )
-display(fc.T.round(3))
+display(format_table(fc.T.rename_axis("asset"), default="pct"))

@@ -44,6 +44,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
+from riskmodels._display import format_table
 from riskmodels.correlation import CCC, DCC
 from riskmodels.data import MirrorSource, common_sample, load_prices, log_returns
 from riskmodels.reporting import figures
@@ -51,7 +52,6 @@ from riskmodels.reporting.provenance import record_inputs
 from riskmodels.volatility import GARCH, fit_panel
 
 figures.set_style()
-pd.set_option("display.float_format", "{:,.4g}".format)
 prices = common_sample(
     load_prices(
         symbols,
@@ -84,7 +84,25 @@ vol = fit_panel(returns, univariate, on_failure="retry")
 dcc = DCC(kind="dcc", univariate=univariate).fit(returns, volatility=vol)
 adcc = DCC(kind="adcc", univariate=univariate).fit(returns, volatility=vol)
 ccc = CCC(univariate=univariate).fit(returns, volatility=vol)
-display(dcc.summary())
+display(
+    format_table(
+        pd.DataFrame(
+            {
+                "estimate": dcc.params,
+                "std. error": dcc.std_errors,
+                "t": dcc.tvalues,
+                "p-value": dcc.pvalues,
+            }
+        ).rename_axis("DCC parameter"),
+        {"p-value": "pvalue"},
+    )
+)
+
+
+def _params(res):
+    return ", ".join(f"{k} = {v:.4f}" for k, v in res.params.items())
+
+
 comparison = pd.DataFrame(
     {
         "correlation-stage loglik": [
@@ -92,11 +110,11 @@ comparison = pd.DataFrame(
             dcc.loglikelihood_correlation,
             adcc.loglikelihood_correlation,
         ],
-        "parameters": ["—", dcc.params.round(4).to_dict(), adcc.params.round(4).to_dict()],
+        "parameters": ["—", _params(dcc), _params(adcc)],
     },
-    index=["CCC", "DCC", "ADCC"],
+    index=pd.Index(["CCC", "DCC", "ADCC"], name="model"),
 )
-display(comparison)
+display(format_table(comparison))
 
 # %% [markdown]
 # ## Average pairwise correlation through time
@@ -164,4 +182,4 @@ plt.show()
 # it decays from $R_{T+1}$ towards the long-run level at rate $(a+b)^{h-1}$.
 
 # %%
-display(dcc.forecast(10).correlation_matrix().round(3))
+display(format_table(dcc.forecast(10).correlation_matrix()))

@@ -52,6 +52,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from riskmodels._display import format_table
 from riskmodels.backtest import standard_models, walk_forward
 from riskmodels.data import MirrorSource, common_sample, load_prices, log_returns
 from riskmodels.parallel import session_scheduler
@@ -61,7 +62,6 @@ from riskmodels.reporting.provenance import record_inputs
 figures.set_style()
 # backend "dask" without a scheduler: one LocalCluster for every call of this notebook
 scheduler = session_scheduler(backend, n_jobs, scheduler)
-pd.set_option("display.float_format", "{:,.4g}".format)
 prices = load_prices(
     symbols,
     freq=freq,
@@ -113,7 +113,19 @@ for name, rets in books.items():
 # %%
 for name, run in runs.items():
     display(Markdown(f"### {name}"))
-    display(run.tests())
+    tests = run.tests().reset_index()
+    tests["alpha"] = [f"{100 * a:g}%" for a in tests["alpha"]]
+    display(
+        format_table(
+            tests.rename(columns={"alpha": "level"}).set_index(["model", "level"]),
+            {
+                "nobs": "count",
+                "hits": "count",
+                "hit_rate": "pct",
+                **{c: "pvalue" for c in tests.columns if c.endswith("_p")},
+            },
+        )
+    )
 
 # %% [markdown]
 # ## VaR bands and exceedances at 99%

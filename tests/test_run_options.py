@@ -71,6 +71,6 @@ def test_resolve_refuses_two_answers():
     assert resolve_run_options(run, backend="loky", retries=1) is run  # defaults: no clash
     with pytest.raises(ConfigError, match="n_jobs given both in run= and as separate"):
         resolve_run_options(run, n_jobs=4)
-    with pytest.raises(ConfigError, match="run must be a riskmodels.parallel.RunOptions"):
+    with pytest.raises(ConfigError, match=r"run must be a riskmodels\.parallel\.RunOptions"):
         resolve_run_options({"backend": "loky"})  # type: ignore[arg-type]
     assert resolve_run_options(None, backend="sequential") == run

@@ -56,6 +56,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
+from riskmodels._display import format_table
 from riskmodels.correlation import DCC
 from riskmodels.data import MirrorSource, common_sample, load_funding, load_prices, log_returns
 from riskmodels.exceptions import DataNotFoundError
@@ -82,7 +83,6 @@ from riskmodels.scenarios import (
 from riskmodels.volatility import GARCH
 
 figures.set_style()
-pd.set_option("display.float_format", "{:,.4g}".format)
 alts = [s for s in symbols if s not in ("BTC", "ETH")][:2]
 assets = ["BTC", "ETH", *alts]
 prices = common_sample(
@@ -156,7 +156,13 @@ factor_q = pd.DataFrame(
 factor_q.index = ["1%", "median", "99%"]
 display(factor_q.style.format("{:.3%}").set_caption("BTC and ETH factor draws, one day"))
 sc_frame = pd.DataFrame(scenarios.simple_returns(), columns=list(scenarios.assets))
-display(sc_frame.describe(percentiles=[0.01, 0.5, 0.99]).T[["std", "1%", "50%", "99%"]])
+display(
+    format_table(
+        sc_frame.describe(percentiles=[0.01, 0.5, 0.99]).T[["std", "1%", "50%", "99%"]],
+        default="pct",
+        caption="One-day simple returns of the scenarios: standard deviation and quantiles",
+    )
+)
 
 # %% [markdown]
 # ## The books
@@ -223,7 +229,17 @@ models = {
 # %%
 table = capital_efficiency(books, scenarios, models)
 band_cols = [c for c in table.columns if c.startswith("initial φ=")]
-display(table[["initial", "initial_pct_notional", "shortfall_prob", "worst_loss"]])
+display(
+    format_table(
+        table[["initial", "initial_pct_notional", "shortfall_prob", "worst_loss"]],
+        {
+            "initial": "usd",
+            "initial_pct_notional": "pct",
+            "shortfall_prob": "pct",
+            "worst_loss": "usd",
+        },
+    )
+)
 display(
     Markdown(
         "Risk matrix with the extended fraction unpublished: initial margin as a share of gross "

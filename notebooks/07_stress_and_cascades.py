@@ -75,6 +75,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from riskmodels._display import format_table
 from riskmodels.calibration import adv_from_ohlcv
 from riskmodels.data import MirrorSource, load_ohlcv, load_prices, log_returns
 from riskmodels.exceptions import DataNotFoundError
@@ -103,7 +104,6 @@ from riskmodels.stress import (
 )
 
 figures.set_style()
-pd.set_option("display.float_format", "{:,.4g}".format)
 source = MirrorSource(mirror)
 prices = load_prices(
     symbols, freq=freq, start=start, end=end, market=market, source=source, quality=quality
@@ -328,7 +328,18 @@ display(
         f"USD; σ = {sigma:.2%}/day, V = {volume / 1e9:.2f}B USD/day."
     )
 )
-display(pop.summary())
+display(
+    format_table(
+        pop.summary(),
+        {
+            "accounts": "count",
+            "long_notional": "usd",
+            "short_notional": "usd",
+            "median_leverage": "number",
+        },
+        caption="The synthetic population per asset (notional in USD)",
+    )
+)
 
 # %% [markdown]
 # ### Gap and gradual paths of the same move
@@ -520,7 +531,19 @@ if first <= pd.Timestamp("2025-10-10", tz="UTC") and last >= pd.Timestamp("2025-
     replay = replay_2025_10_10(
         list(prices.columns), n_accounts=replay_accounts, source=source, rng=seed, rule=rule
     )
-    display(replay.per_asset)
+    display(
+        format_table(
+            replay.per_asset,
+            {
+                "accounts": "count",
+                "n_liquidated": "count",
+                "move_first_to_last": "pct",
+                "worst_drawdown": "pct",
+            },
+            default="usd",
+            caption="2025-10-10 replayed per asset (money in USD)",
+        )
+    )
 else:
     display(
         Markdown(

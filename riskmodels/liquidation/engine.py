@@ -62,7 +62,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,9 @@ from riskmodels._display import esc, frame_html
 from riskmodels.exceptions import ConfigError, DataError, ModelError, PositionError
 from riskmodels.liquidation._kernels import MinTable
 from riskmodels.liquidation.rules import LiquidationRule, MaintenanceSchedule, parse_duration
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "LiquidationResult",
@@ -498,6 +501,9 @@ class LiquidationResult:
         wallet``.
     fund_start : float
         The insurance fund at the start.
+    mark : MarkPaths or None
+        The mark prices the engine ran on (what :meth:`plot` draws); None when the result was
+        built without them.
     """
 
     events: pd.DataFrame
@@ -513,6 +519,7 @@ class LiquidationResult:
     rule: LiquidationRule = field(repr=False)
     survivors: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     fund_start: float = 0.0
+    mark: MarkPaths | None = field(default=None, repr=False, compare=False)
 
     def _bounds(self) -> list[str | None]:
         return list(_BOUND_LABELS.values()) if self.resolution == "bounds" else [None]
@@ -638,6 +645,176 @@ class LiquidationResult:
                 raise ModelError(f"ledger does not balance ({b or 'point'}): max gap {gap:.6g}.")
             out[f"max gap ({b or 'point'})"] = gap
         return out
+
+    def plot(
+        self,
+        position: Any = None,
+        *,
+        path: int = 0,
+        window: Any = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw one liquidation on the mark path: trigger, liquidation and bankruptcy prices, fill.
+
+        Drawn: the mark the engine ran on (the close of each bar at the bar's end, with the
+        bars' low-high range shaded; on a simulated grid the grid prices), the position's
+        liquidation price (equity = maintenance margin) and bankruptcy price (equity = 0) at
+        its first trigger as horizontal lines, the entry price (dotted), the trigger as a
+        vertical line (on bars: the open of the bar in which the mark first reached the
+        liquidation price) and each close-out fill at its time and price after impact. Where
+        the bars are coarser than the delay (bounds) both fills are drawn: the instant
+        close-out (lower bound) and the adverse bar extreme (upper bound). A fill beyond the
+        bankruptcy price is bad debt.
+
+        Parameters
+        ----------
+        position : label, optional
+            A liquidated position (its label in ``events["position"]``). Default: the one with
+            the largest bad debt on ``path`` (the upper bound where there are bounds), the
+            first liquidated when none has bad debt.
+        path : int, default 0
+            Which mark path (bars have one).
+        window : str or Timedelta, optional
+            Show only this long before the trigger and after the last fill (e.g. ``"2h"``);
+            default the whole path.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure in the report style.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            Lines, in order: the mark, the liquidation price, the bankruptcy price, the entry
+            price, the trigger, then one line of fill markers per bound (one for a point
+            estimate). Their labels start with ``"mark"``, ``"liquidation price"``,
+            ``"bankruptcy price"``, ``"entry price"``, ``"trigger"`` and ``"fill"``; on bars
+            ``ax.collections[0]`` is the low-high range.
+
+        Raises
+        ------
+        ConfigError
+            No mark kept on the result, ``path`` out of range, ``position`` not liquidated on
+            it, or a bad ``window``.
+        ModelError
+            Nothing was liquidated on ``path``.
+        """
+        from riskmodels._display import fmt_date, fmt_number
+        from riskmodels.reporting import figures
+
+        mark = self.mark
+        if mark is None:
+            raise ConfigError(
+                "this result keeps no mark path to draw: run simulate_liquidations(...) again."
+            )
+        if not (isinstance(path, int | np.integer) and 0 <= int(path) < mark.n_paths):
+            raise ConfigError(f"path must be an int in [0, {mark.n_paths}) (got {path!r}).")
+        path = int(path)
+        ev = self.events[self.events["path"] == path] if len(self.events) else self.events
+        if ev.empty:
+            raise ModelError(f"no position was liquidated on path {path}: nothing to draw.")
+        upper = ev[ev["bound"] == _BOUND_LABELS["extreme"]] if "bound" in ev.columns else ev
+        if position is None:
+            bad = upper.groupby("position", sort=False)["bad_debt"].sum()
+            position = bad.index[int(np.argmax(bad.to_numpy(dtype=float)))]
+        mine = ev[ev["position"] == position]
+        if mine.empty:
+            raise ConfigError(
+                f"position {position!r} was not liquidated on path {path}; liquidated: "
+                f"{list(dict.fromkeys(ev['position']))[:10]}."
+            )
+        mine = mine.sort_values(["order"], kind="stable")
+        first = mine.iloc[0]
+        bars = mark.kind == "bars"
+        if bars:
+            times = pd.DatetimeIndex(mark.times).tz_convert("UTC").tz_localize(None)
+            step = mark.step
+        else:
+            times = pd.Index(mark.times / pd.Timedelta("1min"))
+            step = mark.step / pd.Timedelta("1min")
+
+        def at(t: Any) -> Any:
+            """x position of an event time (a bar open time or a grid time)."""
+            if bars:
+                return pd.Timestamp(t).tz_convert("UTC").tz_localize(None)
+            return pd.Timedelta(t) / pd.Timedelta("1min")
+
+        x_trig = at(first["trigger_time"])
+        fills: list[tuple[str, list[Any], list[float]]] = []
+        for b, g in (
+            mine.groupby("bound", sort=False) if "bound" in mine.columns else [(None, mine)]
+        ):
+            xs = []
+            for _, r in g.iterrows():
+                instant = b == _BOUND_LABELS["instant"] or float(r["delay_seconds"]) <= 0
+                if not bars:
+                    xs.append(at(r["fill_time"]))
+                elif instant and r["fill_bar"] == r["trigger_bar"]:
+                    xs.append(at(r["trigger_time"]))
+                else:  # the close of the bar the fill falls in
+                    xs.append(at(r["fill_time"]) + step)
+            name = "fill" if b is None else f"fill, {b}"
+            fills.append((name, xs, g["closeout_price"].astype(float).tolist()))
+        h, lo, c = (a[path] for a in (mark.high, mark.low, mark.close))
+        x_end = times + step if bars else times
+        keep = np.ones(mark.n_steps, dtype=bool)
+        if window is not None:
+            w = parse_duration(window, "window")
+            if w <= pd.Timedelta(0):
+                raise ConfigError(f"window must be > 0 (got {window!r}).")
+            span = w if bars else w / pd.Timedelta("1min")
+            last = max(x for _, xs, _ in fills for x in xs)
+            keep = np.asarray((x_end >= x_trig - span) & (times <= last + span))
+        ax = figures.new_axes(ax, figsize=(9.0, 4.5))
+        xe = np.asarray(x_end[keep])
+        ax.plot(xe, c[keep], color="0.25", lw=1.0, label="mark (bar close)" if bars else "mark")
+        if bars and keep.any():
+            x0 = np.asarray(times[keep])[:1]
+            ax.fill_between(
+                np.concatenate([x0, xe]),
+                np.concatenate([lo[keep][:1], lo[keep]]),
+                np.concatenate([h[keep][:1], h[keep]]),
+                step="pre",
+                color="0.6",
+                alpha=0.35,
+                lw=0,
+                label="bar low-high",
+            )
+        lp, bp, e = (
+            float(first[k]) for k in ("liquidation_price", "bankruptcy_price", "entry_price")
+        )
+        ax.axhline(lp, color="darkorange", lw=1.3, label=f"liquidation price {fmt_number(lp, 6)}")
+        ax.axhline(
+            bp,
+            color=figures.ALERT_COLOUR,
+            lw=1.3,
+            ls="--",
+            label=f"bankruptcy price {fmt_number(bp, 6)}",
+        )
+        ax.axhline(e, color="0.45", lw=0.9, ls=":", label=f"entry price {fmt_number(e, 6)}")
+        trig_txt = fmt_date(first["trigger_time"]) if bars else f"{x_trig:,.4g} min"
+        ax.axvline(x_trig, color="0.3", lw=0.9, ls="-.", label=f"trigger {trig_txt}")
+        for (name, xs, ys), colour, marker in zip(
+            fills, figures.palette(len(fills)), ("o", "s"), strict=False
+        ):
+            px = ", ".join(fmt_number(y, 6) for y in ys[:3]) + (" ..." if len(ys) > 3 else "")
+            ax.plot(xs, ys, ls="none", marker=marker, ms=7, color=colour, label=f"{name} {px}")
+        side = "long" if float(first["side"]) > 0 else "short"
+        bad_total = float(upper[upper["position"] == position]["bad_debt"].sum())
+        venue = (self.rule.venue or self.rule.name).replace("\u24c8", "S")  # not in the font
+        title = f"{venue}: {side} position {position}"
+        title += (
+            f", bad debt {fmt_number(bad_total)} {self.currency}"
+            if bad_total > 0
+            else ", no bad debt"
+        )
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(f"{mark.price_type} price")
+        if bars:
+            ax.set_xlabel("time (UTC)")
+            figures.date_axis(ax)
+        else:
+            ax.set_xlabel("time from the start of the path (minutes)")
+        ax.legend(fontsize=8, loc="best")
+        return ax
 
     def _repr_html_(self) -> str:
         title = esc(f"{self.rule.venue or self.rule.name}: liquidations ({self.resolution})")
@@ -1492,4 +1669,5 @@ def simulate_liquidations(
         fund_start=fund0,
         rule=rule,
         survivors=survivors if survivors is not None else pd.DataFrame(),
+        mark=mark,
     )

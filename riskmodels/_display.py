@@ -44,6 +44,7 @@ __all__ = [
     "format_table",
     "frame_html",
     "html_table",
+    "styler_html",
     "summary_html",
     "table_html",
 ]
@@ -333,3 +334,12 @@ def table_html(
 ) -> SafeHTML:
     """:func:`format_table` rendered to an HTML ``<table>`` (for ``_repr_html_``)."""
     return SafeHTML(format_table(frame, kinds, **options).to_html())
+
+
+def styler_html(styler: Any) -> SafeHTML:
+    """A pandas ``Styler`` rendered with every row and cell (pandas' display limits lifted).
+
+    The styler must escape its cells (``format_table``'s do); this only renders it.
+    """
+    with pd.option_context("styler.render.max_rows", None, "styler.render.max_elements", 2**31 - 1):
+        return SafeHTML(styler.to_html())

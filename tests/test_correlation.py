@@ -543,7 +543,7 @@ def test_forecast_step_one_and_engle_sheppard_formula(dcc_garch):
         res.forecast(0)
     # horizons as durations (DESIGN.md): whole numbers of daily bars
     np.testing.assert_array_equal(res.forecast("3D").correlation, res.forecast(3).correlation)
-    with pytest.raises(ConfigError, match=r"'36h' is not a whole number of bars"):
+    with pytest.raises(ConfigError, match=r"horizon 36h is not a whole number of 1d bars"):
         res.forecast("36h")
 
 

@@ -547,7 +547,7 @@ def test_invalid_arguments(kwargs, exc, msg):
 def test_freq_inference_errors():
     b = make_bars(50, freq="1h")
     two_hourly = b.iloc[::2]
-    with pytest.raises(ConfigError, match=r"median spacing of the bars is 0 days 02:00:00"):
+    with pytest.raises(ConfigError, match=r"bar spacing \(the smallest step between bars\) is 2h"):
         check_quality(two_hourly)
     with pytest.raises(ConfigError, match=r"cannot infer freq from 1 distinct"):
         check_quality(b.iloc[:1])

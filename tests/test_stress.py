@@ -295,8 +295,8 @@ def test_errors():
         simulate_cascade(p, {"BTC": -0.1})
     with pytest.raises(ConfigError, match="moves and depth_usd must be positive"):
         DepthImpact([0.02, 0.01], [1.0, 2.0])
-    with pytest.raises(ConfigError, match="rng is required"):
-        generate_population(10, 1.0)
+    with pytest.raises(ConfigError, match="pass an int seed"):
+        generate_population(10, 1.0, rng=1.5)
     with pytest.raises(ConfigError, match="every leverage in the mix"):
         generate_population(10, 1.0, leverage=[(300.0, 1.0)], rng=1)
 

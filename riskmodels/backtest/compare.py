@@ -30,11 +30,11 @@ import pandas as pd
 from arch.bootstrap import MCS
 from scipy import stats
 
+from riskmodels._random import as_generator
 from riskmodels.backtest.coverage import (
     align,
     as_float,
     check_count,
-    generator,
     require_obs,
 )
 from riskmodels.backtest.results import MCSResult, TestResult
@@ -221,8 +221,8 @@ def model_confidence_set(
     bootstrap : {"stationary", "circular", "moving block"}, default "stationary"
         Block bootstrap scheme.
     rng : numpy.random.Generator or int, optional
-        Generator or seed for the bootstrap. None uses seed 0, so the set is a function of the
-        inputs.
+        Generator or seed for the bootstrap (:func:`riskmodels._random.as_generator`): pass an
+        int seed for a set that is a function of the inputs; None draws fresh entropy.
 
     Returns
     -------
@@ -272,7 +272,7 @@ def model_confidence_set(
     block_size = check_count(block_size, "block_size", 1, "sqrt(T) is the default.")
     if block_size > n:
         raise ConfigError(f"block_size must be at most the number of dates {n} (got {block_size}).")
-    g = generator(rng)
+    g = as_generator(rng)
     mcs = MCS(
         frame,
         size=float(size),

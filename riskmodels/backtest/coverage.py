@@ -222,20 +222,6 @@ def as_hits(s: pd.Series, name: str = "hits") -> np.ndarray:
     )
 
 
-def generator(rng: np.random.Generator | int | None, default: int = 0) -> np.random.Generator:
-    """A Generator from ``rng``: a Generator is used as is, an int seeds one, None uses ``default``."""
-    if rng is None:
-        return np.random.default_rng(default)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise ConfigError(
-        f"rng must be a numpy.random.Generator, an int seed or None (got {type(rng).__name__}). "
-        "Use np.random.default_rng(seed)."
-    )
-
-
 def _hits_input(hits: object) -> pd.Series:
     s = align({"hits": hits})["hits"]
     return pd.Series(as_hits(s), index=s.index, name="hits")

@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from riskmodels._random import as_generator
 from riskmodels.backtest.coverage import (
     align,
     as_float,
     check_alpha,
     check_count,
-    generator,
     require_obs,
 )
 from riskmodels.backtest.results import TestResult
@@ -103,8 +103,9 @@ def mcneil_frey(
     n_boot : int, default 999
         Bootstrap replications :math:`B`.
     rng : numpy.random.Generator or int, optional
-        Random generator or seed for the bootstrap. None uses seed 0, so the p-value is a
-        function of the inputs.
+        Random generator or seed for the bootstrap (:func:`riskmodels._random.as_generator`):
+        pass an int seed for a p-value that is a function of the inputs; None draws fresh
+        entropy.
 
     Returns
     -------
@@ -157,7 +158,7 @@ def mcneil_frey(
         s = as_float(d["sigma"], "sigma")
         _positive(s, index, "sigma")
     n_boot = check_count(n_boot, "n_boot", 1, "999 or 9999 are usual.")
-    g = generator(rng)
+    g = as_generator(rng)
     require_obs(x.size, "mcneil_frey")
     loss = -x
     hit = loss > v
@@ -265,7 +266,8 @@ def acerbi_szekely(
     n_sims : int, default 10000
         Number of simulated samples :math:`M`.
     rng : numpy.random.Generator or int, optional
-        Generator or seed passed to ``simulate``. None uses seed 0.
+        Generator or seed passed to ``simulate`` (:func:`riskmodels._random.as_generator`):
+        pass an int seed for a reproducible p-value; None draws fresh entropy.
 
     Returns
     -------
@@ -332,7 +334,7 @@ def acerbi_szekely(
             "forecasts); Z1 is conditional on exceedances. Use test='z2'."
         )
     sampler = _as_sampler(simulate, n)
-    g = generator(rng)
+    g = as_generator(rng)
     z_sim = np.empty(n_sims)
     step = max(1, _CHUNK_VALUES // n)
     for start in range(0, n_sims, step):

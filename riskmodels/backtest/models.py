@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc
+from riskmodels._time import bar_frequency
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.risk import es_evt, es_normal, es_t, fit_gpd_tail, var_es, var_evt, var_normal
 from riskmodels.risk import var_t as _var_t
@@ -364,8 +365,10 @@ def _one_step_variance(
 
 
 def _frequency(index: pd.Index) -> pd.Timedelta:
+    """The bar (:func:`riskmodels._time.bar_frequency`); 0 (unknown: the horizon is not
+    checked) for an index without times or with fewer than two rows."""
     if isinstance(index, pd.DatetimeIndex) and index.size >= 2:
-        return pd.Timedelta(index[1] - index[0])
+        return bar_frequency(index)
     return pd.Timedelta(0)
 
 

@@ -57,6 +57,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import frame_html, html_table
+from riskmodels._random import as_generator
+from riskmodels._time import bar_frequency
 from riskmodels.backtest.coverage import (
     align,
     as_float,
@@ -213,19 +215,13 @@ def _as_frame(returns: object) -> pd.DataFrame:
 
 
 def _frequency(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """The bar of a regular grid (:func:`riskmodels._time.bar_frequency`, no gap allowed)."""
     if index.size < 2:
         raise InsufficientDataError(
             f"returns have {index.size} row(s); a walk-forward backtest needs a window of history "
             "and at least one bar to forecast."
         )
-    steps = np.unique(np.diff(index.to_numpy()))
-    if steps.size != 1:
-        a, b = (pd.Timedelta(s) for s in steps[:2])
-        raise DataError(
-            f"returns must be on a regular grid of bars (found steps of {a} and {b}); a missing "
-            "bar must be a NaN row, not an absent one (load_prices keeps the grid)."
-        )
-    return pd.Timedelta(steps[0])
+    return bar_frequency(index, regular=True)
 
 
 def _exposures(weights: object, columns: pd.Index) -> pd.Series:
@@ -398,7 +394,7 @@ def _run_chunk(task: _Task) -> _TaskOutput:
     n_alpha = len(task.alphas)
     var = np.empty((n, n_alpha))
     es = np.empty((n, n_alpha))
-    gen = np.random.default_rng(task.seed)
+    gen = as_generator(task.seed)
     diags: list[dict[str, Any]] = []
     previous = None
     state = None

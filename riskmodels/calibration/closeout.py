@@ -111,7 +111,8 @@ from scipy import stats
 from scipy.optimize import isotonic_regression
 
 from riskmodels._display import esc, frame_html
-from riskmodels._time import duration_label
+from riskmodels._random import as_generator
+from riskmodels._time import bar_frequency, duration_label
 from riskmodels.calibration.horizon import slippage_rate
 from riskmodels.calibration.mmr import _check_prob, _root_entropy, cell_seed, check_target
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError, ModelError
@@ -337,7 +338,7 @@ def entry_excursions(
         raise ConfigError(f"side must be 'long' or 'short' (got {side!r}).")
     h = parse_duration(horizon, "im_horizon")
     idx = bars.index
-    step = pd.Timedelta(int(np.min(np.diff(idx.as_unit("ns").asi8))), "ns")
+    step = bar_frequency(idx)  # the smallest step; a longer one is missing bars
     k = math.ceil(h / step - 1e-12)
     if k < 1:
         raise ConfigError(f"im_horizon {horizon!r} is shorter than the {step} bars.")
@@ -695,7 +696,7 @@ def _bootstrap(res: dict[str, Any], n_boot: int, seed: np.random.SeedSequence) -
     if n_boot <= 0 or cc.n_liq.shape[0] == 0:
         res["boot"] = [np.full(0, np.nan) for _ in cc.bounds]
         return
-    w = _boot_weights(cc.n_liq.shape[0], n_boot, np.random.default_rng(seed))
+    w = _boot_weights(cc.n_liq.shape[0], n_boot, as_generator(seed))
     res["boot"] = [
         res["solve"](w @ cc.n_bad[b], w @ cc.n_liq, w @ cc.shortfall[b], w @ cc.exposure_years)
         for b in range(len(cc.bounds))

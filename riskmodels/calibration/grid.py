@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc, frame_html
+from riskmodels._time import as_timedelta
 from riskmodels.backtest.results import _ReadOnlyDict
 from riskmodels.calibration.closeout import CloseoutCalibration, calibrate_closeout
 from riskmodels.calibration.horizon import _freq_label, as_returns_by_freq, choose_data
@@ -81,7 +82,6 @@ from riskmodels.calibration.mmr import (
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.liquidation.rules import parse_duration
 from riskmodels.margin import TierTable
-from riskmodels.margin._common import as_timedelta
 from riskmodels.parallel import (
     TaskCache,
     TaskKey,

@@ -36,10 +36,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from riskmodels._time import duration_label
+from riskmodels._time import as_timedelta, bar_frequency, duration_label
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.margin import LiquidityAddOn
-from riskmodels.margin._common import as_timedelta
 
 __all__ = [
     "DataChoice",
@@ -72,23 +71,21 @@ _freq_label = duration_label
 
 
 def frequency_of(frame: pd.DataFrame | pd.Series, name: str = "returns") -> pd.Timedelta:
-    """Bar length of a regular UTC grid (the smallest step), else :class:`DataError`."""
+    """Bar length of a UTC grid: :func:`riskmodels._time.bar_frequency` of the index.
+
+    The smallest step between consecutive bars; a longer step must be whole missing bars
+    (kept as gaps), else :class:`DataError` (whose message is prefixed with ``name``).
+    """
     idx = frame.index
-    if not isinstance(idx, pd.DatetimeIndex) or len(idx) < 3:
+    if not isinstance(idx, pd.DatetimeIndex):
         raise DataError(
-            f"{name} needs a DatetimeIndex with at least 3 bars (got {type(idx).__name__} of "
+            f"{name} needs a DatetimeIndex of bar open times (got {type(idx).__name__} of "
             f"length {len(idx)})."
         )
-    steps = np.diff(idx.as_unit("ns").asi8)
-    if np.any(steps <= 0):
-        raise DataError(f"{name} index must be strictly increasing; sort it and drop duplicates.")
-    step = pd.Timedelta(int(steps.min()), unit="ns")
-    if np.any(steps % steps.min() != 0):
-        raise DataError(
-            f"{name} is not on a regular grid of {_freq_label(step)} bars; reindex it to the "
-            "grid (missing bars as NaN) as riskmodels.data.load_prices does."
-        )
-    return step
+    try:
+        return bar_frequency(idx)
+    except DataError as exc:
+        raise type(exc)(f"{name}: {exc}") from None
 
 
 def as_returns_by_freq(

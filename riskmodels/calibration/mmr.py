@@ -69,11 +69,14 @@ from arch.bootstrap import StationaryBootstrap
 from scipy import stats
 
 from riskmodels._display import esc, frame_html
+from riskmodels._random import as_generator
+from riskmodels._time import as_timedelta
 from riskmodels.calibration.horizon import (
     _freq_label,
     as_returns_by_freq,
     choose_data,
     daily_volatility,
+    frequency_of,
     horizon_losses,
     liquidation_horizon,
     slippage_rate,
@@ -81,7 +84,6 @@ from riskmodels.calibration.horizon import (
 )
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError, ModelError
 from riskmodels.margin import TierTable
-from riskmodels.margin._common import as_timedelta
 from riskmodels.risk import estimate
 from riskmodels.risk import var as empirical_var
 
@@ -653,9 +655,7 @@ def calibrate_mmr(
                         level,
                         block_length,
                         regimes,
-                        np.random.default_rng(
-                            cell_seed(root, asset, sd, choice.freq, choice.n_bars)
-                        ),
+                        as_generator(cell_seed(root, asset, sd, choice.freq, choice.n_bars)),
                     )
                 c = cache[key]
                 slip = slippage_rate(
@@ -971,7 +971,7 @@ def dynamic_mmr(
     if isinstance(returns, pd.DataFrame) and asset not in returns.columns:
         raise DataError(f"asset {asset!r} is not a column of returns ({list(returns.columns)}).")
     frame = returns[[asset]] if isinstance(returns, pd.DataFrame) else returns.to_frame(asset)
-    choose_data(horizon, [frame.index.to_series().diff().min()])
+    choose_data(horizon, [frequency_of(frame)])
     res = walk_forward(
         model,
         frame,

@@ -18,6 +18,8 @@ from statsmodels.iolib.table import SimpleTable
 
 from riskmodels._display import summary_html
 from riskmodels._limits import check_allocation
+from riskmodels._random import as_generator
+from riskmodels._time import bar_frequency, horizon_bars
 from riskmodels.correlation._data import TargetRepair
 from riskmodels.correlation._likelihood import Problem
 from riskmodels.correlation._linalg import check_correlation_stack, cov2cor
@@ -573,8 +575,14 @@ class CorrelationResult:
         if self.volatility is None:
             H = Rs.copy()
         else:
+            from riskmodels.volatility.results import DEFAULT_FORECAST_SEED
+
+            # a fixed seed: an EGARCH forecast (simulated for h > 1) is a function of the result
             var = np.column_stack(
-                [self.volatility[a].forecast(h).to_numpy() for a in self.assets]
+                [
+                    self.volatility[a].forecast(h, rng=DEFAULT_FORECAST_SEED).to_numpy()
+                    for a in self.assets
+                ]
             )  # (h, N)
             sd = np.sqrt(var)
             H = Rs * sd[:, :, None] * sd[:, None, :]
@@ -635,7 +643,7 @@ class CorrelationResult:
             raise ConfigError(
                 f"innovations must be 'normal', 't' or 'bootstrap' (got {innovations!r})."
             )
-        gen = np.random.default_rng(rng)
+        gen = as_generator(rng)
         N = self.n_assets
         if innovations == "t":
             nu = self.nu if nu is None else float(nu)
@@ -901,23 +909,15 @@ def _positive_int(value: object, name: str) -> int:
 
 
 def _steps(value: object, name: str, index: pd.Index) -> int:
-    """A horizon in bars: an int, or a Timedelta / string that is a whole number of bars."""
+    """A horizon in bars: an int, or a Timedelta / string that is a whole number of bars.
+
+    The bar is :func:`riskmodels._time.bar_frequency` of the index and the conversion
+    :func:`riskmodels._time.horizon_bars`, the package's one rule for each.
+    """
     if isinstance(value, str | pd.Timedelta) and not isinstance(value, bool):
-        try:
-            td = pd.Timedelta(value)
-        except ValueError:
-            raise ConfigError(
-                f"{name} must be a positive integer or a Timedelta such as '10D' (got {value!r})."
-            ) from None
         if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
             raise ConfigError(
                 f"{name}={value!r} needs a DatetimeIndex to convert time into bars; pass an int."
             )
-        bar = pd.Series(index).diff().median()
-        n = td / bar
-        if not (n >= 1 and abs(n - round(n)) < 1e-9):
-            raise ConfigError(
-                f"{name}={value!r} is not a whole number of bars of {bar} (got {n:g} bars)."
-            )
-        return round(n)
+        return horizon_bars(value, bar_frequency(index), name)
     return _positive_int(value, name)

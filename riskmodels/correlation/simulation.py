@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._limits import check_allocation
+from riskmodels._random import as_generator
 from riskmodels.correlation._linalg import adcc_delta, cov2cor
 from riskmodels.exceptions import ConfigError, NotPositiveDefiniteError
 
@@ -178,6 +179,8 @@ def simulate_dcc(
     burn : int
         Dates simulated and discarded before the sample starts.
     rng : Generator or int, optional
+        :func:`riskmodels._random.as_generator`: an int seed reproduces the sample, None
+        draws fresh entropy.
     start : str
         First date of the returned daily UTC index.
 
@@ -189,12 +192,7 @@ def simulate_dcc(
     """
     nobs = _count(nobs, "nobs", minimum=1)
     burn = _count(burn, "burn", minimum=0)
-    try:
-        rng = np.random.default_rng(rng)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"rng must be a numpy Generator, an integer seed or None (got {rng!r}): {exc}"
-        ) from None
+    rng = as_generator(rng)
     S = _check_target(target)
     N = S.shape[0]
     if kind not in ("dcc", "cdcc", "adcc"):

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import bar_frequency, duration_label
 from riskmodels.exceptions import ConfigError, DataError
 
 # pandas < 3.1 needs the round-trip converter for exact floats; 3.1 deprecates the argument
@@ -158,6 +159,25 @@ def parse_freq(freq: str) -> str:
             "Bars are labelled by their UTC open time."
         )
     return f
+
+
+def freq_name(index: pd.DatetimeIndex, what: str, fix: str) -> str:
+    """The supported freq (a key of :data:`FREQUENCIES`) of a sorted, duplicate-free index.
+
+    The bar is :func:`riskmodels._time.bar_frequency` (the smallest step; every step a whole
+    multiple of it), else :class:`ConfigError` ending with ``fix`` (e.g. "pass freq=.").
+    """
+    try:
+        step = bar_frequency(index)
+    except DataError as exc:
+        raise ConfigError(f"{what}: cannot infer the bar frequency: {exc} Or {fix}") from None
+    for name, td in FREQUENCIES.items():
+        if td == step:
+            return name
+    raise ConfigError(
+        f"{what}: the bar spacing (the smallest step between bars) is {duration_label(step)}, "
+        f"which is not a supported freq {list(FREQUENCIES)}; resample the bars or {fix}"
+    )
 
 
 def parse_market(market: str) -> str:

@@ -23,6 +23,7 @@ from riskmodels.data._frames import (
     FREQUENCIES,
     PRICE_COLUMNS,
     epoch_index,
+    freq_name,
     parse_freq,
 )
 from riskmodels.exceptions import ConfigError, DataError
@@ -210,19 +211,11 @@ def resample_windows(
     return out
 
 
-def _infer_step(t: np.ndarray) -> str:
-    d = np.diff(t)
-    d = d[d > 0]
-    if not len(d):
+def _infer_step(index: pd.DatetimeIndex) -> str:
+    """The freq of sorted, unique bars: :func:`riskmodels._time.bar_frequency`, by name."""
+    if len(index) < 2:
         raise ConfigError("cannot infer the bars' frequency from one bar: pass source_freq=.")
-    step = pd.Timedelta(int(d.min()), unit="ns")
-    for name, td in FREQUENCIES.items():
-        if td == step:
-            return name
-    raise ConfigError(
-        f"the smallest spacing of the bars is {step}, not a supported freq {list(FREQUENCIES)}; "
-        "pass source_freq=."
-    )
+    return freq_name(index, "bars", "pass source_freq=.")
 
 
 def resample_bars(bars: pd.DataFrame, freq: str, *, source_freq: str | None = None) -> pd.DataFrame:
@@ -295,7 +288,7 @@ def resample_bars(bars: pd.DataFrame, freq: str, *, source_freq: str | None = No
         raise DataError(f"bars have no 'close' column (got {list(bars.columns)}).")
     target = parse_freq(freq)
     src_attr = source_freq if source_freq is not None else bars.attrs.get("freq")
-    src = parse_freq(src_attr) if src_attr is not None else _infer_step(t)
+    src = parse_freq(src_attr) if src_attr is not None else _infer_step(idx)
     fine = int(FREQUENCIES[src].value)
     coarse = int(FREQUENCIES[target].value)
     if coarse < fine or coarse % fine:

@@ -50,7 +50,13 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc
-from riskmodels.data._frames import BAR_COLUMNS, FREQUENCIES, PRICE_COLUMNS, parse_freq
+from riskmodels.data._frames import (
+    BAR_COLUMNS,
+    FREQUENCIES,
+    PRICE_COLUMNS,
+    freq_name,
+    parse_freq,
+)
 from riskmodels.exceptions import (
     ConfigError,
     DataError,
@@ -704,20 +710,21 @@ def _numeric_bars(frame: pd.DataFrame, symbol: str | None) -> pd.DataFrame:
     return out
 
 
-def _infer_freq(t: np.ndarray, what: str) -> str:
-    u = np.unique(t)
+def _infer_freq(index: pd.DatetimeIndex, what: str) -> str:
+    """The freq of one symbol's bars: :func:`riskmodels._time.bar_frequency` of the distinct
+    timestamps in time order (unsorted rows and duplicates are findings, not a reason to
+    guess), mapped to a supported freq."""
+    u = index.unique().sort_values()
     if len(u) < 2:
         raise ConfigError(
             f"{what}: cannot infer freq from {len(u)} distinct timestamp(s); "
             f"pass freq= (one of {sorted(FREQUENCIES)})."
         )
-    step = pd.Timedelta(int(np.median(np.diff(u))), unit="ns")
-    for name, td in FREQUENCIES.items():
-        if td == step:
-            return name
-    raise ConfigError(
-        f"{what}: the median spacing of the bars is {step}, which is not a supported freq "
-        f"{sorted(FREQUENCIES)}; resample the bars or pass freq= explicitly."
+    return freq_name(
+        u,
+        what,
+        f"pass freq= explicitly (one of {sorted(FREQUENCIES)}): the off_grid check then "
+        "reports bars off the grid.",
     )
 
 
@@ -1376,8 +1383,11 @@ def check_quality(
         ``symbol`` column on a ``DatetimeIndex``), checked per symbol. A naive index is taken as
         UTC. Rows may be unsorted or duplicated: that is what the first checks look for.
     freq : {"1d", "4h", "1h", "15m", "5m", "1m"}, optional
-        The bar length. Default: inferred from the median spacing of the timestamps (per
-        symbol; all symbols must agree) and validated against the supported frequencies.
+        The bar length. Default: inferred by the package's one rule
+        (:func:`riskmodels._time.bar_frequency`: the smallest step between the distinct
+        timestamps, every step a whole multiple of it) per symbol (all symbols must agree) and
+        validated against the supported frequencies; bars off that grid make the inference
+        fail (pass ``freq`` so that ``off_grid`` reports them).
     as_of : timestamp, str or mapping of symbol -> timestamp, optional
         When the data was fetched: a bar with ``open + freq > as_of`` had not closed and is
         in progress. Naive times are UTC. Default ``bars.attrs.get("as_of")``. When unknown
@@ -1541,7 +1551,7 @@ def check_quality(
     # frequency
     if freq_c is None:
         inferred = {
-            s: _infer_freq(g.index.asi8, f"bars of {_label(s)}")
+            s: _infer_freq(g.index, f"bars of {_label(s)}")
             for s, g in groups
             if len(np.unique(g.index.asi8)) >= 2 or len(groups) == 1
         }

@@ -51,6 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import bar_frequency
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.liquidation._kernels import MinTable
 from riskmodels.liquidation.engine import MarkPaths, closeout_fill, trigger_price
@@ -96,7 +97,7 @@ def segments(prices: Any, *, step: Any = None) -> list[MarkPaths]:
         if len(ns) < 2:
             raise DataError("the price frame needs at least 2 bars.")
         d = np.diff(ns)
-        step_ns = int(d.min())
+        step_ns = bar_frequency(idx).value  # the package's one rule: gaps are cut below
         cuts = set((np.flatnonzero(d != step_ns) + 1).tolist())
         for w in prices.attrs.get("windows") or []:
             for bound in (w[0],):

@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc, frame_html
+from riskmodels._time import bar_frequency
 from riskmodels.exceptions import ConfigError, DataError, ModelError, PositionError
 from riskmodels.liquidation._kernels import MinTable
 from riskmodels.liquidation.rules import LiquidationRule, MaintenanceSchedule, parse_duration
@@ -182,8 +183,8 @@ class MarkPaths:
                 "the price frame's index must be sorted and unique: sort_index() and drop "
                 "duplicated bars first."
             )
+        step_ns = bar_frequency(idx).value  # the package's one rule (riskmodels._time)
         diffs = np.diff(idx.as_unit("ns").asi8)
-        step_ns = int(np.min(diffs))
         if (diffs != step_ns).any():
             gaps = np.flatnonzero(diffs != step_ns)
             first = idx[gaps[0]]

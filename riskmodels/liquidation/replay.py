@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._random import as_generator
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError
 from riskmodels.liquidation.engine import simulate_liquidations
 from riskmodels.liquidation.rules import (
@@ -152,7 +153,7 @@ def replay_population(
     """
     if not (isinstance(n, int) and n >= 2):
         raise ConfigError(f"n must be an int >= 2 (got {n!r}).")
-    g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    g = as_generator(rng)
     lev, prob = np.array(leverage_mix, dtype=float).T
     if (lev <= 0).any() or (prob < 0).any() or not math.isclose(prob.sum(), 1.0, abs_tol=1e-9):
         raise ConfigError("leverage_mix must hold (leverage > 0, probability >= 0) summing to 1.")

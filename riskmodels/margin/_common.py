@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels._time import as_timedelta
+from riskmodels._time import as_timedelta  # used here; import it from riskmodels._time
 from riskmodels.exceptions import ConfigError
 from riskmodels.instruments import Account, Book, MarketState, Option
 from riskmodels.instruments.market import STABLECOINS

@@ -34,9 +34,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.margin._common import (
-    as_timedelta,
     check_fraction,
     check_nonnegative,
     check_positive,

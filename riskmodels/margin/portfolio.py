@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments import Account, Book
 from riskmodels.instruments.market import STABLECOINS, scenario_log_returns
@@ -42,7 +43,6 @@ from riskmodels.instruments.positions import option_unit_values
 from riskmodels.margin._common import (
     account_gross_notional,
     as_accounts,
-    as_timedelta,
     book_position_deltas,
     check_account,
     check_fraction,

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskmodels._display import SafeHTML, esc, format_table
+from riskmodels._display import SafeHTML, esc, format_table, styler_html
 from riskmodels._io import atomic_write_text
 from riskmodels.exceptions import ConfigError
 
@@ -153,10 +153,7 @@ class _AllRows:
         self.styler = styler
 
     def _repr_html_(self) -> str:
-        with pd.option_context(
-            "styler.render.max_rows", None, "styler.render.max_elements", 2**31 - 1
-        ):
-            return self.styler.to_html()
+        return styler_html(self.styler)
 
     def to_html(self) -> str:
         """The table's HTML (every row)."""

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodels._random import as_generator
+from riskmodels._time import bar_frequency
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 
 __all__ = [
@@ -74,26 +76,27 @@ def check_n(n: object, *, name: str = "n") -> int | None:
 
 
 def resolve_rng(rng: object) -> tuple[np.random.Generator, dict[str, Any]]:
-    """A ``numpy.random.Generator`` and what a report needs to reproduce it.
+    """A ``numpy.random.Generator`` (:func:`riskmodels._random.as_generator`, the package's one
+    policy) and what a report needs to reproduce it.
 
     ``int`` seeds a new PCG64 generator (``meta["seed"]`` records it); a ``Generator`` is used
     as it is (its bit-generator state before use is recorded in ``meta["rng_state"]``); None
     draws a fresh seed from OS entropy and records it, so that the scenarios can be
-    reproduced with ``rng=meta["seed"]``.
+    reproduced with ``rng=meta["seed"]``; a ``SeedSequence`` is recorded by its entropy and
+    spawn key.
     """
+    gen = as_generator(rng)
     if isinstance(rng, np.random.Generator):
-        return rng, {"seed": None, "rng_state": copy.deepcopy(rng.bit_generator.state)}
+        return gen, {"seed": None, "rng_state": copy.deepcopy(rng.bit_generator.state)}
+    if isinstance(rng, np.random.SeedSequence):
+        return gen, {
+            "seed": None,
+            "seed_sequence": {"entropy": rng.entropy, "spawn_key": tuple(rng.spawn_key)},
+        }
     if rng is None:
-        seed = int(np.random.SeedSequence().entropy)  # fresh entropy, recorded
-        return np.random.default_rng(seed), {"seed": seed}
-    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ConfigError(f"rng seed must be non-negative (got {rng!r}).")
-        return np.random.default_rng(int(rng)), {"seed": int(rng)}
-    raise ConfigError(
-        f"rng must be a numpy.random.Generator, an int seed or None (got "
-        f"{type(rng).__name__}). Use np.random.default_rng(seed) or a seed such as rng=1."
-    )
+        # fresh entropy, recorded: default_rng(seed) reproduces this very stream
+        return gen, {"seed": int(gen.bit_generator.seed_seq.entropy)}  # type: ignore[attr-defined]
+    return gen, {"seed": int(rng)}  # type: ignore[call-overload]
 
 
 def _check_frame(returns: object, *, what: str = "returns") -> pd.DataFrame:
@@ -176,20 +179,13 @@ def asof_cut(returns: object, asof: object) -> pd.DataFrame:
 
 
 def infer_frequency(index: pd.DatetimeIndex) -> pd.Timedelta:
-    """The bar length of a returns index: the median spacing of consecutive timestamps.
+    """The bar length of a returns index: :func:`riskmodels._time.bar_frequency`.
 
-    The median ignores the odd missing bar (a gap shows up as one long step). Needs at least
-    two timestamps.
+    The bar is the smallest step between consecutive timestamps; every step must be a whole
+    multiple of it (a longer step is missing bars, so the odd missing bar does not change the
+    answer). Needs at least two timestamps, sorted and unique.
     """
-    if len(index) < 2:
-        raise InsufficientDataError(
-            f"the bar frequency is inferred from the spacing of the returns index, which needs "
-            f"at least 2 rows (got {len(index)}). Pass a longer history."
-        )
-    freq = pd.Timedelta((index[1:] - index[:-1]).median())
-    if freq <= pd.Timedelta(0):  # pragma: no cover - the index is unique and sorted
-        raise DataError("returns index has no positive spacing.")
-    return freq
+    return bar_frequency(index)
 
 
 def prepare_sample(
@@ -213,7 +209,7 @@ def prepare_sample(
     sample : DataFrame
         The last ``window`` rows where every asset has data, ending at the last row given.
     freq : Timedelta
-        Median spacing of the index given (:func:`infer_frequency`).
+        The bar of the index given (:func:`infer_frequency`: the smallest step).
 
     Raises
     ------

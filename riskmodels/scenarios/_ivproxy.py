@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc, frame_html
-from riskmodels._time import as_timedelta, duration_label
+from riskmodels._time import as_timedelta, duration_label, horizon_bars
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.scenarios._inputs import fmt_time, infer_frequency
 from riskmodels.scenarios.base import Scenarios, _vol_term, as_horizon
@@ -232,14 +232,13 @@ class ImpliedVolProxy:
         )
 
     def _term_bars(self, freq: pd.Timedelta) -> int:
-        k, rem = divmod(self.term, freq)
-        if rem != pd.Timedelta(0):
+        """The term in bars (:func:`riskmodels._time.horizon_bars`, the package's one rule)."""
+        try:
+            return horizon_bars(self.term, freq, "term")
+        except ConfigError as exc:
             raise ConfigError(
-                f"term {duration_label(self.term)} is not a whole number of "  # type: ignore[arg-type]
-                f"{duration_label(freq)} bars: pick a term and vol_term pivot that is, or "
-                "resample the returns."
-            )
-        return int(k)
+                f"{exc} Or pick a term and vol_term pivot that is, or resample the returns."
+            ) from None
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from riskmodels._time import _LOWER_UNIT, as_timedelta
+from riskmodels._time import _LOWER_UNIT, as_timedelta, horizon_bars
 from riskmodels.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -50,6 +50,8 @@ def _timedelta(value: object) -> pd.Timedelta:
 def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
     """Number of bars of length ``freq`` in ``horizon``.
 
+    A thin wrapper of :func:`riskmodels._time.horizon_bars`, the package's one rule.
+
     Raises
     ------
     ConfigError
@@ -57,19 +59,7 @@ def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
         pandas would read it as nanoseconds; write ``"3D"`` or ``"3h"``), or not a positive
         whole multiple of the data frequency.
     """
-    h = as_timedelta(horizon, "horizon")
-    f = _timedelta(freq)
-    if h <= pd.Timedelta(0):
-        raise ConfigError(f"horizon must be positive (got {horizon!r}).")
-    if h < f:
-        raise ConfigError(
-            f"horizon {h} is shorter than the data frequency {f}: use finer bars "
-            "(load_prices(freq='1h')) or a longer horizon."
-        )
-    steps, rem = divmod(h, f)
-    if rem != pd.Timedelta(0):
-        raise ConfigError(f"horizon {h} is not a whole number of {f} bars.")
-    return int(steps)
+    return horizon_bars(horizon, _timedelta(freq))
 
 
 def _when(t: pd.Timestamp | None) -> str:

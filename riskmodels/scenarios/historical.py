@@ -145,7 +145,7 @@ class FittedHistoricalScenarios:
     returns : DataFrame
         The window (W x N decimal log returns).
     freq : Timedelta
-        The bar length (median spacing of the returns given to ``fit``).
+        The bar length (:func:`riskmodels._time.bar_frequency` of the returns given to ``fit``).
     """
 
     spec: HistoricalScenarios

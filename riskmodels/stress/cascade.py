@@ -140,6 +140,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import frame_html, html_table
+from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError, ModelError
 from riskmodels.liquidation import allocate_adl
 from riskmodels.stress.population import AccountPopulation, equity, maintenance
@@ -715,27 +716,20 @@ def _half_life_decays(
     if isinstance(h, bool):
         raise ConfigError(f"impact_half_life must be a number of steps or a duration (got {h!r}).")
     if isinstance(h, str | pd.Timedelta | np.timedelta64) or hasattr(h, "total_seconds"):
-        try:
-            hd = pd.Timedelta(h)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"impact_half_life {h!r} is not a duration such as '5min' (or give a number of "
-                "steps)."
-            ) from exc
-        if hd is pd.NaT or hd < pd.Timedelta(0):
+        hd = as_timedelta(h, "impact_half_life", examples=("5min", "1h"))
+        if hd < pd.Timedelta(0):
             raise ConfigError(
                 f"impact_half_life must be a duration >= 0 such as '5min' (got {h!r}); 0 resets "
                 "the impact every step, math.inf (in steps) keeps it."
             )
         if step_length is not None:
-            try:
-                sl = pd.Timedelta(step_length)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(
-                    f"step_length must be a duration such as '1min' (got {step_length!r})."
-                ) from exc
-            if sl is pd.NaT or sl <= pd.Timedelta(0):
-                raise ConfigError(f"step_length must be a positive duration (got {step_length!r}).")
+            sl = as_timedelta(
+                step_length,
+                "step_length",
+                allow_negative=False,
+                allow_zero=False,
+                examples=("1min", "1s"),
+            )
             dt = np.full(n, sl / pd.Timedelta("1s"))
         elif isinstance(index, pd.DatetimeIndex | pd.TimedeltaIndex):
             dt = np.asarray((index[1:] - index[:-1]).total_seconds(), dtype="float64")

@@ -45,9 +45,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._time import bar_frequency, horizon_bars
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError, InsufficientDataError
-from riskmodels.scenarios.base import Scenarios, as_horizon
+from riskmodels.scenarios.base import Scenarios
 
 __all__ = [
     "EVENTS",
@@ -443,14 +444,12 @@ def worst_windows(
     Greedy: the most negative rolling h-bar sum is taken, every window overlapping it is
     dropped, and so on k times (the classic non-overlapping top-k selection).
     """
-    from riskmodels.scenarios._inputs import infer_frequency
-
     if int(k) < 1:
         raise ConfigError(f"k must be >= 1 (got {k!r}).")
     frame = returns.to_frame() if isinstance(returns, pd.Series) else returns
     if not isinstance(frame, pd.DataFrame) or not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError("returns must be a Series or DataFrame with a DatetimeIndex.")
-    h = as_horizon(horizon, infer_frequency(frame.index))
+    h = horizon_bars(horizon, bar_frequency(frame.index))
     series: dict[str, pd.Series] = {}
     if weights is not None:
         w = (

@@ -39,6 +39,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import frame_html
+from riskmodels._random import as_generator
+from riskmodels._time import as_timedelta
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataNotFoundError
 from riskmodels.liquidation.replay import LEVERAGE_MIX
@@ -56,16 +58,6 @@ __all__ = [
 #: the venue replays (:data:`riskmodels.liquidation.LEVERAGE_MIX`, its one home); not a
 #: published distribution.
 DEFAULT_LEVERAGE_MIX: tuple[tuple[float, float], ...] = LEVERAGE_MIX
-
-
-def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        raise ConfigError(
-            "rng is required (a numpy Generator or an int seed): results must be reproducible."
-        )
-    return np.random.default_rng(rng)
 
 
 def _matrix(x: Any, shape: tuple[int, int], name: str) -> np.ndarray:
@@ -397,7 +389,7 @@ def generate_population(
     entry_dispersion: float = 0.0,
     rng: np.random.Generator | int | None = None,
 ) -> AccountPopulation:
-    r"""Draw a population of one asset's cross-margined accounts (seeded).
+    r"""Draw a population of one asset's cross-margined accounts (seeded by ``rng``).
 
     Parameters
     ----------
@@ -425,8 +417,9 @@ def generate_population(
         is the margin posted at entry, :math:`|q| e / L`; an account whose equity at ``price``
         would be within 1.5 × maintenance re-enters at ``price`` (no account starts
         liquidatable). With 0, every account has equity :math:`N_i / L_i` at ``price``.
-    rng : numpy.random.Generator or int
-        Required (no global random state).
+    rng : numpy.random.Generator or int, optional
+        :func:`riskmodels._random.as_generator`: pass an int seed (the run's config seed) for
+        a reproducible population; None draws fresh entropy. No global random state is used.
 
     Returns
     -------
@@ -439,7 +432,7 @@ def generate_population(
         Non-positive sizes or prices, a leverage mix that does not sum to a positive number,
         ``long_share`` outside [0, 1], or a leverage at or above ``1 / mmr`` everywhere.
     """
-    gen = _rng(rng)
+    gen = as_generator(rng)
     if int(n_accounts) < 1:
         raise ConfigError(f"n_accounts must be >= 1 (got {n_accounts!r}).")
     n = int(n_accounts)
@@ -585,16 +578,7 @@ def open_interest_at(
             f"contracts must be a non-empty subset of {list(OI_CONTRACTS)} (got {wanted!r})."
         )
     if max_age is not None:
-        try:
-            age_cap = pd.Timedelta(max_age)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"max_age must be a duration such as '7D' or None (got {max_age!r})."
-            ) from exc
-        if age_cap is pd.NaT or age_cap < pd.Timedelta(0):
-            raise ConfigError(
-                f"max_age must be a duration >= 0 such as '7D' or None (got {max_age!r})."
-            )
+        age_cap = as_timedelta(max_age, "max_age", allow_negative=False, examples=("7d", "1d"))
     t = pd.Timestamp(date)
     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
     breakdown: dict[str, dict[str, Any]] = {}

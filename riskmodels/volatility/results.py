@@ -19,6 +19,7 @@ from statsmodels.iolib.table import SimpleTable
 
 from riskmodels._display import frame_html, summary_html
 from riskmodels._limits import check_allocation
+from riskmodels._random import as_generator
 from riskmodels.exceptions import ConfigError
 from riskmodels.volatility.specs import BLAS_THREADS, PCT, at_bounds
 
@@ -33,8 +34,9 @@ __all__ = ["PanelVolatilityResult", "VolatilityResult"]
 #: standard error of the mean variance is ``std(sigma2_h) / sqrt(n_sims)``: about 0.35 % of the
 #: forecast at h = 10 for the EGARCH(1,1,1)-normal fit in ``tests/test_volatility.py``.
 DEFAULT_FORECAST_SIMS = 10_000
-#: Seed used by ``forecast`` when no ``rng`` is given, so that a forecast is a function of the
-#: result (the same numbers on every call).
+#: Seed the package's own callers pass to ``forecast`` where a forecast must be a function of
+#: the result (``CorrelationResult.forecast``); ``forecast(rng=None)`` itself draws fresh
+#: entropy, the package's one rng policy (:func:`riskmodels._random.as_generator`).
 DEFAULT_FORECAST_SEED = 0
 
 
@@ -68,19 +70,6 @@ def _vol_axes_labels(ax: Axes, index: pd.Index, annualize: float | None) -> None
     figures.percent_axis(ax, "y")
     if isinstance(index, pd.DatetimeIndex):
         figures.date_axis(ax)
-
-
-def _generator(rng: np.random.Generator | int | None, default: int | None) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng(default)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise ConfigError(
-        f"rng must be a numpy.random.Generator, an int seed or None (got {type(rng).__name__}). "
-        "Use np.random.default_rng(seed)."
-    )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -299,8 +288,9 @@ class VolatilityResult:
         n_sims : int, default 10_000
             Paths for simulated forecasts (EGARCH with ``horizon > 1`` only).
         rng : Generator or int, optional
-            Random numbers for simulated forecasts; default seed 0, so the forecast is the
-            same on every call. Ignored for analytic forecasts.
+            Random numbers for simulated forecasts (:func:`riskmodels._random.as_generator`):
+            pass an int seed for the same forecast on every call; None draws fresh entropy.
+            Ignored for analytic forecasts.
 
         Returns
         -------
@@ -325,7 +315,7 @@ class VolatilityResult:
             sims = _positive_int(n_sims, "n_sims", "Use 10_000 or more for a stable mean.")
             # arch keeps simulated returns, variances and shocks, (n_sims, horizon) each
             check_allocation(3 * sims * h, what=f"{sims} simulations x {h} steps")
-            dist = self.spec._arch_distribution(seed=_generator(rng, DEFAULT_FORECAST_SEED))
+            dist = self.spec._arch_distribution(seed=as_generator(rng))
             f = res.forecast(
                 horizon=h,
                 reindex=False,
@@ -353,7 +343,7 @@ class VolatilityResult:
         n = _positive_int(n_paths, "n_paths", "Use e.g. 10_000 paths.")
         h = _positive_int(horizon, "horizon", "Use 1 for one step ahead.")
         check_allocation(n * h, what=f"{n} paths x {h} steps")
-        gen = _generator(rng, None)
+        gen = as_generator(rng)
         if innovations == "model":
             dist = self.spec._arch_distribution(seed=gen)
             return np.asarray(dist.simulate(self._dist_params())((n, h)), dtype=float)

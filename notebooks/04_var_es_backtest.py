@@ -55,13 +55,23 @@ from IPython.display import Markdown, display
 from riskmodels._display import format_table
 from riskmodels.backtest import standard_models, walk_forward
 from riskmodels.data import MirrorSource, common_sample, load_prices, log_returns
-from riskmodels.parallel import session_scheduler
+from riskmodels.parallel import RunOptions, session_scheduler
 from riskmodels.reporting import figures
 from riskmodels.reporting.provenance import record_inputs
 
 figures.set_style()
 # backend "dask" without a scheduler: one LocalCluster for every call of this notebook
 scheduler = session_scheduler(backend, n_jobs, scheduler)
+# where every engine of this notebook runs: one object from the run parameters (no number
+# depends on it)
+run_options = RunOptions(
+    backend=backend,
+    n_jobs=n_jobs,
+    scheduler=scheduler,
+    cache_dir=cache_dir,
+    retries=retries,
+    progress=False,
+)
 prices = load_prices(
     symbols,
     freq=freq,
@@ -89,12 +99,7 @@ for name, rets in books.items():
         window=window,
         refit_every=refit_every,
         seed=seed,
-        progress=False,
-        backend=backend,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        cache_dir=cache_dir,
-        retries=retries,
+        run=run_options,
     )
     f = runs[name].forecasts
     display(

@@ -109,7 +109,7 @@ from riskmodels.margin import (
     example_models,
     load_tier_table,
 )
-from riskmodels.parallel import session_scheduler
+from riskmodels.parallel import RunOptions, session_scheduler
 from riskmodels.reporting import figures
 from riskmodels.reporting.captions import Captions
 from riskmodels.reporting.provenance import record_inputs
@@ -126,6 +126,16 @@ from riskmodels.stress import (
 figures.set_style()
 # backend "dask" without a scheduler: one LocalCluster for every call of this notebook
 scheduler = session_scheduler(backend, n_jobs, scheduler)
+# where every engine of this notebook runs: one object from the run parameters (no number
+# depends on it)
+run_options = RunOptions(
+    backend=backend,
+    n_jobs=n_jobs,
+    scheduler=scheduler,
+    cache_dir=cache_dir,
+    retries=retries,
+    progress=False,
+)
 # numbered figures and tables (Table 1 is the executive summary's); long tables shown whole
 cap = Captions(output_dir=output_dir, start_table=2)
 source = MirrorSource(mirror)
@@ -576,14 +586,6 @@ cap.figure(
 
 # %%
 tiers = binance_usdm_tiers()
-run_on = dict(
-    backend=backend,
-    n_jobs=n_jobs,
-    scheduler=scheduler,
-    cache_dir=cache_dir,
-    retries=retries,
-    progress=False,
-)
 tier_grid = calibration_grid(
     returns,
     assets,
@@ -596,7 +598,7 @@ tier_grid = calibration_grid(
     n_boot=200,
     seed=seed,
     insufficient="raise",
-    **run_on,
+    run=run_options,
 )
 cals = {a: tier_grid[a, base_horizon, target, "historical"] for a in assets}
 ONE_DAY_KINDS = {
@@ -743,7 +745,7 @@ plane = calibration_grid(
     n_boot=0,
     test_start=test_start,
     seed=seed,
-    **run_on,
+    run=run_options,
 )
 for cell in plane.config["not_calibrated"]:
     display(

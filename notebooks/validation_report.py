@@ -99,7 +99,7 @@ from riskmodels.backtest import (
 from riskmodels.correlation import DCC
 from riskmodels.data import MirrorSource, check_quality, common_sample, load_prices, log_returns
 from riskmodels.data.quality import combine
-from riskmodels.parallel import session_scheduler
+from riskmodels.parallel import RunOptions, session_scheduler
 from riskmodels.reporting import figures
 from riskmodels.reporting.captions import Captions
 from riskmodels.reporting.provenance import record_inputs
@@ -108,6 +108,16 @@ from riskmodels.volatility import GARCH, fit_panel
 figures.set_style()
 # backend "dask" without a scheduler: one LocalCluster for every call of this notebook
 scheduler = session_scheduler(backend, n_jobs, scheduler)
+# where every engine of this notebook runs: one object from the run parameters (no number
+# depends on it)
+run_options = RunOptions(
+    backend=backend,
+    n_jobs=n_jobs,
+    scheduler=scheduler,
+    cache_dir=cache_dir,
+    retries=retries,
+    progress=False,
+)
 # numbered figures and tables; Table 1 is the executive summary's verdict
 cap = Captions(output_dir=output_dir, start_table=2)
 periods_per_year = {"1d": 365, "4h": 365 * 6, "1h": 365 * 24}[freq]
@@ -418,12 +428,7 @@ for name, rets in books.items():
             window=window,
             refit_every=refit_every,
             seed=seed,
-            progress=False,
-            backend=backend,
-            n_jobs=n_jobs,
-            scheduler=scheduler,
-            cache_dir=cache_dir,
-            retries=retries,
+            run=run_options,
         )
     f = runs[name].forecasts
     display(
@@ -858,12 +863,7 @@ for w in windows:
             refit_every=50,
             start=origin,
             seed=seed,
-            progress=False,
-            backend=backend,
-            n_jobs=n_jobs,
-            scheduler=scheduler,
-            cache_dir=cache_dir,
-            retries=retries,
+            run=run_options,
         )
     t = run.tests()
     sens_rows[w] = {

@@ -342,14 +342,15 @@ def test_backtest_notebooks_declare_and_pass_the_run_keys(name):
     defaults = notebook_parameters(RunConfig(), REPO)
     assert {k: declared[k] for k in EXEC_KEYS} == {k: defaults[k] for k in EXEC_KEYS}
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    # ``run_on = dict(backend=backend, ...)`` passed on as ``**run_on``
+    # ``run_options = RunOptions(backend=backend, ...)`` passed on as ``run=run_options``
+    # (or a ``dict(...)`` passed on as ``**name``)
     dicts = {
         node.targets[0].id: node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Assign)
         and isinstance(node.targets[0], ast.Name)
         and isinstance(node.value, ast.Call)
-        and getattr(node.value.func, "id", None) == "dict"
+        and getattr(node.value.func, "id", None) in ("dict", "RunOptions")
     }
     calls = [
         node
@@ -360,7 +361,7 @@ def test_backtest_notebooks_declare_and_pass_the_run_keys(name):
     for call in calls:
         keywords = list(call.keywords)
         for kw in call.keywords:
-            if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id in dicts:
+            if kw.arg in (None, "run") and isinstance(kw.value, ast.Name) and kw.value.id in dicts:
                 keywords += dicts[kw.value.id].keywords
         passed = {kw.arg: kw.value.id for kw in keywords if isinstance(kw.value, ast.Name)}
         missing = [k for k in EXEC_KEYS if passed.get(k) != k]

@@ -74,3 +74,46 @@ def test_resolve_refuses_two_answers():
     with pytest.raises(ConfigError, match=r"run must be a riskmodels\.parallel\.RunOptions"):
         resolve_run_options({"backend": "loky"})  # type: ignore[arg-type]
     assert resolve_run_options(None, backend="sequential") == run
+
+
+# -- the engines take run= ----------------------------------------------------------------------
+def _returns(n: int = 400, seed: int = 3):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2020-01-01", periods=n, freq="D", tz="UTC", name="time")
+    return pd.DataFrame(0.02 * rng.standard_t(4, size=(n, 2)), index=index, columns=["A", "B"])
+
+
+def test_walk_forward_with_run_options_equals_the_keywords():
+    # Twin: the same backtest through run= and through the separate keywords gives the same
+    # frame (the options never change a number), and a clash is refused before any work.
+    import pandas as pd
+
+    from riskmodels.backtest import ScenarioModel, walk_forward
+    from riskmodels.scenarios import HistoricalScenarios
+
+    r = _returns()
+    model = ScenarioModel(HistoricalScenarios(window=100))
+    kw = dict(window=100, refit_every=50, alphas=0.99)
+    a = walk_forward(model, r, None, **kw, backend="sequential", progress=False)
+    b = walk_forward(model, r, None, **kw, run=RunOptions(backend="sequential", progress=False))
+    pd.testing.assert_frame_equal(a.forecasts, b.forecasts)
+    assert b.config["backend"] == "sequential"
+    with pytest.raises(ConfigError, match="given both in run="):
+        walk_forward(model, r, None, **kw, n_jobs=2, run=RunOptions(backend="sequential"))
+
+
+def test_calibration_grid_with_run_options_equals_the_keywords():
+    import pandas as pd
+
+    from riskmodels.calibration import calibration_grid
+
+    r = _returns(900)
+    grid = dict(horizons=["1D"], targets=[0.01], test_start="2021-06-01", n_boot=20, seed=7)
+    a = calibration_grid(r, backend="sequential", progress=False, **grid)
+    b = calibration_grid(r, run=RunOptions(backend="sequential", progress=False), **grid)
+    pd.testing.assert_frame_equal(a.summary(), b.summary())
+    with pytest.raises(ConfigError, match="retries given both"):
+        calibration_grid(r, retries=3, run=RunOptions(backend="sequential"), **grid)

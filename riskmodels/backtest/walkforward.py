@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import html_table, table_html
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency
 from riskmodels.backtest.coverage import (
@@ -81,14 +81,12 @@ from riskmodels.exceptions import (
 )
 from riskmodels.parallel import (
     BACKENDS,
+    RunOptions,
     TaskCache,
     TaskKey,
-    check_backend,
-    check_n_jobs,
-    check_on_task_error,
-    check_retries,
     failure_text,
     import_distributed,
+    resolve_run_options,
     run_cached,
     warn_failed,
 )
@@ -503,6 +501,7 @@ def walk_forward(
     cache_dir: str | os.PathLike[str] | None = None,
     retries: int = 1,
     on_task_error: str = "raise",
+    run: RunOptions | None = None,
 ) -> WalkForwardResult:
     r"""Rolling-origin VaR/ES backtest of one or several models on a portfolio.
 
@@ -585,6 +584,11 @@ def walk_forward(
         chunk, first and last origin, attempts, error) and a
         :class:`~riskmodels.exceptions.RiskModelsWarning`. Fix the cause and run again with
         the same ``cache_dir``: only the failed tasks are computed.
+    run : RunOptions, optional
+        The run options as one object (:class:`riskmodels.parallel.RunOptions`, e.g.
+        ``RunOptions.from_config(config)``) instead of ``backend``, ``n_jobs``,
+        ``scheduler``, ``cache_dir``, ``retries``, ``on_task_error`` and ``progress``; giving
+        both is refused when they disagree.
 
     Returns
     -------
@@ -628,8 +632,19 @@ def walk_forward(
     if chunk_size is None:
         chunk_size = max(1, math.ceil(DEFAULT_CHUNK_BARS / refit_every))
     chunk_size = _positive_int(chunk_size, "chunk_size", 1, "It is a number of refits per task.")
-    n_jobs = check_n_jobs(n_jobs)
-    backend = check_backend(backend, scheduler)
+    opts = resolve_run_options(
+        run,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        cache_dir=cache_dir,
+        retries=retries,
+        on_task_error=on_task_error,
+        progress=progress,
+    )
+    backend, n_jobs, scheduler = opts.backend, opts.n_jobs, opts.scheduler
+    cache_dir, retries, on_task_error = opts.cache_dir, opts.retries, opts.on_task_error
+    progress = opts.progress
     if backend == "dask":
         import_distributed()  # fail before any work when the extra is missing
     root = _seed_sequence(seed)
@@ -638,8 +653,6 @@ def walk_forward(
             f"update_failure must be 'raise' or 'refit' (got {update_failure!r}): what to do "
             "when a model cannot be filtered forward."
         )
-    retries = check_retries(retries)
-    on_task_error = check_on_task_error(on_task_error)
     cache = None if cache_dir is None else TaskCache(cache_dir)
     exposures = _exposures(weights, frame.columns)
     used = _trim_and_check(frame[list(exposures.index)])
@@ -725,8 +738,9 @@ def walk_forward(
         scheduler=scheduler,
         retries=retries,
     )
-    outputs, run, cache_hits = got.outputs, got.run, got.cache_hits
-    failures, reruns, workers, backend = run.failures, run.reruns, run.n_workers, run.backend
+    outputs, outcome, cache_hits = got.outputs, got.run, got.cache_hits
+    failures, reruns = outcome.failures, outcome.reruns
+    workers, backend = outcome.n_workers, outcome.backend
 
     realized_all = _realized(used, exposures, origins, h)
     chunk_pos = [np.concatenate([np.asarray(b, dtype=np.int64) for b in ch]) for ch in chunks]
@@ -1309,5 +1323,8 @@ class WalkForwardResult:
                 ),
             ]
         head = html_table(rows, caption="Walk-forward VaR/ES backtest")
-        table = frame_html(self.tests().round(4))
+        tests = self.tests()
+        kinds = {c: "pvalue" for c in tests.columns if c.endswith("_p")}
+        kinds.update(nobs="count", hits="count", hit_rate="pct")
+        table = table_html(tests, kinds)
         return f"{head}<p>Backtest statistics (p-values: small values reject the model)</p>{table}"

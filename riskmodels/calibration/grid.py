@@ -64,7 +64,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels._time import as_timedelta
 from riskmodels.backtest.results import _ReadOnlyDict
 from riskmodels.calibration.closeout import CloseoutCalibration, calibrate_closeout
@@ -83,6 +83,7 @@ from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.liquidation.rules import parse_duration
 from riskmodels.margin import TierTable
 from riskmodels.parallel import (
+    RunOptions,
     TaskCache,
     TaskKey,
     check_backend,
@@ -91,6 +92,7 @@ from riskmodels.parallel import (
     check_retries,
     failure_text,
     import_distributed,
+    resolve_run_options,
     run_cached,
     warn_failed,
 )
@@ -101,6 +103,10 @@ __all__ = ["CalibrationGrid", "calibration_grid"]
 CELL_COLUMNS = ("asset", "base_horizon", "target", "model")
 #: The same for ``method="closeout"``: ``delay`` is the base delay's label, ``method`` "closeout".
 CLOSEOUT_CELL_COLUMNS = ("asset", "delay", "target", "method")
+#: How ``CalibrationGrid.summary()``'s columns are shown by ``_repr_html_``.
+_SUMMARY_KINDS = dict.fromkeys(
+    ("target", "mmr_raw", "mmr_lo", "mmr_hi", "mmr", "imr", "breach_rate"), "pct"
+) | {"liquidations": "count", "n_test": "count", "breaches": "count", "pvalue": "pvalue"}
 #: Arguments of the horizon method with no meaning for the close-out one (and what to use).
 _HORIZON_ONLY = {
     "adv": "volume={asset: USD per day} (the default reads it from the bars' quote_volume)",
@@ -496,7 +502,7 @@ class CalibrationGrid:
                 f"worker(s)), {self.elapsed:.1f} s; {len(c['not_calibrated'])} not calibrated, "
                 f"{len(c['failed_tasks'])} failed.</p>"
             )
-            return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
+            return head + table_html(self.summary(), _SUMMARY_KINDS)
         head = (
             f"<p><b>Calibration grid</b>: {len(c['assets'])} asset(s) × {len(c['horizons'])} "
             f"horizon(s) × {len(c['targets'])} target(s) × {len(c['models'])} model(s) = "
@@ -504,7 +510,7 @@ class CalibrationGrid:
             f"worker(s)), {self.elapsed:.1f} s; {len(c['not_calibrated'])} not calibrated, "
             f"{len(c['failed_tasks'])} failed.</p>"
         )
-        return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
+        return head + table_html(self.summary(), _SUMMARY_KINDS)
 
 
 # -- the grid ------------------------------------------------------------------------------------
@@ -539,6 +545,7 @@ def calibration_grid(
     retries: int = 1,
     on_task_error: str = "raise",
     progress: bool = True,
+    run: RunOptions | None = None,
     **closeout: Any,
 ) -> CalibrationGrid:
     r"""Static MMR calibrations over a grid of cells, one task each: assets × base horizons ×
@@ -602,6 +609,10 @@ def calibration_grid(
         in ``config["failed_tasks"]`` and a :class:`~riskmodels.exceptions.RiskModelsWarning`.
     progress : bool, default True
         A tqdm bar over cells (and the dask dashboard link).
+    run : RunOptions, optional
+        The run options as one object (:class:`riskmodels.parallel.RunOptions`, e.g.
+        ``RunOptions.from_config(config)``) instead of ``backend`` ... ``progress``; giving
+        both is refused when they disagree.
     **closeout
         ``method="closeout"`` only: the other keyword options of
         :func:`~riskmodels.calibration.closeout.calibrate_closeout` (``origin_every``,
@@ -637,6 +648,19 @@ def calibration_grid(
     sequence, which is what makes the grid independent of scheduling.
     """
     t0 = time.perf_counter()
+    opts = resolve_run_options(
+        run,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        cache_dir=cache_dir,
+        retries=retries,
+        on_task_error=on_task_error,
+        progress=progress,
+    )
+    backend, n_jobs, scheduler = opts.backend, opts.n_jobs, opts.scheduler
+    cache_dir, retries, on_task_error = opts.cache_dir, opts.retries, opts.on_task_error
+    progress = opts.progress
     if method not in ("horizon", "closeout"):
         raise ConfigError(
             f"method must be 'horizon' (returns, a fixed liquidation horizon) or 'closeout' "

@@ -56,6 +56,7 @@ from riskmodels.backtest.models import (
     VaRModel,
     standard_models,
 )
+from riskmodels.backtest.spec import WalkForward
 from riskmodels.backtest.walkforward import WalkForwardResult, walk_forward
 
 __all__ += [
@@ -63,6 +64,7 @@ __all__ += [
     "ParametricModel",
     "ScenarioModel",
     "VaRModel",
+    "WalkForward",
     "WalkForwardResult",
     "standard_models",
     "walk_forward",

@@ -71,6 +71,7 @@ from riskmodels.calibration.procyclicality import (
     procyclicality_comparison,
     procyclicality_metrics,
 )
+from riskmodels.calibration.spec import MMRCalibrator
 from riskmodels.calibration.venues import (
     VenueRule,
     available_rules,
@@ -83,6 +84,7 @@ __all__ = [
     "CloseoutCalibration",
     "DataChoice",
     "MMRCalibration",
+    "MMRCalibrator",
     "ProcyclicalityMetrics",
     "VenueRule",
     "adv_from_ohlcv",

@@ -152,3 +152,53 @@ def test_calibrator_is_keyword_only_frozen_and_validated():
     ]:
         with pytest.raises(ConfigError, match=match):
             cal.replace(**bad)
+
+
+# -- VaRModel.fit_model -> FittedVaRModel ----------------------------------------------------------
+@pytest.mark.parametrize("kind", ["HS", "EWMA"])
+def test_fitted_var_model_equals_the_engine(kind):
+    # Twin: fit on the first window, forecast, update one bar, forecast again: the numbers are
+    # the walk-forward engine's at its first two origins (same model, same window, no refit in
+    # between), exactly: the same model methods compute both.
+    from riskmodels.backtest import ParametricModel
+    from riskmodels.volatility import EWMA
+
+    r = _returns(300)
+    model = (
+        ScenarioModel(HistoricalScenarios(window=200))
+        if kind == "HS"
+        else ParametricModel(EWMA(0.94))
+    )
+    w = 200
+    wf = walk_forward(
+        model, r, None, window=w, refit_every=1000, alphas=(0.99, 0.975),
+        end=r.index[w + 1], run=SEQ,
+    )  # fmt: skip
+    f = wf.forecasts.set_index(["time", "alpha"])
+    fitted = model.fit_model(r.iloc[:w])
+    assert fitted.as_of == r.index[w - 1]
+    first = fitted.forecast((0.99, 0.975))
+    origin0 = wf.forecasts["time"].min()
+    np.testing.assert_array_equal(first["var"], f.loc[origin0, "var"].to_numpy())
+    np.testing.assert_array_equal(first["es"], f.loc[origin0, "es"].to_numpy())
+    nxt = fitted.update(r.iloc[w : w + 1]).forecast((0.99, 0.975))
+    origin1 = sorted(wf.forecasts["time"].unique())[1]
+    np.testing.assert_array_equal(nxt["var"], f.loc[origin1, "var"].to_numpy())
+    assert fitted.forecast(0.99).index.tolist() == [0.99]  # the old object is unchanged
+
+
+def test_fitted_var_model_errors_say_the_fix():
+    from riskmodels.backtest import ParametricModel
+    from riskmodels.exceptions import DataError
+    from riskmodels.volatility import EWMA
+
+    r = _returns(300)
+    fitted = ParametricModel(EWMA(0.94)).fit_model(r.iloc[:200])
+    with pytest.raises(DataError, match="not after the model's last bar"):
+        fitted.update(r.iloc[150:210])
+    with pytest.raises(ConfigError, match=r"alpha must be in \[0.5, 1\)"):
+        fitted.forecast(0.01)
+    with pytest.raises(ConfigError, match="one bar"):  # parametric: one-bar closed forms only
+        fitted.forecast(0.99, "5D")
+    with pytest.raises(DataError, match="NaN"):
+        ParametricModel(EWMA(0.94)).fit_model(r.iloc[:200].assign(A=np.nan))

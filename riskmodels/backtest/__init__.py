@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 # Walk-forward engine and its VaR/ES models (riskmodels.backtest.walkforward / .models).
+from riskmodels.backtest.fitted import FittedVaRModel, fit_var_model
 from riskmodels.backtest.models import (
     ConditionalEVT,
     ParametricModel,
@@ -61,11 +62,13 @@ from riskmodels.backtest.walkforward import WalkForwardResult, walk_forward
 
 __all__ += [
     "ConditionalEVT",
+    "FittedVaRModel",
     "ParametricModel",
     "ScenarioModel",
     "VaRModel",
     "WalkForward",
     "WalkForwardResult",
+    "fit_var_model",
     "standard_models",
     "walk_forward",
 ]

@@ -99,7 +99,9 @@ class VaRModel(Protocol):
     engine calls it before any fit.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Label used in the ``model`` column of the forecasts (read-only)."""
 
     def fit(
         self,
@@ -132,6 +134,28 @@ class VaRModel(Protocol):
         """``converged``, ``loglik``, ``params`` (dict), ``params_at_bounds`` (tuple), ``note``."""
 
 
+class _FitsModel:
+    """``fit_model``: the spec ▸ fit ▸ result protocol on top of the engine's state protocol."""
+
+    def fit_model(
+        self,
+        returns: pd.DataFrame | pd.Series,
+        *,
+        exposures: pd.Series | Mapping[str, float] | None = None,
+        rng: Any = None,
+        warm_start: Any = None,
+    ) -> Any:
+        """Fit on ``returns`` (the estimation window) → a :class:`~riskmodels.backtest.fitted.FittedVaRModel`
+        with ``update(new_returns)``, ``forecast(alphas, horizon)`` and ``diagnostics()``.
+
+        Exposures default to equal fractions 1/N; the numbers equal the walk-forward engine's
+        for the same window (:func:`riskmodels.backtest.fitted.fit_var_model`).
+        """
+        from riskmodels.backtest.fitted import fit_var_model
+
+        return fit_var_model(self, returns, exposures=exposures, rng=rng, warm_start=warm_start)
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenario generators
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +165,7 @@ class _ScenarioState:
 
 
 @dataclass(frozen=True)
-class ScenarioModel:
+class ScenarioModel(_FitsModel):
     """VaR and ES from any scenario generator (historical, filtered historical, Monte Carlo).
 
     Parameters
@@ -382,7 +406,7 @@ def _check_one_step(horizon_bars: int, model: str) -> None:
         )
 
 
-class _VolatilityFilterModel:
+class _VolatilityFilterModel(_FitsModel):
     """Shared fit/update/diagnostics of :class:`ParametricModel` and :class:`ConditionalEVT`."""
 
     volatility: VolatilitySpec

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 #: Subpackages and modules reachable as ``riskmodels.<name>`` after ``import riskmodels``.
 SUBMODULES: tuple[str, ...] = (
@@ -37,6 +38,9 @@ SUBMODULES: tuple[str, ...] = (
 )
 
 __all__ = ["__version__", *SUBMODULES]
+
+if TYPE_CHECKING:  # set by __getattr__ on first access
+    __version__: str
 
 
 def _version() -> str:

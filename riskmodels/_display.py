@@ -16,7 +16,7 @@ notebooks): :func:`fmt_pct` (``1.23%``), :func:`fmt_usd` (``20,000``), :func:`fm
 (``<0.001``), :func:`fmt_duration` (``1 min``, ``4 h``, ``1 d``), :func:`fmt_date` (no zero
 time), :func:`fmt_number` (no exponent notation in the usual range), and :func:`format_table` /
 :func:`table_html`, a pandas ``Styler`` applying them per column (RangeIndex hidden, all text
-escaped).
+escaped); :func:`format_rows` formats a table whose rows carry the units.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import copy
 import hashlib
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -41,6 +41,7 @@ __all__ = [
     "fmt_pct",
     "fmt_pvalue",
     "fmt_usd",
+    "format_rows",
     "format_table",
     "frame_html",
     "html_table",
@@ -219,15 +220,24 @@ def fmt_pvalue(p: Any) -> str:
 
 
 def fmt_number(x: Any, sig: int = 4) -> str:
-    """A plain number with ``sig`` significant digits and no exponent for |x| in [1e-4, 1e12)."""
+    """A plain number with ``sig`` significant digits and no exponent for |x| in [1e-10, 1e12).
+
+    ``1.6e-10`` → ``"0.0000000001600"``, ``2e4`` → ``"20,000"``; only magnitudes outside that
+    range (and infinities, ``"∞"``) are written otherwise, in exponent notation.
+    """
     if _missing(x):
         return MISSING
     v = float(x)
     if v == 0:
         return "0"
-    if 1e-4 <= abs(v) < 1e12:
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if 1e-10 <= abs(v) < 1e12:
         digits = max(sig - 1 - math.floor(math.log10(abs(v))), 0)
-        return f"{v:,.{digits}f}"
+        out = f"{v:,.{digits}f}"
+        if digits and abs(float(out.replace(",", ""))) >= 10 ** (sig - digits):
+            out = f"{v:,.{digits - 1}f}"  # rounded up a decade (9.9996 → 10.00, not 10.000)
+        return out
     return f"{v:.{sig - 1}e}"
 
 
@@ -254,7 +264,7 @@ def fmt_date(ts: Any) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S" if t.second else "%Y-%m-%d %H:%M")
 
 
-_FORMATTERS = {
+_FORMATTERS: dict[str, Callable[[Any], str]] = {
     "pct": fmt_pct,
     "usd": fmt_usd,
     "pvalue": fmt_pvalue,
@@ -315,7 +325,10 @@ def format_table(
             fmts[col] = lambda x, f=_FORMATTERS[kind]: esc(f(x))
     # a uuid from the table's shape and labels: the same table renders to the same HTML
     key = repr((df.shape, list(map(str, df.columns)), caption)).encode()
-    sty = df.style.set_uuid(hashlib.sha1(key).hexdigest()[:8])
+    from pandas.io.formats.style import Styler  # needs jinja2: imported when a table is shown
+
+    # no id on every cell (only on the cells a caller styles): shorter HTML for _repr_html_
+    sty = Styler(df, cell_ids=False).set_uuid(hashlib.sha1(key).hexdigest()[:8])
     sty = sty.format(fmts, escape="html", na_rep=MISSING)
     if isinstance(df.index, pd.RangeIndex):
         sty = sty.hide(axis="index")
@@ -327,6 +340,58 @@ def format_table(
     if caption is not None:
         sty = sty.set_caption(esc(caption))
     return sty
+
+
+def format_rows(
+    frame: pd.DataFrame | pd.Series,
+    kinds: dict[Any, str] | None = None,
+    *,
+    default: str = "number",
+) -> pd.DataFrame:
+    """``frame`` with each row formatted for people: a table whose rows, not columns, have units.
+
+    A summary with one row per figure (a probability, an amount, a count) cannot be formatted
+    by column; this formats each row by its kind and returns the text, which
+    :func:`format_table` / :func:`table_html` then show as they are (escaped).
+
+    Parameters
+    ----------
+    frame : DataFrame or Series
+        A Series is one column (named by the Series, else ``"value"``).
+    kinds : mapping of row label to kind, optional
+        As in :func:`format_table`; other numeric rows get ``default``.
+    default : str, default "number"
+        Kind of the numeric rows not in ``kinds``.
+
+    Returns
+    -------
+    DataFrame
+        Same labels as ``frame``, every cell a ``str`` (:data:`MISSING` for a missing value).
+
+    Raises
+    ------
+    ValueError
+        An unknown kind.
+    """
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame("value" if frame.name is None else frame.name)
+    kinds = dict(kinds or {})
+    bad = sorted({k for k in [*kinds.values(), default] if k not in _FORMATTERS})
+    if bad:
+        raise ValueError(f"unknown formats {bad}; use one of {sorted(_FORMATTERS)}.")
+
+    def one(x: Any, kind: str) -> str:
+        if isinstance(x, str):
+            return x
+        if isinstance(x, bool) or _missing(x):
+            return MISSING if _missing(x) else str(x)
+        try:
+            return _FORMATTERS[kind](x)
+        except (TypeError, ValueError):
+            return str(x)
+
+    rows = [[one(x, kinds.get(label, default)) for x in row] for label, row in frame.iterrows()]
+    return pd.DataFrame(rows, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def table_html(

@@ -175,9 +175,10 @@ def _int_or_text(text: str) -> int | str:
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from riskmodels.data import MirrorSource, check_quality
+    from riskmodels.data import MirrorSource, Source, check_quality
     from riskmodels.data._frames import DEFAULT_UNIVERSE, parse_symbol
 
+    src: Source
     if args.source == "archive":
         from riskmodels.data.archive import BinanceArchive
 

@@ -1157,7 +1157,7 @@ def _encode(out: Any) -> tuple[Any, list[tuple[Any, ...]]]:
     return dataclasses.replace(out, warnings=[]), warns
 
 
-def _decode(entry: Any, output_type: type) -> Any:
+def _decode(entry: Any, output_type: type[Any]) -> Any:
     """The output stored by :func:`_encode`, or None for anything else (then recomputed)."""
     try:
         out, warns = entry

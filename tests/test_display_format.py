@@ -56,3 +56,35 @@ def test_table_formats_escapes_and_is_deterministic():
     assert "2024-01-31<" in format_table(dated).to_html()
     with pytest.raises(ValueError, match="unknown formats"):
         format_table(df, {"rate": "percent"})
+
+
+def test_fmt_number_has_no_exponent_in_the_ordinary_range():
+    """1e-10 .. 1e12 in plain digits (``1.601e-10`` was shown as such); beyond, exponent."""
+    assert fmt_number(1.601e-10) == "0.0000000001601"
+    assert fmt_number(-3.2e-7) == "-0.0000003200" and fmt_number(2e-5) == "0.00002000"
+    assert fmt_number(2e4) == "20,000" and fmt_number(9.87654e11) == "987,654,000,000"
+    assert fmt_number(9.9996) == "10.00" and fmt_number(0.99996) == "1.000"  # rounded up
+    assert fmt_number(np.inf) == "∞" and fmt_number(0.0) == "0"
+    for k in range(-10, 12):
+        for m in (1.0, 1.2345, 9.87):
+            x = m * 10.0**k
+            assert "e" not in fmt_number(x).lower() and "e" not in fmt_number(-x).lower(), x
+    assert fmt_number(1e12) == "1.000e+12" and fmt_number(3e-11) == "3.000e-11"
+
+
+def test_format_rows_formats_each_row_by_its_kind():
+    """A summary whose rows carry the units (P(liquidation), bad debt ...)."""
+    from riskmodels._display import format_rows
+
+    s = pd.DataFrame(
+        {"estimate": [10.0, 0.0123, 2e4, 1.6e-10, np.nan]},
+        index=["positions", "P(liq)", "bad debt", "p", "missing"],
+    )
+    out = format_rows(s, {"positions": "count", "P(liq)": "pct", "bad debt": "usd", "p": "pvalue"})
+    assert out["estimate"].tolist() == ["10", "1.23%", "20,000", "<0.001", MISSING]
+    html = table_html(out)
+    assert "&lt;0.001" in html and "e+0" not in html and "e-1" not in html
+    series = format_rows(pd.Series([0.5, 3.0], index=["a", "b"], name="x"), {"a": "pct"})
+    assert series["x"].tolist() == ["50.00%", "3.000"]
+    with pytest.raises(ValueError, match="unknown formats"):
+        format_rows(s, {"p": "percent"})

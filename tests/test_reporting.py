@@ -388,7 +388,9 @@ def test_data_report_html_content(data_report, mirror_path):
     # coverage table: a header with the coverage columns and a row per asset
     tables = re.findall(r"<table.*?</table>", html, flags=re.S)
     cov = [t for t in tables if "first bar" in t and "missing bars" in t]
-    assert cov and all(re.search(rf"<th[^>]*>\s*{s}\s*</th>", cov[0]) for s in ("BTC", "ETH", "LINK"))
+    assert cov and all(
+        re.search(rf"<th[^>]*>\s*{s}\s*</th>", cov[0]) for s in ("BTC", "ETH", "LINK")
+    )
     # findings table names LINK's bad tick of 2020-03-12 (PROVENANCE.md §2.1)
     rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
     assert any("bad_tick" in r and "LINK" in r and "2020-03-12" in r for r in rows)

@@ -563,7 +563,7 @@ def test_error_nan_inside_used_assets(small):
 def test_error_schedule_arguments(small):
     with pytest.raises(ConfigError, match="refit_every must be an integer >= 1 \\(got 0\\)"):
         walk_forward(_Stub(), small, None, window=50, refit_every=0, progress=False)
-    with pytest.raises(ConfigError, match="is not a whole number of 1 days"):
+    with pytest.raises(ConfigError, match="is not a whole number of 1d bars"):
         walk_forward(_Stub(), small, None, window=50, horizon="36h", progress=False)
     with pytest.raises(ConfigError, match="shorter than the data frequency"):
         walk_forward(_Stub(), small, None, window=50, horizon="1h", progress=False)

@@ -42,6 +42,7 @@ requirements.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -135,9 +136,10 @@ def align(named: dict[str, object]) -> dict[str, pd.Series]:
     Returns Series with the input values (dtype unchanged) on the common index.
     """
     items = {name: _one_dimensional(x, name) for name, x in named.items()}
-    series_names = [n for n, v in items.items() if isinstance(v, pd.Series)]
-    for n in series_names:
-        idx = items[n].index
+    series = {n: v for n, v in items.items() if isinstance(v, pd.Series)}
+    series_names = list(series)
+    for n, s in series.items():
+        idx = s.index
         if idx.has_duplicates:
             dup = idx[idx.duplicated()]
             raise DataError(
@@ -146,7 +148,7 @@ def align(named: dict[str, object]) -> dict[str, pd.Series]:
             )
     if series_names:
         ref = series_names[0]
-        index = items[ref].index
+        index = series[ref].index
     else:
         ref = next(iter(items))
         index = pd.RangeIndex(len(items[ref]))
@@ -710,7 +712,9 @@ def traffic_light(hits: pd.Series | np.ndarray, alpha: float = 0.99) -> TrafficL
     cdf = stats.binom.cdf(np.arange(n + 1), n, p)
     yellow_from = int(np.argmax(cdf >= TrafficLightResult.YELLOW_CUTOFF))
     red_from = int(np.argmax(cdf >= TrafficLightResult.RED_CUTOFF))
-    zone = "red" if x >= red_from else "yellow" if x >= yellow_from else "green"
+    zone: Literal["green", "yellow", "red"] = (
+        "red" if x >= red_from else "yellow" if x >= yellow_from else "green"
+    )
     plus: float | None = None
     mult: float | None = None
     if n == 250 and math.isclose(a, 0.99, rel_tol=0.0, abs_tol=1e-12):

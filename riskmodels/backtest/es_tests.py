@@ -211,7 +211,7 @@ def _as_sampler(simulate: object, n_dates: int) -> Simulator:
 
         return draw
     if callable(simulate):
-        return simulate  # type: ignore[return-value]
+        return simulate
     raise ConfigError(
         "simulate must be a callable simulate(rng, n) returning P&L scenarios of shape "
         f"(n, n_dates), or a frozen scipy.stats distribution with one parameter per date (got "

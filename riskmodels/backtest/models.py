@@ -61,13 +61,13 @@ import pandas as pd
 
 from riskmodels._display import esc
 from riskmodels._time import bar_frequency
+from riskmodels._validation import min_observations
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.risk import es_evt, es_normal, es_t, fit_gpd_tail, var_es, var_evt, var_normal
 from riskmodels.risk import var_t as _var_t
-from riskmodels.risk._validation import min_observations
 from riskmodels.scenarios.base import as_horizon
 from riskmodels.volatility import EWMA, GARCH, VolatilityResult, VolatilitySpec
-from riskmodels.volatility.specs import PCT, OnFailure, _check_on_failure
+from riskmodels.volatility.specs import PCT, OnFailure, check_on_failure
 
 __all__ = [
     "ConditionalEVT",
@@ -383,8 +383,8 @@ def _one_step_variance(
     sigma2: np.ndarray,
     std_resid: np.ndarray,
 ) -> float:
-    """``sigma^2_{T+1}`` (percent²) from the model's own recursion (``spec._paths``)."""
-    _, s2 = spec._paths(vol_params, resid, sigma2, std_resid, _Z0)
+    """``sigma^2_{T+1}`` (percent²) from the model's own recursion (``spec.recursion``)."""
+    _, s2 = spec.recursion(vol_params, resid, sigma2, std_resid, _Z0)
     return float(s2[0, 0])
 
 
@@ -442,7 +442,7 @@ class _VolatilityFilterModel(_FitsModel):
         resid = res.resid.to_numpy()[-_HIST:] * PCT
         sigma2 = (res.conditional_volatility.to_numpy()[-_HIST:] * PCT) ** 2
         std_resid = res.std_resid.to_numpy()[-_HIST:]
-        vol_params = res._vol_params()
+        vol_params = res.volatility_params
         return _FilterState(
             result=res,
             weights=w,
@@ -450,7 +450,7 @@ class _VolatilityFilterModel(_FitsModel):
             assets=tuple(map(str, returns.columns)),
             asof=returns.index[-1],
             freq=_frequency(returns.index),
-            mu_pct=res._mu_pct(),
+            mu_pct=res.mean_pct,
             vol_params=vol_params,
             resid=resid,
             sigma2=sigma2,
@@ -590,7 +590,7 @@ class ParametricModel(_VolatilityFilterModel):
 
     def __post_init__(self) -> None:
         _check_volatility(self.volatility, "ParametricModel")
-        _check_on_failure(self.on_failure)
+        check_on_failure(self.on_failure)
         spec_dist = self.volatility.dist
         dist = self.dist if self.dist is not None else spec_dist
         if dist not in ("normal", "t"):
@@ -706,7 +706,7 @@ class ConditionalEVT(_VolatilityFilterModel):
 
     def __post_init__(self) -> None:
         _check_volatility(self.volatility, "ConditionalEVT")
-        _check_on_failure(self.on_failure)
+        check_on_failure(self.on_failure)
         tf = self.tail_fraction
         if (
             isinstance(tf, bool)

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodels._display import esc, frame_html, html_table
+from riskmodels._display import esc, fmt_pvalue, html_table, table_html
+from riskmodels._frozen import freeze_mapping
 from riskmodels.exceptions import ConfigError
 
 __all__ = [
@@ -118,7 +119,8 @@ def _html_table(title: str, rows: list[tuple[str, str]]) -> str:
 
 
 class _ReadOnlyDict(Mapping[str, Any]):
-    """A read-only mapping that pickles (``types.MappingProxyType`` does not)."""
+    """A read-only mapping that pickles; kept so results cached by earlier versions load (new
+    results hold :func:`riskmodels._frozen.freeze_mapping`'s FrozenDict)."""
 
     __slots__ = ("_data",)
 
@@ -198,7 +200,7 @@ class TestResult:
         object.__setattr__(self, "pvalue", float(self.pvalue))
         if self.df is not None:
             object.__setattr__(self, "df", float(self.df))
-        object.__setattr__(self, "extra", _ReadOnlyDict(self.extra))
+        object.__setattr__(self, "extra", freeze_mapping(self.extra))
 
     def reject(self, level: float = 0.05) -> bool:
         """True when H0 is rejected at significance ``level`` (``pvalue < level``)."""
@@ -229,7 +231,8 @@ class TestResult:
         )
 
     def _repr_html_(self) -> str:
-        return _html_table(self.name, self._rows())
+        rows = [(k, fmt_pvalue(self.pvalue) if k == "P-value" else v) for k, v in self._rows()]
+        return _html_table(self.name, rows)
 
 
 @dataclass(frozen=True, repr=False)
@@ -486,5 +489,5 @@ class MCSResult:
             f"Model confidence set (size {self.size:.2f}, method {self.method}, "
             f"{self.bootstrap} bootstrap, block {self.block_size}, {self.reps} reps)"
         )
-        table = frame_html(self.table(), float_format=lambda v: f"{v:.4f}")
+        table = table_html(self.table(), {"mean_loss": "number", "pvalue": "pvalue"})
         return f"<div><b>{caption}</b>{table}</div>"

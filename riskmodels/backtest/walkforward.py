@@ -44,6 +44,7 @@ gathered in task order. A tqdm progress bar runs over tasks in every mode.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -57,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import html_table, table_html
+from riskmodels._frozen import freeze_mapping
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency
 from riskmodels.backtest.coverage import (
@@ -71,7 +73,6 @@ from riskmodels.backtest.coverage import (
 )
 from riskmodels.backtest.es_tests import mcneil_frey
 from riskmodels.backtest.models import ScenarioModel
-from riskmodels.backtest.results import _ReadOnlyDict
 from riskmodels.exceptions import (
     ConfigError,
     DataError,
@@ -365,6 +366,7 @@ def _refit(
     task: _Task, pos: int, previous: Any, gen: np.random.Generator, trigger: str, note: str | None
 ) -> tuple[Any, dict[str, Any]]:
     """Fit ``task.model`` on the ``window`` rows ending at ``pos``; the state and its diagnostics."""
+    assert task.frame is not None  # _run_task gives a task its rows
     win = task.frame.iloc[pos - task.window + 1 : pos + 1]
     warm = previous if task.warm_start else None
     state = task.model.fit(win, exposures=task.exposures, warm_start=warm, rng=gen)
@@ -388,6 +390,7 @@ def _refit(
 
 def _run_chunk(task: _Task) -> _TaskOutput:
     model, frame = task.model, task.frame
+    assert frame is not None  # _run_task gives a task its rows
     n = sum(len(b) for b in task.blocks)
     n_alpha = len(task.alphas)
     var = np.empty((n, n_alpha))
@@ -822,7 +825,7 @@ def walk_forward(
     return WalkForwardResult(
         forecasts=forecasts,
         diagnostics=diagnostics,
-        config=_ReadOnlyDict(config),
+        config=freeze_mapping(config),
         n_jobs=workers,
         elapsed=time.perf_counter() - t0,
     )
@@ -944,7 +947,7 @@ class WalkForwardResult:
         )
         diagnostics = pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))
         config = {"alphas": (a,), "n_forecasts": int(x.size), "source": "from_forecasts"}
-        return cls(forecasts, diagnostics, _ReadOnlyDict(config))
+        return cls(forecasts, diagnostics, freeze_mapping(config))
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -989,6 +992,37 @@ class WalkForwardResult:
             return f[f["model"] == m].set_index("time")["hit"].rename(m)
         out = f.pivot(index="time", columns="model", values="hit")
         return out[list(self.models)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The forecasts as a long frame (a copy of :attr:`forecasts`).
+
+        Returns
+        -------
+        DataFrame
+            One row per (origin, model, alpha): ``time``, ``target``, ``model``, ``alpha``,
+            ``var``, ``es``, ``realized``, ``hit``; plain columns, so it round-trips through
+            parquet.
+        """
+        return self.forecasts.copy()
+
+    def diagnostics_table(self) -> pd.DataFrame:
+        """:attr:`diagnostics` with plain columns only, so that it round-trips through parquet.
+
+        :attr:`diagnostics` keeps ``params`` as dicts and ``params_at_bounds`` as tuples
+        (what :meth:`params` and callers read); parquet stores neither as such.
+
+        Returns
+        -------
+        DataFrame
+            The same rows and columns, with ``params`` as JSON text (``json.loads`` gives the
+            dict back) and ``params_at_bounds`` as the names joined by ``", "`` (empty: none).
+        """
+        out = self.diagnostics.copy()
+        out["params"] = [
+            json.dumps({str(k): float(v) for k, v in dict(p).items()}) for p in out["params"]
+        ]
+        out["params_at_bounds"] = [", ".join(map(str, x)) for x in out["params_at_bounds"]]
+        return out
 
     def params(self, model: str | None = None) -> pd.DataFrame:
         """Estimated parameters at each refit of one model (time x parameter)."""

@@ -110,7 +110,7 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import isotonic_regression
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency, duration_label
 from riskmodels.calibration.horizon import slippage_rate
@@ -506,7 +506,10 @@ class CloseoutCalibration:
             f"{self.target:.3%}, base delay {esc(self.params.get('delay'))}, "
             f"objective {esc(self.objective)}.</p>"
         )
-        return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
+        rates = ("mmr_raw", "mmr_lo", "mmr_hi", "mmr_lower_bound", "mmr_upper_bound", "mmr", "imr")
+        kinds = dict.fromkeys(rates, "pct")
+        kinds.update(bracket="count", upper="usd", liquidations="count")
+        return head + table_html(self.summary().reset_index(drop=True), kinds)
 
     def plot(
         self,
@@ -1107,9 +1110,9 @@ def calibrate_closeout(
         raw = g["mmr_raw"].to_numpy(dtype=float)
         lo = g["mmr_lo"].to_numpy(dtype=float)
         hi = g["mmr_hi"].to_numpy(dtype=float)
-        fit, conf = _monotone(raw, lo, hi)
+        iso, conf = _monotone(raw, lo, hi)
         # a bracket the data cannot identify publishes at least the smaller brackets' rate
-        pub[ix] = np.fmax.accumulate(np.where(np.isfinite(fit), fit, -np.inf))
+        pub[ix] = np.fmax.accumulate(np.where(np.isfinite(iso), iso, -np.inf))
         pub[ix] = np.where(np.isfinite(pub[ix]), pub[ix], np.nan)
         conflict[ix] = conf
     table_df["mmr"] = pub
@@ -1187,11 +1190,12 @@ def _holdout(
             continue
         k_in, n_in = cc.n_bad[b][~inw].sum(0), cc.n_liq[~inw].sum(0)
         if objective == "budget":
+            assert budget is not None  # checked with the objective (calibrate_closeout)
             m = float(
                 _solve_budget(
                     cc.shortfall[b][~inw].sum(0), cc.exposure_years[~inw].sum(0), grid, budget
                 )
-            )  # type: ignore[arg-type]
+            )
         else:
             m = float(solve_rate(k_in, n_in, grid, p, min_liquidations=min_liq))
         row = {"asset": asset, "side": side, "bracket": bracket, "window": str(w), "mmr": m}
@@ -1280,7 +1284,7 @@ def implied_closeout_horizon(
     if not ds or any(b <= a for a, b in itertools.pairwise(ds)):
         raise ConfigError(f"delays must be increasing (got {list(delays)!r}).")
     lv = [_check_prob(v, "levels", "0.995") for v in levels]
-    sides = ["long", "short"] if side == "both" else [side]
+    sides: list[Literal["long", "short"]] = ["long", "short"] if side == "both" else [side]
     step = segments(bars)[0].step
     usable = [d for d in ds if d == pd.Timedelta(0) or d >= step]
     if not usable:
@@ -1297,7 +1301,7 @@ def implied_closeout_horizon(
                     leverage=lev,
                     mmr=[m],
                     delay=d,
-                    origin_every=origin_every,  # type: ignore[arg-type]
+                    origin_every=origin_every,
                 )
                 rates.append(float(cc.rate()[0]))
             r = np.array(rates)

@@ -65,8 +65,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._display import esc, table_html
+from riskmodels._frozen import freeze_mapping
 from riskmodels._time import as_timedelta
-from riskmodels.backtest.results import _ReadOnlyDict
 from riskmodels.calibration.closeout import CloseoutCalibration, calibrate_closeout
 from riskmodels.calibration.horizon import _freq_label, as_returns_by_freq, choose_data
 from riskmodels.calibration.mmr import (
@@ -795,7 +795,7 @@ def calibration_grid(
         scheduler=scheduler,
         retries=retries,
     )
-    outputs, run, cache_hits = got.outputs, got.run, got.cache_hits
+    outputs, task_run, cache_hits = got.outputs, got.run, got.cache_hits
 
     tables, breaches = [], []
     calibrations: dict[tuple[str, str, float, str], MMRCalibration] = {}
@@ -803,7 +803,7 @@ def calibration_grid(
     for i, c in enumerate(cells):
         if i not in outputs:
             continue
-        lead = {
+        lead: dict[str, Any] = {
             "asset": c.asset,
             "base_horizon": _freq_label(c.horizon),
             "target": c.target,
@@ -824,7 +824,7 @@ def calibration_grid(
         tables.append(t)
         breaches.append(b)
     run_part = _run_record(
-        run,
+        task_run,
         [f"{c.asset}/{_freq_label(c.horizon)}/{c.target:g}/{c.model}" for c in cells],
         cache=cache,
         cache_hits=cache_hits,
@@ -850,7 +850,7 @@ def calibration_grid(
         table=table,
         breaches=_concat(breaches),
         calibrations=calibrations,
-        config=_ReadOnlyDict(config),
+        config=freeze_mapping(config),
         elapsed=time.perf_counter() - t0,
     )
 
@@ -1014,7 +1014,7 @@ def _closeout_grid(
     for i, c in enumerate(cells):
         if i not in outputs:
             continue
-        lead = {
+        lead: dict[str, Any] = {
             "asset": c.asset,
             "delay": _freq_label(c.delay),
             "target": c.target,
@@ -1028,7 +1028,7 @@ def _closeout_grid(
         calibrations[(c.asset, lead["delay"], c.target, "closeout")] = out.calibration
         t = out.calibration.table.drop(columns=["asset"])
         frames = [t]
-        o = out.calibration.oos_summary  # type: ignore[union-attr]
+        o = out.calibration.oos_summary
         if not o.empty:
             o = o.drop(columns=[c for c in lead if c in o.columns])  # asset, target
             frames.append(o)
@@ -1063,7 +1063,7 @@ def _closeout_grid(
         table=_concat(tables, CLOSEOUT_CELL_COLUMNS),
         breaches=_concat(oos, CLOSEOUT_CELL_COLUMNS),
         calibrations=calibrations,
-        config=_ReadOnlyDict(config),
+        config=freeze_mapping(config),
         elapsed=time.perf_counter() - t0,
     )
 

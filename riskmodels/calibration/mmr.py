@@ -61,14 +61,14 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 from arch.bootstrap import StationaryBootstrap
 from scipy import stats
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels._random import as_generator
 from riskmodels._time import as_timedelta
 from riskmodels.calibration.horizon import (
@@ -89,6 +89,7 @@ from riskmodels.risk import var as empirical_var
 
 if TYPE_CHECKING:
     from riskmodels.calibration.closeout import CloseoutCalibration
+    from riskmodels.risk.methods import Method
 
 __all__ = [
     "MMRCalibration",
@@ -216,7 +217,7 @@ def static_mmr(losses: Any, target: float, *, model: str = "historical") -> floa
         return float(empirical_var(-x, 1.0 - p))
     if model not in _MODELS:
         raise ConfigError(f"model must be one of {_MODELS} (got {model!r}).")
-    return float(estimate(-x, 1.0 - p, method=model).var)
+    return float(estimate(-x, 1.0 - p, method=cast("Method", model)).var)  # one of _MODELS
 
 
 def _bootstrap_quantiles(
@@ -421,7 +422,11 @@ class MMRCalibration:
             f"liquidation horizon (base {esc(_freq_label(self.horizon))}), model "
             f"{esc(self.model)}.</p>"
         )
-        return head + frame_html(self.summary(), float_format=lambda v: f"{v:.6g}", index=False)
+        kinds = dict.fromkeys(("mmr", "mmr_lo", "mmr_hi", "imr", "breach_rate", "slippage"), "pct")
+        kinds.update(
+            bracket="count", upper="usd", n_test="count", breaches="count", pvalue="pvalue"
+        )
+        return head + table_html(self.summary().reset_index(drop=True), kinds)
 
 
 # -- calibration ---------------------------------------------------------------------------------

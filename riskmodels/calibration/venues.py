@@ -78,7 +78,7 @@ _REQUIRED: dict[str, set[str]] = {
 def _num(params: Mapping[str, Any], key: str, where: str, *, default: float | None = None) -> float:
     v = params.get(key, default)
     try:
-        out = float(v)  # type: ignore[arg-type]
+        out = float(v)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {key} must be a number (got {v!r}).") from exc
     if not math.isfinite(out) or out < 0:

@@ -195,9 +195,9 @@ def two_step_cov(res: DCCResult) -> np.ndarray:
         tau = M.mean(axis=0)
         n_tau = M.shape[1]
         for c in range(n_tau):
-            col = np.zeros(T_all)
-            col[pos_sample] = M[:, c] - tau[c]
-            g1_cols.append(col)
+            g_tau = np.zeros(T_all)
+            g_tau[pos_sample] = M[:, c] - tau[c]
+            g1_cols.append(g_tau)
         h = 1e-5
         n_q = len(pairs)
         for c in range(n_tau):

@@ -224,6 +224,7 @@ class Problem:
                 base = self.evaluate(theta, likelihood=likelihood, target=target).llt
             lu = self.evaluate(up, likelihood=likelihood, target=target).llt if f_up else base
             ld = self.evaluate(dn, likelihood=likelihood, target=target).llt if f_dn else base
+            assert lu is not None and ld is not None  # base is set when one side is infeasible
             out[:, j] = (lu - ld) / (step * (int(f_up) + int(f_dn)))
         return out
 

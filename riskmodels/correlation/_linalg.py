@@ -55,12 +55,12 @@ def check_correlation_stack(R: object, what: str, *, atol: float = 1e-8) -> np.n
         raise ModelError(
             f"{what} must be a numeric array of correlation matrices ({exc})."
         ) from exc
+    given = arr.shape  # np.shape(R): the shape as given, before a 2-D matrix becomes a stack
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ModelError(
-            f"{what} must have shape (horizon, N, N) or (N, N) with horizon, N >= 1 (got "
-            f"{np.shape(R)})."
+            f"{what} must have shape (horizon, N, N) or (N, N) with horizon, N >= 1 (got {given})."
         )
     if not np.isfinite(arr).all():
         raise ModelError(f"{what} has NaN or infinite entries; give complete matrices.")
@@ -149,7 +149,7 @@ def nearest_correlation(
         dS = X - Rk
         Y_new = X.copy()
         Y_new[np.arange(n), np.arange(n)] = 1.0
-        if np.linalg.norm(Y_new - Y, "fro") <= tol * max(1.0, np.linalg.norm(Y, "fro")):
+        if np.linalg.norm(Y_new - Y, "fro") <= tol * max(1.0, float(np.linalg.norm(Y, "fro"))):
             Y = Y_new
             break
         Y = Y_new

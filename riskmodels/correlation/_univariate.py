@@ -48,9 +48,13 @@ def univariate_llt(vres: Any) -> pd.Series:
     """
     resid = vres.resid.to_numpy() * 100.0
     sigma2 = (vres.conditional_volatility.to_numpy() * 100.0) ** 2
-    arch_res = getattr(vres, "arch_result", None)
-    if arch_res is not None:
-        dist = arch_res.model.distribution
+    # a filtered result (VolatilitySpec.filter) has the model's distribution without building
+    # arch_result (arch's model.fix); the same distribution class and parameters
+    dist = getattr(vres, "arch_distribution", None)
+    if dist is None:
+        arch_res = getattr(vres, "arch_result", None)
+        dist = None if arch_res is None else arch_res.model.distribution
+    if dist is not None:
         k = int(dist.num_params)
         dp = np.asarray(vres.params.to_numpy()[len(vres.params) - k :], dtype=float)
         llt = np.asarray(dist.loglikelihood(dp, resid, sigma2, individual=True), dtype=float)

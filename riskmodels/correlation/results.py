@@ -16,7 +16,7 @@ from scipy.special import gammaln
 from statsmodels.iolib.summary import Summary
 from statsmodels.iolib.table import SimpleTable
 
-from riskmodels._display import summary_html
+from riskmodels._display import fmt_number, fmt_pvalue, summary_html
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency, horizon_bars
@@ -323,17 +323,15 @@ class CorrelationForecast:
         return f"CorrelationForecast({self._headline()})"
 
     def _repr_html_(self) -> str:
-        from riskmodels._display import esc, frame_html
+        from riskmodels._display import esc, table_html
 
         out = f"<div><p><b>CorrelationForecast</b>: {esc(self._headline())}.</p>"
         if len(self.assets) <= 12:
             steps = sorted({1, self.horizon})
             for h in steps:
-                out += f"<p>Correlation at step {h}:</p>" + frame_html(
-                    self.correlation_matrix(h), float_format=lambda v: f"{v:.3f}"
-                )
+                out += f"<p>Correlation at step {h}:</p>" + table_html(self.correlation_matrix(h))
         else:
-            out += frame_html(self.mean_pairwise().iloc[:20], float_format=lambda v: f"{v:.3f}")
+            out += table_html(self.mean_pairwise().iloc[:20])
         return out + "</div>"
 
 
@@ -497,6 +495,23 @@ class CorrelationResult:
                 Q = self._next_Q(Q, z[t - 1])
             out[t] = Q
         return MatrixPath(out, self.index, self.assets, "Q")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The conditional correlations and covariances as a long frame, one row per date and
+        pair ``i < j``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``time``, ``asset_i``, ``asset_j``, ``pair`` (``"a-b"``),
+            ``correlation`` and ``covariance`` (decimal², :attr:`covariance`); a RangeIndex.
+            Plain columns only, so it round-trips through parquet.
+        """
+        out = self.correlation.tidy()
+        out["covariance"] = self.covariance.tidy()["covariance"].to_numpy()
+        for col in ("asset_i", "asset_j", "pair"):
+            out[col] = out[col].astype(str)
+        return out
 
     def is_positive_definite(self) -> pd.Series:
         """Whether ``R_t`` is positive definite at each date (Cholesky succeeds)."""
@@ -765,7 +780,8 @@ class CorrelationResult:
         smry.tables.append(SimpleTable(rows, title=f"{self.model} correlation model"))
         tab = self._param_table()
         if len(tab):
-            data = [[f"{v:#.4g}" for v in row] for row in tab.to_numpy()]
+            fmts = [fmt_pvalue if c.startswith("P>") else fmt_number for c in tab.columns]
+            data = [[f(v) for f, v in zip(fmts, row, strict=True)] for row in tab.to_numpy()]
             smry.tables.append(
                 SimpleTable(
                     data,

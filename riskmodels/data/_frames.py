@@ -282,7 +282,7 @@ def epoch_index(values: pd.Series | np.ndarray, what: str = "timestamps") -> pd.
 def _unparsable(value: object) -> bool:
     """True when ``pd.Timestamp`` cannot read ``value`` as a time (for error messages)."""
     try:
-        return pd.isna(pd.Timestamp(value))  # type: ignore[arg-type]
+        return pd.isna(pd.Timestamp(value))
     except (TypeError, ValueError, OverflowError):
         return True
 

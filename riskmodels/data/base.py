@@ -183,7 +183,7 @@ class FrameSource(Source):
 
     def __init__(
         self,
-        bars: dict[object, pd.DataFrame],
+        bars: dict[Any, pd.DataFrame],
         *,
         as_of: pd.Timestamp | str | None = None,
         name: str = "frames",

@@ -632,7 +632,8 @@ def _windows(windows: Any, symbol: str | None) -> np.ndarray | None:
         return None
     try:
         pairs = [(_timestamp(a, "window start"), _timestamp(b, "window end")) for a, b in windows]
-        arr = np.array(sorted((a.value, b.value) for a, b in pairs), dtype=np.int64)
+        # a None bound raises AttributeError here, reported below like any other bad pair
+        arr = np.array(sorted((a.value, b.value) for a, b in pairs), dtype=np.int64)  # type: ignore[union-attr]
     except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(
             f"windows of {_label(symbol)} must be [start, end] pairs of bar open times, e.g. "
@@ -737,7 +738,10 @@ def _analyze(
     windows: np.ndarray | None = None,
 ) -> _Analysis:
     step = int(FREQUENCIES[freq].value)
+    # th is resolved (QualityThresholds.resolved): the frequency-dependent defaults are set
+    assert th.stale_run is not None and th.extreme_window is not None
     sym = symbol
+
     findings: list[Finding] = []
     notes: list[str] = []
 
@@ -780,20 +784,20 @@ def _analyze(
         uniq, first_idx, counts = np.unique(ts_sorted, return_index=True, return_counts=True)
         extra = counts - 1
         for a, b in _runs(extra > 0):
-            k = int(extra[a:b].sum())
+            n_extra = int(extra[a:b].sum())
             t0 = uniq[a]
             grp = order[first_idx[a] : first_idx[a] + counts[a]]
             closes = ", ".join(_g(close_raw[i]) for i in grp[:4])
             same = np.unique(frame.iloc[grp].to_numpy(dtype="object").astype(str), axis=0)
             kind = "identical rows" if len(same) == 1 else f"closes {closes}"
-            span = "" if b - a == 1 else f" (and {b - a - 1} more timestamps after it)"
+            more = "" if b - a == 1 else f" (and {b - a - 1} more timestamps after it)"
             add(
                 "duplicate_timestamps",
                 t0,
-                k,
+                n_extra,
                 None,
-                f"{counts[a]} rows share the time {_fmt_time(ts(t0))} ({kind}){span}; "
-                f"{k} extra row(s) in this run. The last row of each time is kept under "
+                f"{counts[a]} rows share the time {_fmt_time(ts(t0))} ({kind}){more}; "
+                f"{n_extra} extra row(s) in this run. The last row of each time is kept under "
                 "policy='repair'.",
             )
         for pos in np.flatnonzero(~last_of_group):
@@ -909,13 +913,13 @@ def _analyze(
             continue
         for a, b in _runs(bad_mask):
             rule = "below max(open, close)" if name == "high" else "above min(open, close)"
-            extra = " and below the low" if name == "high" and h[a] < lo[a] else ""
+            also = " and below the low" if name == "high" and h[a] < lo[a] else ""
             add(
                 "ohlc_inconsistent",
                 t[a],
                 b - a,
                 name,
-                f"{name} {_g(p[name][a])} on {_fmt_time(ts(t[a]))} is {rule}{extra} "
+                f"{name} {_g(p[name][a])} on {_fmt_time(ts(t[a]))} is {rule}{also} "
                 f"(open {_g(o[a])}, close {_g(c_[a])}, high {_g(h[a])}, low {_g(lo[a])})"
                 + (f"; {b - a} consecutive bars" if b - a > 1 else "")
                 + "; policy='repair' clips it to the open/close envelope.",
@@ -962,9 +966,9 @@ def _analyze(
                 "was captured before it closed and never updated"
             )
         if len(stale):
-            i = n - 1
-            prog[i] = True
-            why[i] = (
+            last = n - 1
+            prog[last] = True
+            why[last] = (
                 f"final bar of a series that stored a bar in progress "
                 f"({_fmt_time(ts(t[stale[0]]))}), so this one is taken as in progress too"
             )
@@ -975,14 +979,14 @@ def _analyze(
         if len(prev) >= max(3, w // 2) and np.isfinite(vol[-1]):
             med = float(np.median(prev))
             if med > 0 and vol[-1] < th.partial_volume_ratio * med:
-                i = n - 1
+                last = n - 1
                 reason = (
                     f"final bar volume {_g(vol[-1])} is {vol[-1] / med:.1%} of the median "
                     f"{_g(med)} of the previous {len(prev)} bars (< partial_volume_ratio "
                     f"{th.partial_volume_ratio:.0%}): a partial bar"
                 )
-                why[i] = f"{why[i]}; {reason}" if prog[i] else reason
-                prog[i] = True
+                why[last] = f"{why[last]}; {reason}" if prog[last] else reason
+                prog[last] = True
         for i in np.flatnonzero(prog):
             add(
                 "in_progress",

@@ -25,16 +25,15 @@ haircuts (``haircut=True``, the change of :math:`E`; :meth:`Account.equity_under
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import html_table, table_html
 from riskmodels._frozen import FrozenDict
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.market import (
@@ -54,7 +53,7 @@ from riskmodels.scenarios.base import Scenarios
 __all__ = ["Account"]
 
 
-def _collateral(collateral: Any) -> MappingProxyType[str, float]:
+def _collateral(collateral: Any) -> FrozenDict[str, float]:
     if not isinstance(collateral, Mapping):
         raise ConfigError(
             "collateral must be a mapping asset -> quantity such as {'USDT': 10_000, 'BTC': 0.5} "
@@ -77,7 +76,7 @@ def _collateral(collateral: Any) -> MappingProxyType[str, float]:
     return FrozenDict(out)
 
 
-def _haircuts(haircuts: Any) -> MappingProxyType[str, float]:
+def _haircuts(haircuts: Any) -> FrozenDict[str, float]:
     if haircuts is None:
         return FrozenDict({})
     if not isinstance(haircuts, Mapping):
@@ -151,7 +150,7 @@ class Account:
     """
 
     collateral: Mapping[str, float]
-    positions: tuple[Position, ...] = ()
+    positions: Sequence[Position] = ()  # any sequence in; a tuple in canonical order after init
     haircuts: Mapping[str, float] = field(default_factory=dict)
     prices: MarketState
     account_id: str | None = None
@@ -359,7 +358,8 @@ class Account:
         positions = [
             replace(p, contracts=p.contracts * k)
             if isinstance(p, InversePerp)
-            else replace(p, quantity=p.quantity * k)  # type: ignore[attr-defined]
+            # every Position but the inverse ones has a quantity field
+            else replace(p, quantity=p.quantity * k)  # type: ignore[attr-defined, call-arg]
             for p in self.positions
         ]
         return Account(
@@ -399,6 +399,7 @@ class Account:
         return f"{head}\n{self.summary().to_string(float_format=lambda x: f'{x:,.2f}')}"
 
     def _repr_html_(self) -> str:
-        return html_table(self._headline()) + frame_html(
-            self.summary(), float_format="{:,.2f}".format
+        summary = self.summary()
+        return html_table(self._headline()) + table_html(
+            summary, dict.fromkeys(summary.columns, "usd")
         )

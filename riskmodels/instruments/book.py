@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import html_table, table_html
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.account import Account
 from riskmodels.instruments.market import (
@@ -321,6 +321,8 @@ class Book:
             out += (self.option_quantities.T @ (vs - v0).T).T
         carry = self.carry_unit_pnl(scenarios)
         if carry is not None:
+            if self.carry_quantities is None:
+                raise ConfigError("carry_series needs carry_quantities (from_accounts sets both).")
             out += (self.carry_quantities.T @ carry.T).T
         return out
 
@@ -368,4 +370,5 @@ class Book:
             ("total equity", f"{float(self.equity.sum()):,.2f}"),
             ("valuation time", str(self.market.valuation_time)),
         ]
-        return html_table(head) + frame_html(self.summary(), float_format="{:,.2f}".format)
+        summary = self.summary()
+        return html_table(head) + table_html(summary, dict.fromkeys(summary.columns, "usd"))

@@ -497,7 +497,7 @@ def closeout_counts(
             res.append(_lanes(flat, tables, org, end, s, lev, m, kd, imp, md, found))
             found = res[-1]["found"]
         if search_cache is not None:
-            search_cache[key] = found
+            search_cache[key] = res[-1]["found"]  # found, never None here
         r0 = res[0]
         g_idx = np.tile(g_all, org.size)
         ok = r0["hit"].copy()

@@ -62,12 +62,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, format_rows, table_html
 from riskmodels._time import bar_frequency
 from riskmodels.exceptions import ConfigError, DataError, ModelError, PositionError
 from riskmodels.liquidation._kernels import MinTable
@@ -820,7 +821,15 @@ class LiquidationResult:
     def _repr_html_(self) -> str:
         title = esc(f"{self.rule.venue or self.rule.name}: liquidations ({self.resolution})")
         notes = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in self.assumptions.items())
-        table = frame_html(self.summary(), float_format=lambda x: f"{x:,.6g}")
+        summary = self.summary()
+        # one row per figure: counts, probabilities, amounts (USD; coins for inverse contracts)
+        kinds = {"positions": "count", "liquidated": "count"}
+        kinds.update(dict.fromkeys(("P(liquidation)", "P(bad debt | liquidation)"), "pct"))
+        money = "number" if self._inverse else "usd"
+        kinds.update({k: money for k in summary.index if k not in kinds})
+        kinds["bad debt per liquidation"] = "number"
+        kinds["bad debt per open-interest-year"] = "number"
+        table = table_html(format_rows(summary, kinds))
         return f"<h4>{title}</h4>{table}<ul>{notes}</ul>"
 
     def __repr__(self) -> str:
@@ -1072,9 +1081,7 @@ def _run(
         d_ord = delay_s + seconds_per_usd * q_ord * (1.0 if inv else p_trig)
         kd = np.where(d_ord > 0, np.ceil(d_ord / step_s - 1e-12), 0).astype(np.int64)
         # fill index and price before impact
-        f_at, c0 = closeout_fill(
-            mark, mode, pa, idx, kd, p_trig, sa, lambda a, b, _act=act: extreme(_act, a, b)
-        )
+        f_at, c0 = closeout_fill(mark, mode, pa, idx, kd, p_trig, sa, partial(extreme, act))
         censored = f_at >= T
         f_at = np.minimum(f_at, T - 1)
         kind = np.full(act.size, "book", dtype=object)

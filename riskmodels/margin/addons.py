@@ -221,7 +221,7 @@ def check_addons(addons: Any) -> tuple[AddOn, ...]:
 
 def addon_frame(addons: Sequence[AddOn], deltas: pd.Series) -> pd.DataFrame:
     """Breakdown rows (component, item, asset, initial, maintenance) of the add-ons of one account."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if not addons or deltas.empty:
         return pd.DataFrame(rows, columns=["component", "item", "asset", "initial", "maintenance"])
     assets = list(deltas.index)

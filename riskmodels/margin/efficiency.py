@@ -64,7 +64,7 @@ __all__ = [
 
 def shortfall(
     account: Account, model: MarginModel, scenarios: Scenarios, *, requirement: str = "initial"
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Requirement and the shortfall it leaves under ``scenarios`` (module docstring).
 
     Returns

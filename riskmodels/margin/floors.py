@@ -182,7 +182,7 @@ class Contingencies:
         out = self.book_charges(Book.from_accounts([account]), np.array([gross_notional]))
         return {k: float(v[0]) for k, v in out.items()}
 
-    def params(self) -> dict[str, float]:
+    def params(self) -> dict[str, Any]:
         """The parameters, for result records."""
         return {
             "notional_minimum": self.notional_minimum,

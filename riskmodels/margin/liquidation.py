@@ -66,9 +66,10 @@ _SCAN = np.concatenate([np.linspace(0.0, 0.5, 51)[1:], np.linspace(0.5, 9.0, 86)
 
 
 def _brackets(table: TierTable, mm_factor: float | None) -> tuple[np.ndarray, np.ndarray]:
-    mmr = np.asarray(table.mmr if mm_factor is None else [mm_factor * r for r in table.imr])
-    cum = np.asarray(table.maintenance_amount if mm_factor is None else np.zeros(table.n_brackets))
-    return mmr, cum
+    if mm_factor is None:
+        return np.asarray(table.mmr), np.asarray(table.maintenance_amount)
+    assert table.imr is not None  # TierTable fills it in from max_leverage
+    return np.asarray([mm_factor * r for r in table.imr]), np.zeros(table.n_brackets)
 
 
 def isolated_liquidation_price(
@@ -467,8 +468,7 @@ def monitor(
     assets = account_assets(account)
     logr = {a: np.log(growth[a].to_numpy()) for a in frame.columns}
     has_options = any(isinstance(p, Option) for p in account.positions)
-    per_position = isinstance(model, _PerPositionModel)
-    fast = per_position and not has_options and not model.addons
+    fast = isinstance(model, _PerPositionModel) and not has_options and not model.addons
     times = list(frame.index)
     use_time = account.prices.valuation_time is not None and isinstance(
         frame.index, pd.DatetimeIndex
@@ -532,6 +532,7 @@ def monitor(
         hit_positions = [[labels[k] for k in np.flatnonzero(row)] for row in hit]
     else:
         if fast:
+            assert isinstance(model, _PerPositionModel)  # fast says so
             sc = zero_scenarios(assets, logr, len(frame))
             equity = account.equity_under(sc)
             req = model.position_requirements(account)

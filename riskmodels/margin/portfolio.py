@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from riskmodels._time import as_timedelta
+from riskmodels._validation import check_alpha, require_observations
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments import Account, Book
 from riskmodels.instruments.market import STABLECOINS, scenario_log_returns
@@ -53,9 +54,7 @@ from riskmodels.margin.addons import addon_frame, addon_matrix, check_addons
 from riskmodels.margin.floors import DEFAULT_CONTINGENCIES, Contingencies, check_contingencies
 from riskmodels.margin.isolated import position_label
 from riskmodels.margin.results import BookMarginResult, MarginResult
-from riskmodels.risk import var_es
-from riskmodels.risk._topk import var_es_rows
-from riskmodels.risk._validation import check_alpha, require_observations
+from riskmodels.risk import var_es, var_es_rows
 from riskmodels.scenarios.base import ScenarioGenerator, Scenarios
 
 __all__ = ["PortfolioMargin", "tail_weights"]
@@ -235,6 +234,11 @@ class PortfolioMargin:
         object.__setattr__(self, "addons", check_addons(self.addons))
         object.__setattr__(self, "contingencies", check_contingencies(self.contingencies))
 
+    @property
+    def _contingencies(self) -> Contingencies:
+        """``contingencies`` as checked at construction (None became no contingencies)."""
+        return check_contingencies(self.contingencies)
+
     @classmethod
     def from_generator(
         cls,
@@ -380,7 +384,7 @@ class PortfolioMargin:
             f"{self.notional_floor:.2%} of gross notional {gross:,.0f}",
             max(self.notional_floor * gross - cur, 0.0),
         )
-        ch = self.contingencies.account_charges(account, gross)
+        ch = self._contingencies.account_charges(account, gross)
         add(
             "roll shock",
             "perpetuals and futures per expiry bucket",
@@ -506,7 +510,10 @@ class PortfolioMargin:
         if probs is not None:
             if argmax is not None:
                 argmax[:] = np.argmax(losses, axis=1)
-            v, e = var_es(np.negative(losses), self.alpha, probs, axis=1)
+            v, e = cast(  # 2-D losses: one value per row
+                "tuple[np.ndarray, np.ndarray]",
+                var_es(np.negative(losses), self.alpha, probs, axis=1),
+            )
         else:
             # riskmodels.risk's top-k kernel on the loss block: the definitions of risk.var_es
             # (inverse-CDF VaR, Acerbi-Tasche ES) from each row's worst losses, in one pass
@@ -545,7 +552,7 @@ class PortfolioMargin:
         -----
         Per chunk of accounts: the loss block ``(X + C)[chunk] @ (1 - e^R)^T`` (plus the option
         revaluation losses and the carry series), one matrix product into a buffer reused by
-        every chunk, and one top-k selection per account (:func:`riskmodels.risk._topk.var_es_rows`: each account's
+        every chunk, and one top-k selection per account (:func:`riskmodels.risk.var_es_rows`: each account's
         worst 1% of losses, the definitions of ``risk.var_es``, the worst scenario found in the
         same pass; weighted scenarios go through ``risk.var_es`` itself). Memory
         stays at a few blocks of ``CHUNK_ELEMENTS``.
@@ -557,7 +564,7 @@ class PortfolioMargin:
         a_n = book.n_accounts
         if gross_notional is None:
             gross_notional = book.gross_notional
-        if self.notional_floor > 0 or self.contingencies.notional_minimum > 0:
+        if self.notional_floor > 0 or self._contingencies.notional_minimum > 0:
             if gross_notional is None:
                 raise ConfigError(
                     "notional_floor > 0 and the notional minimum charge need gross_notional "
@@ -636,7 +643,7 @@ class PortfolioMargin:
             top = np.maximum(self.notional_floor * gross - cur, 0.0)
             comps["notional floor"] = top
             cur = cur + top
-        ch = self.contingencies.book_charges(book, gross)
+        ch = self._contingencies.book_charges(book, gross)
         for key in ("roll shock", "delta shock"):
             if ch[key].any():
                 comps[key] = ch[key]
@@ -677,5 +684,5 @@ class PortfolioMargin:
             if self.floor_scenarios is None
             else self.floor_scenarios.n_scenarios,
             "addons": [a.name for a in self.addons],
-            "contingencies": self.contingencies.params(),
+            "contingencies": self._contingencies.params(),
         }

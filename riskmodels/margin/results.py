@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import fmt_usd, frame_html, html_table, table_html
+from riskmodels._display import fmt_usd, html_table, table_html
 from riskmodels._frozen import FrozenDict
 from riskmodels.instruments import Account
 
@@ -315,14 +315,22 @@ class MonitorResult:
             ),
             ("minimum margin ratio", f"{float(self.frame['margin_ratio'].min()):,.3f}"),
         ]
-        return _table(head) + frame_html(self.frame.head(20), float_format="{:,.4f}".format)
+        kinds = {"equity": "usd", "maintenance": "usd", "margin_ratio": "number"}
+        note = (
+            f"first 20 of {len(self.frame):,} times (.frame has all)"
+            if len(self.frame) > 20
+            else None
+        )
+        return _table(head) + table_html(self.frame.head(20), kinds, caption=note)
 
 
 @runtime_checkable
 class MarginModel(Protocol):
     """What every margin model offers."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Label of the model (a class variable or a field of the models)."""
 
     def margin(self, account: Account) -> MarginResult:
         """Requirement of one account."""

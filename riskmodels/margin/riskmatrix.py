@@ -417,7 +417,7 @@ class RiskMatrixMargin:
                 horizon=pd.Timedelta(0),
                 vol_shocks=(shocks * s)[:, None],
             )
-            vs, _ = option_unit_values(market, [series[k] for k in ks], sc)
+            vs, _ = option_unit_values(market, [series[k] for k in ks.tolist()], sc)
             out[:, ks] = vs - v0[ks]
         return out
 
@@ -744,6 +744,7 @@ class RiskMatrixMargin:
             rows.extend(frame_usd.to_dict("records"))
             core += usd.initial
             for phi in self.extended_band:
+                assert usd.band is not None  # the same model: its band has these levels
                 band_core[phi] += float(usd.band[f"initial {_phi_label(phi)}"])
         frame = pd.DataFrame(rows, columns=_COLUMNS)
         if self.addons:

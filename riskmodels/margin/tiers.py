@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import html_table, table_html
 from riskmodels.exceptions import ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -534,17 +534,9 @@ class TierTable:
                 ("source", self.source),
             )
         )
-        money, rate = "{:,.2f}".format, "{:.4%}".format
-        fmt = {
-            "lower": money,
-            "upper": money,
-            "max_leverage": "{:g}x".format,
-            "mmr": rate,
-            "imr": rate,
-            "maintenance_amount": money,
-            "published_maintenance_amount": money,
-        }
-        return head + frame_html(self.frame(), formatters=fmt, na_rep="")
+        kinds = {c: "usd" for c in ("lower", "upper", "maintenance_amount")}
+        kinds.update(published_maintenance_amount="usd", mmr="pct", imr="pct", bracket="count")
+        return head + table_html(self.frame().reset_index(), kinds)
 
 
 # -- shipped tables ----------------------------------------------------------------------------

@@ -287,7 +287,7 @@ def coverage_figure(
     -------
     matplotlib.figure.Figure
     """
-    from riskmodels.data._frames import FREQUENCIES, parse_freq
+    from riskmodels.data import FREQUENCIES, parse_freq
     from riskmodels.reporting.tables import BINANCE_SPOT_LISTING
 
     step = FREQUENCIES[parse_freq(freq)]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels.data._frames import FREQUENCIES, parse_freq
+from riskmodels.data import FREQUENCIES, parse_freq
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataNotFoundError
 

@@ -6,6 +6,7 @@ the 1% loss tail).
 
 Empirical (weighted samples, 1-D or 2-D with ``axis``)
     :func:`var`, :func:`es`, :func:`var_es` — inverse-CDF quantile and Acerbi-Tasche ES;
+    :func:`var_es_rows` — the same per row of a loss matrix, from each row's largest losses (numba);
     unweighted 2-D input uses :func:`numpy.partition` (no full sort).
 Parametric (closed forms)
     :func:`var_normal`, :func:`es_normal`, :func:`var_t`, :func:`es_t` (unit-variance t by
@@ -18,6 +19,7 @@ By name
 
 from __future__ import annotations
 
+from riskmodels.risk._topk import var_es_rows
 from riskmodels.risk.empirical import es, var, var_es
 from riskmodels.risk.evt import (
     DEFAULT_TAIL_FRACTION,
@@ -56,6 +58,7 @@ __all__ = [
     "var",
     "var_cornish_fisher",
     "var_es",
+    "var_es_rows",
     "var_evt",
     "var_normal",
     "var_t",

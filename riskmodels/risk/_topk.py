@@ -62,8 +62,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from riskmodels._validation import check_alpha
 from riskmodels.exceptions import ConfigError
-from riskmodels.risk._validation import check_alpha
 
 try:  # numba is a runtime dependency; without it the numpy partition path is used
     from numba import njit
@@ -220,9 +220,9 @@ def _fast_rows(
                     while bits != _U0:
                         low = bits & (~bits + _U1)  # the lowest set byte, 1 << (8 u)
                         u = (((low - _U1) & _ONES) * _ONES) >> _S56  # bytes below it: u
-                        j = j0 + np.intp(u)
-                        buf[cnt] = x[j]
-                        ib[cnt] = j
+                        jc = j0 + np.intp(u)
+                        buf[cnt] = x[jc]
+                        ib[cnt] = jc
                         cnt += 1
                         bits ^= low
             if want_argmax:  # first index of the maximum; stops at the first NaN

@@ -28,19 +28,19 @@ full). Both work on blocks of accounts so that temporary arrays stay small (abou
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from riskmodels.exceptions import ConfigError
-from riskmodels.risk._validation import (
+from riskmodels._validation import (
     as_float_array,
     check_alpha,
     finite_result,
     nonfinite_error,
     require_observations,
 )
+from riskmodels.exceptions import ConfigError
 
 __all__ = ["es", "var", "var_es"]
 
@@ -228,13 +228,29 @@ var_es.__doc__ = (
 
 
 # -- implementation ----------------------------------------------------------------------------
+@overload
+def _compute(
+    pnl: npt.ArrayLike,
+    alpha: float,
+    weights: npt.ArrayLike | None,
+    axis: int,
+    what: Literal["var", "es"],
+) -> float | np.ndarray: ...
+@overload
+def _compute(
+    pnl: npt.ArrayLike,
+    alpha: float,
+    weights: npt.ArrayLike | None,
+    axis: int,
+    what: Literal["both"],
+) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]: ...
 def _compute(
     pnl: npt.ArrayLike,
     alpha: float,
     weights: npt.ArrayLike | None,
     axis: int,
     what: Literal["var", "es", "both"],
-) -> float | np.ndarray | tuple:
+) -> float | np.ndarray | tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     alpha = check_alpha(alpha)
     x = as_float_array(pnl, "pnl")
     if x.ndim not in (1, 2):
@@ -277,13 +293,14 @@ def _compute(
             _weighted(losses, wb, alpha, v[r0:r1], e[r0:r1])
     if x.ndim == 1:
         out_v, out_e = float(v[0]), float(e[0])
-    else:
-        out_v, out_e = v, e
+        if what == "both":
+            return out_v, out_e
+        return out_v if what == "var" else out_e
     if what == "var":
-        return out_v
+        return v
     if what == "es":
-        return out_e
-    return out_v, out_e
+        return e
+    return v, e
 
 
 def _check_weights(weights: npt.ArrayLike | None, x: np.ndarray, axis: int) -> np.ndarray | None:

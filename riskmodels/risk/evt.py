@@ -37,13 +37,13 @@ import numpy.typing as npt
 from scipy import optimize
 
 from riskmodels._display import html_table
-from riskmodels.exceptions import ConfigError, ConvergenceError, InsufficientDataError, ModelError
-from riskmodels.risk._validation import (
+from riskmodels._validation import (
     as_output,
     check_alpha,
     check_mu_sigma,
     nonfinite_error,
 )
+from riskmodels.exceptions import ConfigError, ConvergenceError, InsufficientDataError, ModelError
 
 __all__ = [
     "DEFAULT_TAIL_FRACTION",

@@ -18,13 +18,13 @@ from scipy import stats
 
 from riskmodels._display import html_table
 from riskmodels._frozen import FrozenDict
-from riskmodels.exceptions import ConfigError, ModelError
-from riskmodels.risk._validation import (
+from riskmodels._validation import (
     as_float_array,
     check_alpha,
     nonfinite_error,
     require_observations,
 )
+from riskmodels.exceptions import ConfigError, ModelError
 from riskmodels.risk.empirical import var_es
 from riskmodels.risk.evt import DEFAULT_TAIL_FRACTION, es_evt, fit_gpd_tail, var_evt
 from riskmodels.risk.parametric import (

@@ -29,8 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from riskmodels.exceptions import ConfigError, DataError, ModelError
-from riskmodels.risk._validation import (
+from riskmodels._validation import (
     as_float_array,
     as_output,
     check_alpha,
@@ -40,6 +39,7 @@ from riskmodels.risk._validation import (
     finite_result,
     nonfinite_error,
 )
+from riskmodels.exceptions import ConfigError, DataError, ModelError
 
 __all__ = [
     "SampleMoments",

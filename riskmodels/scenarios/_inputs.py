@@ -153,7 +153,7 @@ def asof_cut(returns: object, asof: object) -> pd.DataFrame:
             "returns with riskmodels.data."
         )
     try:
-        ts = pd.Timestamp(asof)  # type: ignore[arg-type]
+        ts = pd.Timestamp(asof)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"asof must be a timestamp such as '2024-01-31' (got {asof!r}).") from exc
     if ts is pd.NaT:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels._time import as_timedelta, duration_label, horizon_bars
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.scenarios._inputs import fmt_time, infer_frequency
@@ -276,7 +276,7 @@ class FittedImpliedVolProxy:
     @property
     def vol_term(self) -> tuple[float, float, float]:
         """``(pivot_days, power_short, power_long)`` set on the scenarios."""
-        return self.spec.vol_term  # type: ignore[return-value]
+        return self.spec.vol_term
 
     @property
     def state(self) -> pd.DataFrame:
@@ -361,7 +361,7 @@ class FittedImpliedVolProxy:
         models = ", ".join(sorted({r.spec.name for r in self.volatility.values()}))
         note = (
             f"proxy from the {models} variance recursion over a "
-            f"{duration_label(self.spec.term)} tenor ({self.term_bars} bars), not implied vols"  # type: ignore[arg-type]
+            f"{duration_label(self.spec.term)} tenor ({self.term_bars} bars), not implied vols"
         )
         return dataclasses.replace(out, meta={**out.meta, "vol_shocks": note})
 
@@ -373,4 +373,4 @@ class FittedImpliedVolProxy:
         )
 
     def _repr_html_(self) -> str:
-        return f"<pre>{esc(repr(self))}</pre>" + frame_html(self.state)
+        return f"<pre>{esc(repr(self))}</pre>" + table_html(self.state)

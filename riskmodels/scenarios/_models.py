@@ -5,12 +5,15 @@ The generators hold the univariate volatility results (one per asset, from
 :mod:`riskmodels.correlation`). ``update`` filters new bars through both with the parameters
 kept fixed:
 
-* volatility: ``spec.fix(extended_series, params)`` runs arch's recursion over the fitted
+* volatility: ``spec.filter(extended_series, params)`` runs arch's recursion over the fitted
   sample plus the new bars. The recursion starts from the same backcast (arch computes it
   from the first 75 residuals of the series), so the filtered path over the fitted sample is
   unchanged and the new bars continue it exactly. This costs one O(T) pass per asset, which is
   cheap next to an estimation; it is preferred to a hand-written forward filter because it is
   arch's own recursion (one implementation of every model: GARCH, GJR, EGARCH, EWMA).
+  ``filter`` gives ``spec.fix``'s numbers bit for bit without arch's ``model.fix`` (a deep copy
+  and a result object per call) and computes the log-likelihood, the bound diagnostics and
+  ``arch_result`` only when read (:mod:`riskmodels.volatility._filter`).
 * correlation: DCC/ADCC and CCC are re-evaluated with ``fix`` (CCC: ``fit`` with a given
   target) at the fitted parameters *and the fitted target* ``Qbar`` (passed as a given target,
   so it is not re-estimated on the longer sample). cDCC's target ``S`` is a function of the
@@ -70,7 +73,7 @@ def refilter_univariate(
     results: dict[str, VolatilityResult], extended: pd.DataFrame
 ) -> dict[str, VolatilityResult]:
     """Each asset's model at its fitted parameters over ``extended`` (see the module notes)."""
-    return {a: r.spec.fix(extended[a].rename(a), r.params) for a, r in results.items()}
+    return {a: r.spec.filter(extended[a].rename(a), r.params) for a, r in results.items()}
 
 
 def refilter_correlation(
@@ -109,8 +112,17 @@ def volatility_meta(results: dict[str, VolatilityResult] | None) -> dict[str, An
         "volatility_model": first.spec.label,
         "volatility_params": {a: r.params.to_dict() for a, r in results.items()},
         "volatility_params_units": "arch percent units (fitted on 100 x returns)",
-        "sigma_next": {a: float(np.sqrt(r.forecast(1).iloc[0])) for a, r in results.items()},
+        "sigma_next": {a: float(np.sqrt(_variance_next(r))) for a, r in results.items()},
     }
+
+
+def _variance_next(result: VolatilityResult) -> float:
+    """``result.forecast(1).iloc[0]``; a filtered result (``VolatilitySpec.filter``) has the same
+    number ready as ``variance_next``, without arch's forecast machinery."""
+    ready = getattr(result, "variance_next", None)
+    if ready is not None:
+        return float(ready)
+    return float(result.forecast(1).iloc[0])
 
 
 def correlation_meta(result: CorrelationResult | None) -> dict[str, Any]:
@@ -252,7 +264,7 @@ def summary_frame(state: ModelState) -> pd.DataFrame:
     for a, r in state.volatility.items():
         row: dict[str, Any] = dict(r.params.to_dict())
         row["persistence"] = r.persistence
-        row["sigma_next"] = float(np.sqrt(r.forecast(1).iloc[0]))
+        row["sigma_next"] = float(np.sqrt(_variance_next(r)))
         rows[a] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "asset"

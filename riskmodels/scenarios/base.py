@@ -44,7 +44,7 @@ def _timedelta(value: object) -> pd.Timedelta:
     """
     if isinstance(value, str):
         value = _LOWER_UNIT.sub(lambda m: m.group(1).upper(), value.strip())
-    return pd.Timedelta(value)  # type: ignore[arg-type]
+    return pd.Timedelta(value)
 
 
 def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
@@ -346,9 +346,9 @@ class Scenarios:
         )
 
     def _repr_html_(self) -> str:
-        from riskmodels._display import esc, frame_html, html_table
+        from riskmodels._display import esc, html_table, table_html
 
-        shown = self.quantiles().iloc[:20] * 100.0
+        shown = self.quantiles().iloc[:20]
         shown.columns = pd.Index([f"{100 * p:g}%" for p in shown.columns], name="quantile")
         more = (
             f"<p>… and {self.n_assets - 20} more assets (Scenarios.quantiles()).</p>"
@@ -358,9 +358,9 @@ class Scenarios:
         return (
             "<div><b>Scenarios</b>"
             + html_table(self._facts())
-            + f"<p>Simple return over {esc(dict(self._facts())['horizon'])}, % (quantiles "
+            + f"<p>Simple return over {esc(dict(self._facts())['horizon'])} (quantiles "
             + "across scenarios):</p>"
-            + frame_html(shown, float_format=lambda v: f"{v:.2f}")
+            + table_html(shown, dict.fromkeys(shown.columns, "pct"))
             + more
             + "</div>"
         )

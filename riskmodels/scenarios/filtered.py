@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
@@ -326,4 +326,4 @@ class FittedFilteredHistoricalScenarios(FittedFromState):
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{esc(repr(self))}</p>" + frame_html(self.summary())
+        return f"<p>{esc(repr(self))}</p>" + table_html(self.summary(), {"sigma_next": "pct"})

@@ -8,12 +8,12 @@ r"""Monte Carlo scenarios: joint paths simulated from a fitted multivariate (or 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels._limits import check_allocation
 from riskmodels.correlation import DCC, CorrelationResult
 from riskmodels.exceptions import ConfigError
@@ -278,7 +278,12 @@ class FittedMonteCarloScenarios(FittedFromState):
         gen, rng_meta = resolve_rng(rng)
         if st.correlation is not None:
             paths = st.correlation.simulate(
-                size, steps, innovations=innov, rng=gen, nu=self.spec.nu
+                size,
+                steps,
+                # one of _MULTI: checked when the spec was built
+                innovations=cast(Literal["normal", "t", "bootstrap"], innov),
+                rng=gen,
+                nu=self.spec.nu,
             )
             label = st.correlation.model
             if st.volatility is not None:
@@ -337,4 +342,4 @@ class FittedMonteCarloScenarios(FittedFromState):
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{esc(repr(self))}</p>" + frame_html(self.summary())
+        return f"<p>{esc(repr(self))}</p>" + table_html(self.summary(), {"sigma_next": "pct"})

@@ -139,7 +139,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import format_rows, html_table, table_html
 from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError, ModelError
 from riskmodels.liquidation import allocate_adl
@@ -165,6 +165,12 @@ __all__ = [
 
 #: Decimals the liquidation-order key is rounded to (see ``_run_step``).
 _KEY_DECIMALS = 12
+
+#: How ``CascadeResult._repr_html_`` shows the amounts of ``by_asset`` and ``funds`` (USD).
+_MONEY_KINDS = dict.fromkeys(
+    ("liquidated_notional", "bad_debt", "adl", "initial", "fees", "residual", "draw", "final"),
+    "usd",
+)
 
 #: Auto-deleveraging rankings (None switches ADL off; "pnl_leverage" is accepted for
 #: "ranking", the rule files' name).
@@ -525,13 +531,15 @@ class CascadeResult:
         return pd.Series(out, name="cascade")
 
     def _repr_html_(self) -> str:
-        rows = html_table((k, f"{v:,.4g}") for k, v in self.summary().items())
+        summary = self.summary()
+        kinds = {k: "pct" if k.startswith("price move ") else "usd" for k in summary.index}
+        kinds.update({"accounts liquidated": "count", "rounds": "count"})
+        rows = html_table(format_rows(summary, kinds)[summary.name].items())
         flag = "" if self.converged else "<p><b>not converged within max_rounds</b></p>"
-        money = "{:,.2f}".format
-        funds = "" if self.funds is None else frame_html(self.funds, float_format=money)
+        funds = "" if self.funds is None else table_html(self.funds, _MONEY_KINDS)
         cols = ["fund", "liquidated_notional", "bad_debt", "adl"]
         by_asset = self.by_asset[[c for c in cols if c in self.by_asset]]
-        return f"{rows}{flag}" + frame_html(by_asset, float_format=money) + funds
+        return f"{rows}{flag}" + table_html(by_asset, _MONEY_KINDS) + funds
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,7 +622,7 @@ def _pipeline(
         res = _from_rule(r, "residual_to", "residual_to", residual_to)
     if isinstance(adl, str) and adl == "auto":
         if r is None:
-            mode = "ranking"
+            mode: str | None = "ranking"
         else:
             mode = _RANKING_FROM_RULE[_from_rule(r, "adl_ranking", "adl", None)]
     else:
@@ -674,7 +682,9 @@ def _funds(insurance_fund: Any, assets: tuple[str, ...]) -> _Funds:
             "a float for one pooled fund."
         )
     of = np.full(len(assets), -1, dtype=np.int64)
-    names, members, init = [], [], []
+    names: list[str] = []
+    members: list[tuple[str, ...]] = []
+    init: list[float] = []
     for key, amount in insurance_fund.items():
         group = (key,) if isinstance(key, str) else tuple(key)
         unknown = [a for a in group if a not in assets]
@@ -769,6 +779,8 @@ class _State:
     """Mutable arrays of one cascade run (the population is never modified)."""
 
     def __init__(self, pop: AccountPopulation, funds: _Funds) -> None:
+        # both filled in by AccountPopulation.__post_init__
+        assert pop.entry_price is not None and pop.coin_collateral is not None
         self.assets = pop.assets
         self.q = pop.quantity.copy()
         self.entry = pop.entry_price.copy()  # socialized ADL moves winners' entries
@@ -808,7 +820,8 @@ def _prices(fund_p: np.ndarray, move: Callable, q_eff: np.ndarray) -> np.ndarray
     if (m <= -1.0).any():
         raise ModelError(
             f"price impact makes prices non-positive (relative move {float(np.min(m)):.3f} at "
-            f"cumulative flow {np.asarray(q_eff).min():,.0f} USD): {move.parameter}."
+            f"cumulative flow {np.asarray(q_eff).min():,.0f} USD): "
+            f"{getattr(move, 'parameter', 'check the impact model')}."
         )
     return fund_p * (1.0 + m)
 
@@ -1614,6 +1627,8 @@ def simulate_cascade_loop(
     p0 = [float(x) for x in pop.prices]
     pf = [p0[j] * math.exp(float(r[j])) for j in range(n)]
     q = pop.quantity.tolist()
+    # both filled in by AccountPopulation.__post_init__
+    assert pop.entry_price is not None and pop.coin_collateral is not None
     entry = pop.entry_price.tolist()
     cash = pop.collateral.tolist()
     coin = pop.coin_collateral.tolist()
@@ -1632,7 +1647,8 @@ def simulate_cascade_loop(
     def marks(flow: list[float]) -> list[float]:
         m = mv(flow)
         if any(x <= -1.0 for x in m):
-            raise ModelError(f"price impact makes prices non-positive: {move.parameter}.")
+            hint = getattr(move, "parameter", "check the impact model")
+            raise ModelError(f"price impact makes prices non-positive: {hint}.")
         return [pf[j] * (1.0 + m[j]) for j in range(n)]
 
     def eq(i: int, p: list[float]) -> float:

@@ -40,7 +40,7 @@ alts 25–28% against 64–71%. Every window is therefore measured both ways
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,9 @@ from riskmodels._time import bar_frequency, horizon_bars
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError, InsufficientDataError
 from riskmodels.scenarios.base import Scenarios
+
+if TYPE_CHECKING:
+    from riskmodels.data.loaders import QualityPolicy
 
 __all__ = [
     "EVENTS",
@@ -133,7 +136,7 @@ def _all_moves(close: pd.Series, low: pd.Series | None, high: pd.Series | None) 
 
 
 def _load(
-    sym: str, start: pd.Timestamp, end: pd.Timestamp, source: Any, quality: str
+    sym: str, start: pd.Timestamp, end: pd.Timestamp, source: Any, quality: QualityPolicy
 ) -> tuple[pd.Series, str, str]:
     from riskmodels.data import load_prices
 
@@ -155,7 +158,13 @@ def _load(
 
 
 def _load_wicks(
-    sym: str, px: pd.Series, freq: str, market: str, end: pd.Timestamp, source: Any, quality: str
+    sym: str,
+    px: pd.Series,
+    freq: str,
+    market: str,
+    end: pd.Timestamp,
+    source: Any,
+    quality: QualityPolicy,
 ) -> tuple[pd.Series | None, pd.Series | None]:
     """Lows and highs of the bars that served the closes (None when not aligned)."""
     from riskmodels.data import load_prices
@@ -207,7 +216,7 @@ def _event_moves(
     freq: str | None,
     symbols: Iterable[str] | None,
     source: Any,
-    quality: str,
+    quality: QualityPolicy,
     strict: bool,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]], list[str]]:
     """Every measure per asset for one event: moves, data provenance, skipped assets."""

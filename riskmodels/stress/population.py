@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import frame_html
+from riskmodels._display import table_html
 from riskmodels._random import as_generator
 from riskmodels._time import as_timedelta
 from riskmodels.data.base import file_records
@@ -211,6 +211,7 @@ class AccountPopulation:
     def equity(self, prices: Any = None) -> np.ndarray:
         """Equity of every account at ``prices`` (default the population's prices), USD (A,)."""
         p = self.prices if prices is None else np.asarray(prices, dtype="float64")
+        assert self.entry_price is not None and self.coin_collateral is not None  # __post_init__
         return equity(self.collateral, self.coin_collateral, self.quantity, self.entry_price, p)
 
     def maintenance(self, prices: Any = None) -> np.ndarray:
@@ -344,7 +345,8 @@ class AccountPopulation:
 
     def _repr_html_(self) -> str:
         head = f"<p>AccountPopulation: {self.n_accounts:,} accounts, {self.n_assets} assets</p>"
-        return head + frame_html(self.summary(), float_format="{:,.2f}".format)
+        kinds = {"accounts": "count", "long_notional": "usd", "short_notional": "usd"}
+        return head + table_html(self.summary(), kinds)
 
     def __repr__(self) -> str:
         return (

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import esc, frame_html
+from riskmodels._display import esc, table_html
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import DataNotFoundError
 from riskmodels.stress.cascade import CascadeResult, simulate_path
@@ -55,7 +55,14 @@ class ReplayResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
-        table = frame_html(self.per_asset, float_format="{:,.4g}".format)
+        money: tuple[str, ...] = ("open_interest", "oi_usdm", "oi_coinm", "liquidated_notional")
+        money += ("bad_debt", "fees")
+        money += ("residual_to_fund", "insurance_draw", "adl", "remaining_bad_debt")
+        kinds = dict.fromkeys(money, "usd")
+        kinds.update(
+            accounts="count", n_liquidated="count", move_first_to_last="pct", worst_drawdown="pct"
+        )
+        table = table_html(self.per_asset, kinds)
         return f"<p>{esc(self.meta.get('window'))}</p>{table}"
 
 
@@ -69,7 +76,7 @@ def replay_2025_10_10(
     default_open_interest: float = 5e7,
     oi_date: str = "2025-10-09",
     insurance_fund_share: float = 0.01,
-    adl: str | None = "auto",
+    adl: Literal["auto", "ranking", "pro_rata"] | None = "auto",
     impact: Any = None,
     rule: Any = None,
     oi_max_age: Any = "7D",

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
 
-from riskmodels._display import frame_html, html_table
+from riskmodels._display import html_table, table_html
 from riskmodels.exceptions import (
     ConfigError,
     ConvergenceError,
@@ -90,7 +90,8 @@ class ReverseStressResult:
             ("t", f"{self.t:.6g}"),
             ("Mahalanobis", "-" if self.mahalanobis is None else f"{self.mahalanobis:.4g}"),
         ]
-        return html_table(head) + frame_html(self.simple_move().to_frame("simple move"))
+        move = self.simple_move().to_frame("simple move")
+        return html_table(head) + table_html(move, {"simple move": "pct"})
 
 
 def _moved_market(market: Any, assets: tuple[str, ...], z: np.ndarray) -> Any:

@@ -135,9 +135,11 @@ def fit_panel(
         also = f" Also failed: {', '.join(others)}." if others else ""
         raise ConvergenceError(f"{first}{also}") from first
 
-    results: dict[str, VolatilityResult] = {
-        str(col.name): out for col, out in zip(columns, outcomes, strict=True)
-    }  # type: ignore[misc]
+    results: dict[str, VolatilityResult] = {  # every outcome is a result: errors raised above
+        str(col.name): out
+        for col, out in zip(columns, outcomes, strict=True)
+        if isinstance(out, VolatilityResult)
+    }
     failures = {a: r.failure_note for a, r in results.items() if r.failure_note is not None}
     std_resid = pd.DataFrame({a: r.std_resid for a, r in results.items()}).reindex(returns.index)
     vol = pd.DataFrame({a: r.conditional_volatility for a, r in results.items()}).reindex(
@@ -149,7 +151,7 @@ def fit_panel(
         results=results,
         std_resid=std_resid,
         conditional_volatility=vol,
-        failures=failures,  # type: ignore[arg-type]
+        failures=failures,
         n_jobs=int(n_jobs),
         blas_threads=BLAS_THREADS,
     )

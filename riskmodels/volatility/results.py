@@ -17,7 +17,7 @@ from scipy import stats
 from statsmodels.iolib.summary import Summary, fmt_2cols, fmt_params
 from statsmodels.iolib.table import SimpleTable
 
-from riskmodels._display import frame_html, summary_html
+from riskmodels._display import fmt_number, fmt_pvalue, summary_html, table_html
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
 from riskmodels.exceptions import ConfigError
@@ -257,14 +257,25 @@ class VolatilityResult:
         gammas = float(p[[n for n in p.index if n.startswith("gamma[")]].sum())
         return alphas + 0.5 * gammas + betas
 
-    def _mu_pct(self) -> float:
+    @property
+    def mean_pct(self) -> float:
+        """The constant mean ``mu`` in arch's percent units (0 for a zero-mean model)."""
         return float(self.params["mu"]) if "mu" in self.params.index else 0.0
 
-    def _vol_params(self) -> np.ndarray:
+    @property
+    def volatility_params(self) -> np.ndarray:
+        """The variance recursion's parameters (arch's order and percent units), without the
+        mean and the distribution's: the ``vol_params`` of :meth:`VolatilitySpec.recursion`."""
         names = list(self.params.index)
         start = 1 if "mu" in names else 0
         stop = start + self.spec._arch_volatility().num_params
         return self.params.to_numpy()[start:stop]
+
+    def _mu_pct(self) -> float:
+        return self.mean_pct
+
+    def _vol_params(self) -> np.ndarray:
+        return self.volatility_params
 
     def _dist_params(self) -> np.ndarray:
         names = list(self.params.index)
@@ -388,7 +399,7 @@ class VolatilityResult:
         # shocks, returns and variances, (n_paths, horizon) float64 each
         check_allocation(3 * n * h, what=f"{n} paths x {h} steps")
         if isinstance(innovations, str):
-            z = self.draw_innovations(n_paths, horizon, innovations=innovations, rng=rng)  # type: ignore[arg-type]
+            z = self.draw_innovations(n_paths, horizon, innovations=innovations, rng=rng)
         else:
             z = np.asarray(innovations, dtype=float)
             if z.shape != (n, h):
@@ -492,6 +503,26 @@ class VolatilityResult:
         return ax
 
     # -- presentation ----------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """The fitted path as a frame, one row per bar of the sample.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like the returns; columns ``resid`` (decimal residual of the mean),
+            ``conditional_volatility`` (decimal ``sigma_t``) and ``std_resid``. ``attrs``
+            holds ``asset`` and ``model`` (strings).
+        """
+        out = pd.DataFrame(
+            {
+                "resid": self.resid,
+                "conditional_volatility": self.conditional_volatility,
+                "std_resid": self.std_resid,
+            }
+        )
+        out.attrs = {"asset": str(self.asset), "model": self.spec.label}
+        return out
+
     def summary(self) -> Summary:
         """Parameter and fit tables (statsmodels ``Summary``: text, HTML, LaTeX).
 
@@ -539,15 +570,15 @@ class VolatilityResult:
                     lo, hi = value - 1.96 * se[i], value + 1.96 * se[i]
                     rows.append(
                         [
-                            f"{value:.4g}",
-                            f"{se[i]:.3g}",
+                            fmt_number(value),
+                            fmt_number(se[i], 3),
                             f"{t[i]:.3f}",
-                            f"{pv[i]:.3g}",
-                            f"[{lo:.3g}, {hi:.3g}]",
+                            fmt_pvalue(pv[i]),
+                            f"[{fmt_number(lo, 3)}, {fmt_number(hi, 3)}]",
                         ]
                     )
                 else:
-                    rows.append([f"{value:.4g}", "", "", "", ""])
+                    rows.append([fmt_number(value), "", "", "", ""])
             smry.tables.append(
                 SimpleTable(
                     rows,
@@ -631,6 +662,32 @@ class PanelVolatilityResult:
     def __getitem__(self, asset: str) -> VolatilityResult:
         return self.results[asset]
 
+    def to_frame(self) -> pd.DataFrame:
+        """The fitted paths of every asset as a long frame, one row per (bar, asset).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``time``, ``asset``, ``conditional_volatility`` (decimal ``sigma_t``) and
+            ``std_resid``, only the bars each asset was fitted on (its own listed history); a
+            RangeIndex. ``attrs`` holds ``model`` (a string).
+        """
+        parts = [
+            pd.DataFrame(
+                {
+                    "time": r.index,
+                    "asset": str(asset),
+                    "conditional_volatility": r.conditional_volatility.to_numpy(),
+                    "std_resid": r.std_resid.to_numpy(),
+                }
+            )
+            for asset, r in self.results.items()
+        ]
+        cols = ["time", "asset", "conditional_volatility", "std_resid"]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+        out.attrs = {"model": self.spec.label}
+        return out
+
     def summary(self) -> pd.DataFrame:
         """One row per asset: sample, parameters (percent units), fit statistics and flags."""
         rows = {}
@@ -706,4 +763,4 @@ class PanelVolatilityResult:
         )
 
     def _repr_html_(self) -> str:
-        return frame_html(self.summary())
+        return table_html(self.summary(), {"nobs": "count"})

@@ -3,7 +3,9 @@ r"""Univariate volatility specs: GARCH, GJR-GARCH, EGARCH and EWMA (RiskMetrics)
 A spec holds hyper-parameters only (orders, innovation distribution, mean). ``spec.fit(returns)``
 estimates it with :mod:`arch` and returns a read-only
 :class:`~riskmodels.volatility.VolatilityResult`; ``spec.fix(returns, params)`` gives the same
-result at given parameters (for validation and walk-forward re-use).
+result at given parameters (for validation and walk-forward re-use), and
+``spec.filter(returns, params)`` the same numbers, bit for bit, at a fraction of the cost (for
+filtering forward at every bar; :mod:`riskmodels.volatility._filter`).
 
 Units
 -----
@@ -30,6 +32,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -71,6 +74,7 @@ __all__ = [
     "Mean",
     "OnFailure",
     "VolatilitySpec",
+    "check_on_failure",
 ]
 
 Dist = Literal["normal", "t", "skewt"]
@@ -119,6 +123,12 @@ def _check_order(value: object, name: str, model: str) -> None:
 def _check_choice(value: object, name: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))} (got {value!r}).")
+
+
+def check_on_failure(on_failure: object) -> None:
+    """ConfigError unless ``on_failure`` is "raise", "retry" or "warn" (what a fit does when the
+    optimizer fails)."""
+    _check_on_failure(on_failure)
 
 
 def _check_on_failure(on_failure: object) -> None:
@@ -183,7 +193,7 @@ class VolatilitySpec:
     def __str__(self) -> str:
         return self.label
 
-    @property
+    @cached_property  # builds arch objects; read on every fix/filter (frozen specs: computed once)
     def param_names(self) -> tuple[str, ...]:
         """Parameter names in arch's order: mean, volatility, distribution."""
         mean = ("mu",) if self.mean == "constant" else ()
@@ -301,6 +311,46 @@ class VolatilitySpec:
         """
         from riskmodels.volatility.results import VolatilityResult
 
+        _, asset, x, model = self._prepare_fix(returns, params)
+        with blas_threads(limits=BLAS_THREADS):
+            res = model.fix(x)
+        return VolatilityResult._from_arch(
+            self, asset, res, estimated=False, converged=True, failure_note=None
+        )
+
+    def filter(
+        self, returns: pd.Series, params: Sequence[float] | np.ndarray | pd.Series
+    ) -> VolatilityResult:
+        """:meth:`fix`'s result at a fraction of its cost: for filtering forward at fixed
+        parameters (filtered historical and Monte Carlo scenarios, ``update``).
+
+        The same validation and the same numbers as :meth:`fix`, bit for bit (the same arch
+        calls on the same arrays: its backcast, variance bounds and ``compute_variance``, its
+        one-step variance forecast), without arch's ``model.fix`` (a deep copy of the model and
+        a result object) or the bound diagnostics. ``conditional_volatility``, ``std_resid``,
+        ``resid`` and ``params`` are ready at once; ``forecast(1)`` (arch's one-step forecast,
+        without arch's result object), ``loglikelihood``, ``params_at_bounds``,
+        ``binding_constraints``, ``bounds``, ``std_errors`` and ``arch_result`` (arch's
+        ``model.fix``, also used by ``forecast(h > 1)``) are computed on first access. See
+        :class:`riskmodels.volatility._filter.FilteredVolatilityResult`.
+
+        Parameters and errors are those of :meth:`fix`.
+
+        Returns
+        -------
+        VolatilityResult
+            A :class:`~riskmodels.volatility._filter.FilteredVolatilityResult` (a
+            ``VolatilityResult``) with ``estimated=False``, ``converged=True``.
+        """
+        from riskmodels.volatility._filter import FilteredVolatilityResult
+
+        y, asset, x, model = self._prepare_fix(returns, params)
+        return FilteredVolatilityResult._compute(self, asset, y, x, model)
+
+    def _prepare_fix(
+        self, returns: pd.Series, params: Sequence[float] | np.ndarray | pd.Series
+    ) -> tuple[pd.Series, str, np.ndarray, ARCHModel]:
+        """Validated returns, asset, parameters and the arch model for :meth:`fix`/:meth:`filter`."""
         y = prepare_returns(returns, min_obs=self.min_obs, model=self.name)
         asset = asset_name(returns)
         x = self._check_starting_values(params, "params", required=True)
@@ -319,11 +369,7 @@ class VolatilitySpec:
                 f"{dict(zip(self.param_names, x.tolist(), strict=True))}. Variance parameters "
                 "must be non-negative and the persistence at most 1."
             )
-        with blas_threads(limits=BLAS_THREADS):
-            res = model.fix(x)
-        return VolatilityResult._from_arch(
-            self, asset, res, estimated=False, converged=True, failure_note=None
-        )
+        return y, asset, x, model
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_starting_values(
@@ -341,7 +387,8 @@ class VolatilitySpec:
                 raise ConfigError(
                     f"{name} must be indexed by {names} (missing {missing}, unexpected {extra})."
                 )
-            values = values.loc[names]
+            # a result's params are already in this order: skip pandas' label lookup
+            values = values.to_numpy() if list(values.index) == names else values.loc[names]
         try:
             x = np.asarray(values, dtype=float).reshape(-1)
         except (TypeError, ValueError) as exc:
@@ -403,7 +450,7 @@ class VolatilitySpec:
         asset: str,
         first_reason: str,
     ) -> tuple[Any, str]:
-        candidates = self._retry_starting_values(y_pct)
+        candidates: Sequence[np.ndarray | None] = self._retry_starting_values(y_pct)
         if sv is not None:
             candidates = [None, *candidates]  # arch's own starting values first
         best, best_i, reasons = None, -1, []
@@ -442,11 +489,12 @@ class VolatilitySpec:
         var = float(np.mean(resid**2))
         mean_sv = [mu] if self.mean == "constant" else []
         vol_grid = self._vol_grid(var)
-        dist_grid = {
+        dist_grids: dict[str, list[list[float]]] = {
             "normal": [[]],
             "t": [[8.0], [5.0], [12.0]],
             "skewt": [[8.0, -0.05], [5.0, 0.0], [12.0, 0.05]],
-        }[self.dist]
+        }
+        dist_grid = dist_grids[self.dist]
         out = []
         for i, vol in enumerate(vol_grid):
             out.append(np.array(mean_sv + vol + dist_grid[i % len(dist_grid)], dtype=float))
@@ -454,6 +502,34 @@ class VolatilitySpec:
 
     def _vol_grid(self, var: float) -> list[list[float]]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def recursion(
+        self,
+        vol_params: np.ndarray,
+        resid: np.ndarray,
+        sigma2: np.ndarray,
+        std_resid: np.ndarray,
+        z: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run the model's variance recursion forward from the end of a filtered sample.
+
+        Parameters
+        ----------
+        vol_params : ndarray
+            The recursion's parameters (:attr:`VolatilityResult.volatility_params`).
+        resid, sigma2, std_resid : ndarray
+            The sample's last residuals, conditional variances (percent units) and
+            standardized residuals (at least ``max(p, o, q)`` of each).
+        z : ndarray, shape (n_paths, h)
+            Standardized shocks for the steps ahead.
+
+        Returns
+        -------
+        eps, sigma2 : ndarray, shape (n_paths, h)
+            The residuals and conditional variances (percent units) along each path; the
+            first variance is the one-step forecast, which does not depend on ``z``.
+        """
+        return self._paths(vol_params, resid, sigma2, std_resid, z)
 
     def _paths(
         self,
@@ -553,7 +629,8 @@ def at_bounds(
     for row, bi in zip(a, b, strict=True):
         if np.count_nonzero(row) > 1 and row @ params - bi <= BOUND_RTOL:
             binding.append(_format_constraint(row, float(bi), names))
-    return tuple(flagged), tuple(binding), dict(zip(names, map(tuple, bounds), strict=True))
+    bounds_by_name = {n: (lo, hi) for n, (lo, hi) in zip(names, bounds, strict=True)}
+    return tuple(flagged), tuple(binding), bounds_by_name
 
 
 # ---------------------------------------------------------------------------------------------

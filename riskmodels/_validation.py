@@ -1,4 +1,6 @@
-"""Input checks shared by the VaR/ES estimators.
+"""Argument checks shared by every package (the ground floor): confidence levels, sample sizes.
+
+First written for the VaR/ES estimators (``riskmodels.risk``); margin and backtest use them too.
 
 Every check raises an error from :mod:`riskmodels.exceptions` whose message names the argument,
 shows what was seen and says how to fix it.
@@ -13,6 +15,7 @@ import warnings
 from collections.abc import Callable
 from numbers import Real
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -112,7 +115,7 @@ def check_alpha(alpha: object) -> float:
 
 
 #: Folder of the installed package: warnings point at the first frame outside it.
-_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)  # riskmodels/: warnings point past it
 
 
 def _caller_stacklevel() -> int:
@@ -120,7 +123,7 @@ def _caller_stacklevel() -> int:
     one) that attributes a warning to the first frame outside the riskmodels package: the
     user's line, however deep the package's own calls go (``skip_file_prefixes`` needs
     Python 3.12)."""
-    frame = sys._getframe(1)  # the function that warns (stacklevel 1)
+    frame: FrameType | None = sys._getframe(1)  # the function that warns (stacklevel 1)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back

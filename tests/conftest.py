@@ -70,10 +70,10 @@ def by_value(request) -> Iterator[None]:
         cloudpickle.unregister_pickle_by_value(request.module)
 
 
-# -- Hypothesis profiles (tests/test_properties.py) ---------------------------------------------
+# -- Hypothesis profiles (tests/core/test_properties.py) ---------------------------------------------
 # ``ci`` (default): a fixed seed and few examples, so the suite is deterministic and fast;
 # ``long``/``dev``: many more examples for a local bug hunt, e.g.
-# ``HYPOTHESIS_PROFILE=long pytest tests/test_properties.py -p no:randomly``.
+# ``HYPOTHESIS_PROFILE=long pytest tests/core/test_properties.py -p no:randomly``.
 try:
     from hypothesis import HealthCheck
     from hypothesis import settings as _hypothesis_settings

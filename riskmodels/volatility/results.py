@@ -32,7 +32,7 @@ __all__ = ["PanelVolatilityResult", "VolatilityResult"]
 
 #: Default number of paths for simulated multi-step forecasts (EGARCH, h > 1). The Monte Carlo
 #: standard error of the mean variance is ``std(sigma2_h) / sqrt(n_sims)``: about 0.35 % of the
-#: forecast at h = 10 for the EGARCH(1,1,1)-normal fit in ``tests/test_volatility.py``.
+#: forecast at h = 10 for the EGARCH(1,1,1)-normal fit in ``tests/volatility/test_volatility.py``.
 DEFAULT_FORECAST_SIMS = 10_000
 #: Seed the package's own callers pass to ``forecast`` where a forecast must be a function of
 #: the result (``CorrelationResult.forecast``); ``forecast(rng=None)`` itself draws fresh

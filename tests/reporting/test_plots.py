@@ -26,7 +26,7 @@ from riskmodels.exceptions import ConfigError
 from riskmodels.margin import TierTable, binance_usdm_tiers
 from riskmodels.volatility import EWMA, GARCH, fit_panel
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "calibration"))
 from test_closeout import _brownian_bars  # the close-out tests' simulated bars
 
 

@@ -23,7 +23,7 @@ SCRIPT_ESC = "&lt;script&gt;alert(1)&lt;/script&gt;"
 BOLD = "<b>x</b>"
 BOLD_ESC = "&lt;b&gt;x&lt;/b&gt;"
 
-PACKAGE = Path(__file__).resolve().parents[1] / "riskmodels"
+PACKAGE = Path(__file__).resolve().parents[2] / "riskmodels"
 #: Edited elsewhere at the time of writing (issue 16): not yet routed through riskmodels._display.
 NOT_YET: tuple[str, ...] = ()
 

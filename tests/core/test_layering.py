@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "riskmodels"
+PACKAGE = Path(__file__).resolve().parents[2] / "riskmodels"
 GROUND = {"_time", "_random", "_display", "_frozen", "_io", "_threads", "_limits", "_validation"}
 #: Top-level modules kept light for the command line's start-up (they read names from
 #: ``riskmodels.data._frames`` instead of importing ``riskmodels.data``, which loads pyarrow and

@@ -60,7 +60,7 @@ def test_equations_typeset_offline(tmp_path, chromium):
 
 
 def test_reading_checks_can_fail(tmp_path, chromium):
-    # Negative control for the reports' reading checks (tests/test_reporting.py): a truncated
+    # Negative control for the reports' reading checks (tests/reporting/test_reporting.py): a truncated
     # pandas table, a raw exponent in a cell and an unnumbered page are all seen.
     page = tmp_path / "cut.html"
     page.write_text(

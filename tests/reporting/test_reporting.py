@@ -34,7 +34,7 @@ from riskmodels.reporting import notebooks as nbx
 from riskmodels.reporting import provenance as prov
 from riskmodels.reporting.browser import check_page, find_chromium
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "configs" / "quick.toml"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
 #: Notebooks that no report builds: executed here once. The report notebooks (01, 06, the

@@ -204,7 +204,7 @@ def test_build_report_sends_progress_and_renders_the_same_page(tmp_path: Path) -
     (root / "notebooks").mkdir(parents=True)
     (root / "notebooks" / "tiny.py").write_text(_TINY, encoding="utf-8")
     spec = ReportSpec("tiny", "Tiny", "notebooks/tiny.py", "a test report")
-    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "quick.toml")
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "quick.toml")
     lines: list[str] = []
     import datetime as dt
 

@@ -5,7 +5,7 @@ Where expected numbers come from
 --------------------------------
 * The reference for every cell is :func:`riskmodels.calibration.calibrate_mmr` called on its
   own with the same arguments (itself tested against closed-form quantiles in
-  ``tests/test_calibration.py``): the grid must reproduce it exactly, bootstrap intervals
+  ``tests/calibration/test_calibration.py``): the grid must reproduce it exactly, bootstrap intervals
   included, because each cell's stream is keyed by the cell (``cell_seed``), not drawn in
   sequence.
 * Backends are compared with the sequential run: the same tasks, so

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 SLOW_MARK = "<!-- readme-test: slow -->"
 #: Seconds one block may run (the slow ones take about 30 s on 2 cores).

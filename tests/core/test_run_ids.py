@@ -23,7 +23,7 @@ from riskmodels.reporting import io as rio
 from riskmodels.reporting import notebooks as nbx
 from riskmodels.reporting.build import claim_run
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "configs" / "quick.toml"
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 

@@ -4,7 +4,7 @@ Where expected numbers come from
 --------------------------------
 * Data are simulated with arch's own simulator (``arch.univariate.ZeroMean`` with ``GARCH`` and
   ``StudentsT`` and a seeded ``numpy.random.Generator``) from a known GARCH(1,1)-t process in
-  percent units, as in ``tests/test_walkforward.py``; the log returns are ``log1p(y / 100)``.
+  percent units, as in ``tests/backtest/test_walkforward.py``; the log returns are ``log1p(y / 100)``.
 * The reference is the same engine run in this process (``backend="sequential"``): every
   backend runs the same tasks (chunks and seeds do not depend on the backend), so the
   forecasts must agree exactly (``assert_frame_equal(check_exact=True)``: the same operations

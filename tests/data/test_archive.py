@@ -883,7 +883,7 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     assert BinanceArchive().cache_dir == tmp_path / "elsewhere"
     monkeypatch.delenv("RISKMODELS_CACHE")
     # This checkout is an editable install: <repo root>/data/cache.
-    assert default_cache_dir() == Path(__file__).resolve().parents[1] / "data" / "cache"
+    assert default_cache_dir() == Path(__file__).resolve().parents[2] / "data" / "cache"
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -20,7 +20,7 @@ from riskmodels.config import (
 from riskmodels.data import DEFAULT_UNIVERSE
 from riskmodels.exceptions import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT = REPO / "configs" / "default.toml"
 QUICK = REPO / "configs" / "quick.toml"
 

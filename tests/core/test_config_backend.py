@@ -23,7 +23,7 @@ from riskmodels.exceptions import ConfigError
 from riskmodels.reporting import notebook_parameters
 from riskmodels.reporting import notebooks as nbx
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT = REPO / "configs" / "default.toml"
 QUICK = REPO / "configs" / "quick.toml"
 #: Notebooks that run walk-forward backtests with the config's [run] keys (06 is wired apart).

@@ -36,7 +36,7 @@
 #
 # **How venues liquidate.** The fee, where the margin left after a liquidation goes, and the
 # price at which auto-deleveraging closes the winners come from a venue's dated liquidation
-# rule (`riskmodels/calibration/rules/*.toml`, VENUES.md "Liquidation pipelines"): on Binance
+# rule (`riskmodels/margin/rules/*.toml`, VENUES.md "Liquidation pipelines"): on Binance
 # the clearance fee and the residual margin go to a per-symbol insurance fund, and ADL closes
 # profitable opposite positions at the bankrupt account's bankruptcy price, for the bankrupt
 # quantity the fund could not take over.

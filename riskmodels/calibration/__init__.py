@@ -32,7 +32,7 @@ Horizons
 Procyclicality
     :func:`procyclicality_metrics`, :func:`procyclicality_comparison` (:mod:`.procyclicality`).
 Venue rules
-    :func:`riskmodels.liquidation.replay_rules` (venue replays on price paths), :class:`VenueRule`, :func:`load_rule`, :func:`available_rules`
+    :func:`riskmodels.liquidation.replay_rules` (venue replays on price paths), :class:`riskmodels.margin.VenueRule` (moved to ``riskmodels.margin``)
     (:mod:`.venues`, rule files in ``rules/*.toml``).
 """
 
@@ -72,11 +72,6 @@ from riskmodels.calibration.procyclicality import (
     procyclicality_metrics,
 )
 from riskmodels.calibration.spec import MMRCalibrator
-from riskmodels.calibration.venues import (
-    VenueRule,
-    available_rules,
-    load_rule,
-)
 
 __all__ = [
     "IMPLIED_DELAYS",
@@ -86,9 +81,7 @@ __all__ = [
     "MMRCalibration",
     "MMRCalibrator",
     "ProcyclicalityMetrics",
-    "VenueRule",
     "adv_from_ohlcv",
-    "available_rules",
     "binomial_power",
     "breach_summary",
     "calibrate_closeout",
@@ -105,10 +98,29 @@ __all__ = [
     "implied_closeout_horizon",
     "leverage_limits",
     "liquidation_horizon",
-    "load_rule",
     "procyclicality_comparison",
     "procyclicality_metrics",
     "slippage_rate",
     "solve_rate",
     "static_mmr",
 ]
+
+#: Names that moved to :mod:`riskmodels.margin` (the one home of margin rules); kept here as
+#: deprecated aliases for one release.
+_MOVED_TO_MARGIN = ("VenueRule", "available_rules", "load_rule")
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED_TO_MARGIN:
+        import warnings
+
+        import riskmodels.margin as _margin
+
+        warnings.warn(
+            f"riskmodels.calibration.{name} moved to riskmodels.margin.{name} (margin rules have "
+            "one home); the alias goes in the next release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(_margin, name)
+    raise AttributeError(f"module 'riskmodels.calibration' has no attribute {name!r}")

@@ -5,7 +5,7 @@ A layer between :mod:`riskmodels.margin` (what maintenance margin is) and
 
 * :class:`LiquidationRule` — a venue's pipeline as dated data (trigger price, delay, partial
   close-out, clearance fee and residual margin, backstop, insurance fund, ADL price and
-  ranking), read from ``riskmodels/calibration/rules/*.toml``; unpublished numbers are marked
+  ranking), read from ``riskmodels/margin/rules/*.toml``; unpublished numbers are marked
   unknown and swept, never fixed.
 * :func:`simulate_liquidations` — first passage of the mark through each position's
   liquidation price, close-out after the delay with impact, fees and residual to the fund, bad

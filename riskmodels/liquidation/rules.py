@@ -1,8 +1,8 @@
 r"""Venues' liquidation pipelines as dated data: :class:`LiquidationRule`.
 
 A rule is read from the same dated TOML file as the venue's maintenance-margin rule
-(``riskmodels/calibration/rules/<name>.toml``): the margin part (``kind`` and its parameters,
-see :mod:`riskmodels.calibration.venues`) gives the maintenance-margin schedule, and a
+(``riskmodels/margin/rules/<name>.toml``): the margin part (``kind`` and its parameters,
+see :mod:`riskmodels.margin.venues`) gives the maintenance-margin schedule, and a
 ``[liquidation]`` table gives the pipeline from trigger to close-out, insurance fund and
 auto-deleveraging (ADL). Every parameter of that table is written either as a published value
 with its source::
@@ -322,7 +322,7 @@ def _schedule(data: Mapping[str, Any], where: str) -> MaintenanceSchedule:
 def _rules_dir() -> Any:
     # The dated venue files live beside the margin-rule replays; read as package data (this
     # module does not import riskmodels.calibration, which sits above it).
-    return resources.files("riskmodels").joinpath("calibration", "rules")
+    return resources.files("riskmodels").joinpath("margin", "rules")
 
 
 def available_liquidation_rules() -> list[str]:

@@ -66,6 +66,7 @@ from riskmodels.margin.tiers import (
     binance_usdm_tiers,
     load_tier_table,
 )
+from riskmodels.margin.venues import VenueRule, available_rules, load_rule
 
 __all__ = [
     "DEFAULT_CONTINGENCIES",
@@ -86,9 +87,11 @@ __all__ = [
     "PortfolioMargin",
     "RiskMatrixMargin",
     "TierTable",
+    "VenueRule",
     "apc_buffer",
     "apc_floor",
     "apc_stressed_weight",
+    "available_rules",
     "available_tier_tables",
     "binance_usdm_tiers",
     "capital_efficiency",
@@ -97,6 +100,7 @@ __all__ = [
     "example_models",
     "isolated_liquidation_price",
     "liquidation_price",
+    "load_rule",
     "load_tier_table",
     "monitor",
     "realized_scenarios",

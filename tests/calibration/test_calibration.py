@@ -18,8 +18,6 @@ from scipy import stats
 
 from riskmodels.calibration import (
     MMRCalibration,
-    VenueRule,
-    available_rules,
     breach_summary,
     calibrate_mmr,
     choose_data,
@@ -27,14 +25,20 @@ from riskmodels.calibration import (
     horizon_losses,
     leverage_limits,
     liquidation_horizon,
-    load_rule,
     procyclicality_comparison,
     procyclicality_metrics,
     slippage_rate,
     static_mmr,
 )
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
-from riskmodels.margin import AntiProcyclicality, TierTable, binance_usdm_tiers
+from riskmodels.margin import (
+    AntiProcyclicality,
+    TierTable,
+    VenueRule,
+    available_rules,
+    binance_usdm_tiers,
+    load_rule,
+)
 
 TARGET = 0.005
 
@@ -432,3 +436,16 @@ def test_btc_daily_held_back_breaches_consistent_with_target(mirror_source) -> N
         assert row["n_test"] > 700
         assert row["pvalue"] > 0.01, row
         assert row["mmr_lo"] <= row["mmr"] <= row["mmr_hi"]
+
+
+def test_venue_rules_moved_to_margin_keep_deprecated_aliases():
+    # Issue 17: margin rules have one home (riskmodels.margin); the old names still work for one
+    # release, with a DeprecationWarning that names the new place.
+    import riskmodels.calibration as cal
+    import riskmodels.calibration.venues as old
+
+    for mod in (cal, old):
+        with pytest.warns(DeprecationWarning, match="moved to riskmodels.margin"):
+            assert mod.load_rule is load_rule
+    with pytest.raises(AttributeError):
+        cal.no_such_name  # noqa: B018

@@ -493,11 +493,10 @@ def test_deribit_api_example_mm_factor():
 @pytest.mark.parametrize("notional", [50_000.0, 1_000_000.0, 5_000_000.0])
 def test_risk_matrix_agrees_with_the_deribit_rule_file(notional):
     """RiskMatrixMargin.deribit() on a naked linear BTC perpetual equals the shipped rule file's
-    MM, 0.8 x (0.16 N + 0.01 N) (calibration/rules/deribit_btc_pm_2024-06-17.toml), below the
+    MM, 0.8 x (0.16 N + 0.01 N) (margin/rules/deribit_btc_pm_2024-06-17.toml), below the
     size where the extended table binds at the headline fraction 1/3 (about 5.2M: 0.22 N -
     312,500 > 0.16 N); exact arithmetic, 1e-12."""
-    from riskmodels.calibration.venues import load_rule
-    from riskmodels.margin import RiskMatrixMargin
+    from riskmodels.margin import RiskMatrixMargin, load_rule
 
     m = MarketState(prices={"BTC": 60_000.0})
     acc = Account(

@@ -265,8 +265,9 @@ class RunOptions:
         if not isinstance(self.progress, bool):
             raise ConfigError(f"progress must be True or False (got {self.progress!r}).")
         if self.cache_dir is not None and not isinstance(self.cache_dir, str | os.PathLike):
-            raise ConfigError(
-                f"cache_dir must be a folder path or None (got {type(self.cache_dir).__name__})."
+            raise ConfigError(  # the same words as TaskCache's own check
+                f"cache_dir must be a directory path (got {type(self.cache_dir).__name__}: "
+                f"{self.cache_dir!r}), or None for no cache."
             )
 
     @classmethod

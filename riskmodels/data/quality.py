@@ -36,14 +36,22 @@ check                    severity  repair under ``policy="repair"``
 
 Checks 4 onwards run on the rows sorted by time with duplicates resolved (last row kept), i.e.
 on the data as ``policy="repair"`` would see it after its first two steps.
+
+Each check is a small function registered in :data:`CHECKS` (name -> :class:`QualityCheck`:
+severity, the fields it reads, a description, what repair does, and the function, whose
+docstring gives the rule, threshold and source). The functions read one shared
+:class:`CheckContext` per symbol (the parsed bars, the resolved thresholds, the frequency,
+``as_of``); :func:`available_checks` tabulates the registry and ``check_quality(...,
+checks=[...])`` runs a subset.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -68,10 +76,13 @@ from riskmodels.exceptions import (
 __all__ = [
     "CHECKS",
     "POLICIES",
+    "CheckContext",
     "Finding",
+    "QualityCheck",
     "QualityReport",
     "QualityThresholds",
     "Repair",
+    "available_checks",
     "check_quality",
     "combine",
 ]
@@ -80,21 +91,9 @@ Severity = Literal["error", "warning", "info"]
 Policy = Literal["raise", "warn", "repair"]
 POLICIES: tuple[str, ...] = ("raise", "warn", "repair")
 
-#: Every check: name -> (severity, what it finds). Findings are ordered as listed here.
-CHECKS: dict[str, tuple[str, str]] = {
-    "duplicate_timestamps": ("error", "two or more rows share one bar open time"),
-    "unsorted_timestamps": ("error", "a row's time is earlier than the row before it"),
-    "off_grid": ("error", "a bar open time off the series' regular freq grid"),
-    "invalid_price": ("error", "open/high/low/close that is NaN, infinite, zero or negative"),
-    "ohlc_inconsistent": ("error", "high below max(open, close) or low above min(open, close)"),
-    "in_progress": ("error", "a bar that had not closed when the data was fetched"),
-    "bad_tick": ("error", "a price orders of magnitude away from its bar and its neighbours"),
-    "missing_bars": ("warning", "bars missing from the regular grid between first and last"),
-    "stale_prices": ("warning", "a run of flat bars (open = high = low = close) at one price"),
-    "discontinuity": ("warning", "a bar's open far from the previous bar's close"),
-    "extreme_return": ("info", "a close-to-close log return far out on a robust scale"),
-}
-_CHECK_ORDER = {name: i for i, name in enumerate(CHECKS)}
+#: Every check, name -> :class:`QualityCheck`, filled by the registrations below (the check
+#: functions): findings are ordered as listed here. :func:`available_checks` tabulates them.
+CHECKS: dict[str, QualityCheck] = {}
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _MAD_TO_SIGMA = 1.4826  # 1 / Phi^{-1}(3/4): MAD of a normal sample -> its standard deviation
 _OHLC_RTOL = 1e-9  # float noise allowed in high >= max(open, close) >= min(open, close) >= low
@@ -649,26 +648,8 @@ def _windows(windows: Any, symbol: str | None) -> np.ndarray | None:
 
 
 # --------------------------------------------------------------------------------------------
-# per-symbol analysis
+# per-symbol parsing
 # --------------------------------------------------------------------------------------------
-@dataclass
-class _Analysis:
-    """Findings of one symbol plus what the repair step needs (positions in ``work``)."""
-
-    symbol: str | None
-    findings: list[Finding]
-    work: pd.DataFrame  # sorted by time, duplicates resolved (last kept), original columns
-    dropped_dups: list[tuple[pd.Timestamp, float, float, int]]  # time, old close, kept, k
-    unsorted: tuple[pd.Timestamp, int] | None  # first out-of-order time, backward steps
-    off_grid: np.ndarray
-    in_progress: np.ndarray
-    in_progress_why: dict[int, str]
-    invalid: dict[str, np.ndarray]
-    bad: dict[str, np.ndarray]
-    price_cols: list[str]
-    notes: list[str]
-
-
 def _numeric_bars(frame: pd.DataFrame, symbol: str | None) -> pd.DataFrame:
     """``frame`` with its bar columns (``open`` ... ``trades``) as float64, or a
     :class:`DataError` naming the first column and value that is not a number.
@@ -729,347 +710,720 @@ def _infer_freq(index: pd.DatetimeIndex, what: str) -> str:
     )
 
 
-def _analyze(
-    frame: pd.DataFrame,
-    symbol: str | None,
-    freq: str,
-    as_of: pd.Timestamp | None,
-    th: QualityThresholds,
-    windows: np.ndarray | None = None,
-) -> _Analysis:
-    step = int(FREQUENCIES[freq].value)
-    # th is resolved (QualityThresholds.resolved): the frequency-dependent defaults are set
-    assert th.stale_run is not None and th.extreme_window is not None
-    sym = symbol
+# --------------------------------------------------------------------------------------------
+# the check registry
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QualityCheck:
+    """One registered check: a function of a :class:`CheckContext` and what it is about.
 
-    findings: list[Finding] = []
-    notes: list[str] = []
+    Attributes
+    ----------
+    name : str
+        The check's name, the key in :data:`CHECKS` and :attr:`Finding.check`.
+    severity : {"error", "warning", "info"}
+        The severity of every finding of the check.
+    fields : tuple of str
+        What the check reads: ``"time"`` (the bar open times) and bar fields.
+    run : callable
+        ``run(ctx) -> list[Finding]``; its docstring says what it flags, the threshold, the
+        severity and the source.
+    description : str
+        What the check finds, in one line.
+    repair : str
+        What ``policy="repair"`` does about its findings (``"none"``: reported, not changed).
+    """
 
-    def add(check: str, t: Any, count: int, column: str | None, detail: str, value: Any = None):
-        findings.append(
-            Finding(
-                check=check,
-                severity=CHECKS[check][0],  # type: ignore[arg-type]
-                symbol=sym,
-                time=pd.Timestamp(int(t), unit="ns", tz="UTC")
-                if not isinstance(t, pd.Timestamp)
-                else t,
-                count=int(count),
-                column=column,
-                detail=detail,
-                value=None if value is None else float(value),
+    name: str
+    severity: Severity
+    fields: tuple[str, ...]
+    run: Callable[[CheckContext], list[Finding]]
+    description: str
+    repair: str = "none"
+
+    def __call__(self, ctx: CheckContext) -> list[Finding]:
+        """The check's findings on ``ctx`` (in time order, not yet sorted across checks)."""
+        return self.run(ctx)
+
+
+def _check(
+    name: str, severity: Severity, fields: tuple[str, ...], description: str, repair: str = "none"
+) -> Callable[[Callable[[CheckContext], list[Finding]]], Callable[[CheckContext], list[Finding]]]:
+    """Register the decorated function in :data:`CHECKS` (findings follow registration order)."""
+
+    def register(
+        fn: Callable[[CheckContext], list[Finding]],
+    ) -> Callable[[CheckContext], list[Finding]]:
+        if name in CHECKS:
+            raise ValueError(f"check {name!r} is registered twice")
+        CHECKS[name] = QualityCheck(name, severity, fields, fn, description, repair)
+        return fn
+
+    return register
+
+
+class CheckContext:
+    """One symbol's bars, parsed once, with the settings every check reads.
+
+    The derived arrays are computed on first use and shared by the checks (and the repair
+    step), so a check gives the same findings whether it runs alone or with the others.
+    Positions refer to :attr:`work`: the rows sorted by time with duplicates resolved (the last
+    row of each time kept), i.e. the data as ``policy="repair"`` sees it after its first two
+    steps. ``duplicate_timestamps`` and ``unsorted_timestamps`` read the rows as given.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One symbol's bars as given (UTC ``DatetimeIndex``, numeric bar columns, a ``close``).
+    symbol : str or None
+        The symbol, copied into every finding.
+    freq : str
+        The bar frequency (a key of :data:`~riskmodels.data.FREQUENCIES`).
+    as_of : pandas.Timestamp or None
+        The fetch time (UTC), or ``None`` (in-progress heuristics).
+    th : QualityThresholds
+        Resolved thresholds (:meth:`QualityThresholds.resolved`).
+    windows : ndarray or None
+        ``(k, 2)`` int64 [first, last] bar opens (ns) of the documented windows, or ``None``.
+
+    Raises
+    ------
+    DataError
+        If ``frame`` has no ``close`` column.
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        symbol: str | None,
+        freq: str,
+        as_of: pd.Timestamp | None,
+        th: QualityThresholds,
+        windows: np.ndarray | None = None,
+    ) -> None:
+        if "close" not in frame.columns:
+            raise DataError(
+                f"{_label(symbol)}: no 'close' column (got {list(frame.columns)}); a bar frame "
+                "needs at least close prices."
             )
+        # th is resolved (QualityThresholds.resolved): the frequency-dependent defaults are set
+        assert th.stale_run is not None and th.extreme_window is not None
+        self.frame = frame
+        self.symbol = symbol
+        self.freq = freq
+        self.step = int(FREQUENCIES[freq].value)
+        self.as_of = as_of
+        self.th = th
+        self.stale_run: int = th.stale_run
+        self.extreme_window: int = th.extreme_window
+        self.windows = windows
+        self.t_raw: np.ndarray = frame.index.asi8
+        self.n_raw = len(self.t_raw)
+        self.close_raw: np.ndarray = frame["close"].to_numpy(dtype="float64")
+
+    def finding(
+        self, check: str, t: Any, count: int, column: str | None, detail: str, value: Any = None
+    ) -> Finding:
+        """A :class:`Finding` of ``check`` (its registered severity) at ``t`` (ns or Timestamp)."""
+        return Finding(
+            check=check,
+            severity=CHECKS[check].severity,
+            symbol=self.symbol,
+            time=t if isinstance(t, pd.Timestamp) else _ts(t),
+            count=int(count),
+            column=column,
+            detail=detail,
+            value=None if value is None else float(value),
         )
 
-    def ts(x: int) -> pd.Timestamp:
-        return pd.Timestamp(int(x), unit="ns", tz="UTC")
+    # -- the rows as given: duplicates and order ----------------------------------------------
+    @cached_property
+    def dedup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(stable time order of the rows, sorted times, last-row-of-its-time mask in order)."""
+        order = np.argsort(self.t_raw, kind="stable")
+        ts_sorted = self.t_raw[order]
+        last_of_group = np.ones(self.n_raw, dtype=bool)
+        if self.n_raw > 1:
+            last_of_group[:-1] = ts_sorted[1:] != ts_sorted[:-1]
+        return order, ts_sorted, last_of_group
 
-    t_raw = frame.index.asi8
-    n_raw = len(t_raw)
-    close_raw = (
-        frame["close"].to_numpy(dtype="float64")
-        if "close" in frame.columns
-        else np.full(n_raw, np.nan)
-    )
+    @cached_property
+    def groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distinct times, first position of each in sorted order, rows per time)."""
+        return np.unique(self.dedup[1], return_index=True, return_counts=True)
 
-    # 1. duplicates -------------------------------------------------------------------------
-    order = np.argsort(t_raw, kind="stable")
-    ts_sorted = t_raw[order]
-    last_of_group = np.ones(n_raw, dtype=bool)
-    if n_raw > 1:
-        last_of_group[:-1] = ts_sorted[1:] != ts_sorted[:-1]
-    keep = order[last_of_group]
-    dropped_dups: list[tuple[pd.Timestamp, float, float, int]] = []
-    if not last_of_group.all():
-        uniq, first_idx, counts = np.unique(ts_sorted, return_index=True, return_counts=True)
-        extra = counts - 1
-        for a, b in _runs(extra > 0):
-            n_extra = int(extra[a:b].sum())
-            t0 = uniq[a]
-            grp = order[first_idx[a] : first_idx[a] + counts[a]]
-            closes = ", ".join(_g(close_raw[i]) for i in grp[:4])
-            same = np.unique(frame.iloc[grp].to_numpy(dtype="object").astype(str), axis=0)
-            kind = "identical rows" if len(same) == 1 else f"closes {closes}"
-            more = "" if b - a == 1 else f" (and {b - a - 1} more timestamps after it)"
-            add(
+    @cached_property
+    def dropped_dups(self) -> list[tuple[pd.Timestamp, float, float, int]]:
+        """Rows dropped as duplicates: (time, their close, the kept close, rows at the time)."""
+        order, ts_sorted, last_of_group = self.dedup
+        if last_of_group.all():
+            return []
+        uniq, first_idx, counts = self.groups
+        out = []
+        for pos in np.flatnonzero(~last_of_group):
+            gi = np.searchsorted(uniq, ts_sorted[pos])
+            kept = order[first_idx[gi] + counts[gi] - 1]
+            out.append(
+                (
+                    _ts(ts_sorted[pos]),
+                    float(self.close_raw[order[pos]]),
+                    float(self.close_raw[kept]),
+                    int(counts[gi]),
+                )
+            )
+        return out
+
+    @cached_property
+    def backward(self) -> np.ndarray:
+        """Rows (as given) whose time is earlier than the row before."""
+        back = np.zeros(self.n_raw, dtype=bool)
+        if self.n_raw > 1:
+            back[1:] = self.t_raw[1:] < self.t_raw[:-1]
+        return back
+
+    @property
+    def unsorted(self) -> tuple[pd.Timestamp, int] | None:
+        """(first out-of-order time, number of backward steps), or ``None`` when sorted."""
+        back = self.backward
+        if not back.any():
+            return None
+        return _ts(self.t_raw[int(np.flatnonzero(back)[0])]), int(back.sum())
+
+    # -- the working rows: sorted, duplicates resolved ----------------------------------------
+    @cached_property
+    def work(self) -> pd.DataFrame:
+        """The rows sorted by time (stable), the last row of each time kept."""
+        order, _, last_of_group = self.dedup
+        return self.frame.iloc[order[last_of_group]]
+
+    @cached_property
+    def t(self) -> np.ndarray:
+        """Bar open times of :attr:`work` (int64 ns, UTC)."""
+        return self.work.index.asi8
+
+    @property
+    def n(self) -> int:
+        """Rows in :attr:`work`."""
+        return len(self.t)
+
+    def _col(self, name: str) -> np.ndarray:
+        if name in self.work.columns:
+            return self.work[name].to_numpy(dtype="float64", copy=True)
+        return np.full(self.n, np.nan)
+
+    @cached_property
+    def raw(self) -> dict[str, np.ndarray]:
+        """Price fields of :attr:`work` as given (NaN for an absent field)."""
+        return {c: self._col(c) for c in PRICE_COLUMNS}
+
+    @cached_property
+    def vol(self) -> np.ndarray:
+        """Volume of :attr:`work` (NaN when absent)."""
+        return self._col("volume")
+
+    @cached_property
+    def price_cols(self) -> list[str]:
+        """``close`` and the open/high/low fields that are present with a finite value."""
+        return ["close"] + [
+            c
+            for c in ("open", "high", "low")
+            if c in self.work.columns and np.isfinite(self.raw[c]).any()
+        ]
+
+    @property
+    def notes(self) -> list[str]:
+        """Remarks that are not findings (price fields whose checks were skipped)."""
+        skipped = [c for c in ("open", "high", "low") if c not in self.price_cols]
+        if skipped and self.n:
+            return [
+                f"{_label(self.symbol)}: column(s) {', '.join(skipped)} are absent or empty; "
+                "their checks were skipped."
+            ]
+        return []
+
+    @cached_property
+    def valid(self) -> dict[str, np.ndarray]:
+        """Per price field: finite and positive."""
+        with np.errstate(invalid="ignore"):
+            return {c: np.isfinite(self.raw[c]) & (self.raw[c] > 0) for c in PRICE_COLUMNS}
+
+    @cached_property
+    def invalid(self) -> dict[str, np.ndarray]:
+        """Per checked price field (:attr:`price_cols`): not finite and positive."""
+        return {c: ~self.valid[c] for c in self.price_cols}
+
+    @cached_property
+    def p(self) -> dict[str, np.ndarray]:
+        """Price fields with invalid values set to NaN: what the later checks compare."""
+        return {c: np.where(self.valid[c], self.raw[c], np.nan) for c in PRICE_COLUMNS}
+
+    @cached_property
+    def adj_next(self) -> np.ndarray:
+        """Bar ``i + 1`` opens exactly one ``freq`` after bar ``i`` (stored at ``i``)."""
+        adj = np.zeros(self.n, dtype=bool)
+        if self.n > 1:
+            adj[:-1] = (self.t[1:] - self.t[:-1]) == self.step
+        return adj
+
+    @cached_property
+    def jump(self) -> np.ndarray:
+        """``|open[i+1] / close[i] - 1|``, stored at ``i`` (NaN at the last bar)."""
+        o, c_ = self.p["open"], self.p["close"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jump = np.full(self.n, np.nan)
+            jump[:-1] = np.abs(o[1:] / c_[:-1] - 1.0)
+        return jump
+
+    @cached_property
+    def win(self) -> np.ndarray:
+        """Window of each row: -1 outside every window; all 0 when there are no windows."""
+        if self.windows is None:
+            return np.zeros(self.n, dtype=np.int64)
+        t = self.t
+        pos = np.searchsorted(self.windows[:, 0], t, side="right") - 1
+        inside = (pos >= 0) & (t <= self.windows[np.clip(pos, 0, None), 1])
+        return np.where(inside, pos, -1)
+
+    # -- shared by several checks and the repair step ----------------------------------------
+    @cached_property
+    def grid(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(off-grid mask, phase of each open on the ``freq`` grid, the modal phase)."""
+        t = self.t
+        if not self.n:
+            return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64), 0
+        phase = np.mod(t, self.step)
+        vals, cnt = np.unique(phase, return_counts=True)
+        modal = int(vals[np.argmax(cnt)])
+        return phase != modal, phase, modal
+
+    @property
+    def off_grid(self) -> np.ndarray:
+        """Bars whose open time is off the series' modal ``freq`` grid."""
+        return self.grid[0]
+
+    @cached_property
+    def progress(self) -> tuple[np.ndarray, dict[int, str]]:
+        """(in-progress mask, why per flagged position): the rule of :func:`_in_progress`."""
+        n, t, th = self.n, self.t, self.th
+        prog = np.zeros(n, dtype=bool)
+        why: dict[int, str] = {}
+        if n and self.as_of is not None:
+            as_of = self.as_of
+            prog = t + self.step > as_of.value
+            for i in np.flatnonzero(prog):
+                why[int(i)] = f"closes after as_of {as_of.strftime('%Y-%m-%d %H:%M')} UTC"
+        elif n:
+            o, c_, vol, jump = self.p["open"], self.p["close"], self.vol, self.jump
+            # (b1) stale partial: close[i] far from open[i+1] near the end of the series
+            lo_i = max(0, n - 1 - th.partial_lookback)
+            cand = np.arange(lo_i, n - 1)
+            stale = cand[
+                self.adj_next[cand] & (np.nan_to_num(jump[cand], nan=0.0) > th.partial_tol)
+            ]
+            for i in stale:
+                prog[i] = True
+                why[int(i)] = (
+                    f"stale partial bar: its close {_g(c_[i])} differs from the next open "
+                    f"{_g(o[i + 1])} by {jump[i]:.2%} (> partial_tol {th.partial_tol:.2%}), so "
+                    "it was captured before it closed and never updated"
+                )
+            if len(stale):
+                last = n - 1
+                prog[last] = True
+                why[last] = (
+                    f"final bar of a series that stored a bar in progress "
+                    f"({_fmt_time(_ts(t[stale[0]]))}), so this one is taken as in progress too"
+                )
+            # (b2) the final bar's volume far below the trailing median
+            w = th.partial_volume_window
+            prev = vol[max(0, n - 1 - w) : n - 1]
+            prev = prev[np.isfinite(prev)]
+            if len(prev) >= max(3, w // 2) and np.isfinite(vol[-1]):
+                med = float(np.median(prev))
+                if med > 0 and vol[-1] < th.partial_volume_ratio * med:
+                    last = n - 1
+                    reason = (
+                        f"final bar volume {_g(vol[-1])} is {vol[-1] / med:.1%} of the median "
+                        f"{_g(med)} of the previous {len(prev)} bars (< partial_volume_ratio "
+                        f"{th.partial_volume_ratio:.0%}): a partial bar"
+                    )
+                    why[last] = f"{why[last]}; {reason}" if prog[last] else reason
+                    prog[last] = True
+        return prog, why
+
+    @property
+    def in_progress(self) -> np.ndarray:
+        """Bars taken as in progress (exactly with ``as_of``; heuristics without)."""
+        return self.progress[0]
+
+    @property
+    def in_progress_why(self) -> dict[int, str]:
+        """Why each in-progress bar is one, by position."""
+        return self.progress[1]
+
+    @cached_property
+    def cprev(self) -> np.ndarray:
+        """The previous row's close (valid closes only; NaN at the first row)."""
+        out = np.full(self.n, np.nan)
+        if self.n > 1:
+            out[1:] = self.p["close"][:-1]
+        return out
+
+    @cached_property
+    def cnext(self) -> np.ndarray:
+        """The next row's close (valid closes only; NaN at the last row)."""
+        out = np.full(self.n, np.nan)
+        if self.n > 1:
+            out[:-1] = self.p["close"][1:]
+        return out
+
+    @cached_property
+    def bad_ticks(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per checked price field: (bad-tick mask, highest reference, lowest reference)."""
+        n, p, k = self.n, self.p, self.th.bad_tick_factor
+        out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # open/close first: a bad open or close is left out of the references of high and low
+        # (a bad open print is also the bar's low, which would otherwise hide behind it)
+        for name in [x for x in ("close", "open", "high", "low") if x in self.price_cols]:
+            own = [
+                np.where(out[x][0], np.nan, p[x]) if x in out else p[x]
+                for x in ("open", "close")
+                if x != name and x in self.price_cols
+            ]
+            refs = np.vstack([*own, self.cprev, self.cnext])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ref_hi = np.nanmax(refs, axis=0) if n else np.array([])
+                ref_lo = np.nanmin(refs, axis=0) if n else np.array([])
+            x = p[name]
+            with np.errstate(invalid="ignore"):
+                m = np.isfinite(x) & np.isfinite(ref_hi) & ((x > k * ref_hi) | (x < ref_lo / k))
+            out[name] = (m, ref_hi, ref_lo)
+        return out
+
+    @property
+    def bad(self) -> dict[str, np.ndarray]:
+        """Per checked price field: the bad-tick mask."""
+        return {c: m for c, (m, _, _) in self.bad_ticks.items()}
+
+
+# The checks, in the order of their findings. Each reads the context and returns findings.
+@_check(
+    "duplicate_timestamps",
+    "error",
+    ("time",),
+    "two or more rows share one bar open time",
+    "drop all but the last row of each time (file order)",
+)
+def _duplicate_timestamps(ctx: CheckContext) -> list[Finding]:
+    """Rows that share a bar open time.
+
+    One finding per run of consecutive duplicated times, at its first time, ``count`` = the
+    extra rows in the run (rows beyond the first of each time). Threshold: none (any repeat).
+    Severity ``error``. Repair: keep the last row of each time in file order.
+    """
+    order, _, last_of_group = ctx.dedup
+    if last_of_group.all():
+        return []
+    uniq, first_idx, counts = ctx.groups
+    extra = counts - 1
+    out = []
+    for a, b in _runs(extra > 0):
+        n_extra = int(extra[a:b].sum())
+        t0 = uniq[a]
+        grp = order[first_idx[a] : first_idx[a] + counts[a]]
+        closes = ", ".join(_g(ctx.close_raw[i]) for i in grp[:4])
+        same = np.unique(ctx.frame.iloc[grp].to_numpy(dtype="object").astype(str), axis=0)
+        kind = "identical rows" if len(same) == 1 else f"closes {closes}"
+        more = "" if b - a == 1 else f" (and {b - a - 1} more timestamps after it)"
+        out.append(
+            ctx.finding(
                 "duplicate_timestamps",
                 t0,
                 n_extra,
                 None,
-                f"{counts[a]} rows share the time {_fmt_time(ts(t0))} ({kind}){more}; "
+                f"{counts[a]} rows share the time {_fmt_time(_ts(t0))} ({kind}){more}; "
                 f"{n_extra} extra row(s) in this run. The last row of each time is kept under "
                 "policy='repair'.",
             )
-        for pos in np.flatnonzero(~last_of_group):
-            gi = np.searchsorted(uniq, ts_sorted[pos])
-            kept = order[first_idx[gi] + counts[gi] - 1]
-            dropped_dups.append(
-                (
-                    ts(ts_sorted[pos]),
-                    float(close_raw[order[pos]]),
-                    float(close_raw[kept]),
-                    int(counts[gi]),
-                )
-            )
-
-    # 2. unsorted -----------------------------------------------------------------------------
-    unsorted = None
-    if n_raw > 1:
-        back = np.zeros(n_raw, dtype=bool)
-        back[1:] = t_raw[1:] < t_raw[:-1]
-        if back.any():
-            first = int(np.flatnonzero(back)[0])
-            unsorted = (ts(t_raw[first]), int(back.sum()))
-            for a, b in _runs(back):
-                add(
-                    "unsorted_timestamps",
-                    t_raw[a],
-                    b - a,
-                    None,
-                    f"row {a} ({_fmt_time(ts(t_raw[a]))}) comes after row {a - 1} "
-                    f"({_fmt_time(ts(t_raw[a - 1]))}): {b - a} row(s) out of time order here; "
-                    "policy='repair' sorts by time (stable).",
-                )
-
-    work = frame.iloc[keep]
-    t = work.index.asi8
-    n = len(t)
-
-    def col(name: str) -> np.ndarray:
-        if name in work.columns:
-            return work[name].to_numpy(dtype="float64", copy=True)
-        return np.full(n, np.nan)
-
-    raw = {c: col(c) for c in PRICE_COLUMNS}
-    vol = col("volume")
-    if "close" not in work.columns:
-        raise DataError(
-            f"{_label(sym)}: no 'close' column (got {list(work.columns)}); a bar frame needs at "
-            "least close prices."
         )
-    price_cols = ["close"] + [
-        c for c in ("open", "high", "low") if c in work.columns and np.isfinite(raw[c]).any()
+    return out
+
+
+@_check(
+    "unsorted_timestamps",
+    "error",
+    ("time",),
+    "a row's time is earlier than the row before it",
+    "stable sort by time",
+)
+def _unsorted_timestamps(ctx: CheckContext) -> list[Finding]:
+    """Rows (as given) whose time is earlier than the previous row's.
+
+    One finding per run of such rows, ``count`` = the rows in the run. Threshold: none (any
+    backward step). Severity ``error``. Repair: a stable sort by time.
+    """
+    t_raw = ctx.t_raw
+    return [
+        ctx.finding(
+            "unsorted_timestamps",
+            t_raw[a],
+            b - a,
+            None,
+            f"row {a} ({_fmt_time(_ts(t_raw[a]))}) comes after row {a - 1} "
+            f"({_fmt_time(_ts(t_raw[a - 1]))}): {b - a} row(s) out of time order here; "
+            "policy='repair' sorts by time (stable).",
+        )
+        for a, b in _runs(ctx.backward)
     ]
-    skipped = [c for c in ("open", "high", "low") if c not in price_cols]
-    if skipped and n:
-        notes.append(
-            f"{_label(sym)}: column(s) {', '.join(skipped)} are absent or empty; their checks "
-            "were skipped."
+
+
+@_check(
+    "off_grid",
+    "error",
+    ("time",),
+    "a bar open time off the series' regular freq grid",
+    "drop the row (its open time is off the freq grid)",
+)
+def _off_grid(ctx: CheckContext) -> list[Finding]:
+    """Bar open times off the series' ``freq`` grid.
+
+    The grid is the most common phase of the open times modulo ``freq``; every bar at another
+    phase is off it. One finding per run. Threshold: none (any offset). Severity ``error``.
+    Repair: drop the bar.
+    """
+    off, phase, modal = ctx.grid
+    t = ctx.t
+    return [
+        ctx.finding(
+            "off_grid",
+            t[a],
+            b - a,
+            None,
+            f"{b - a} bar(s) from {_fmt_time(_ts(t[a]))} are not on the {ctx.freq} grid of the "
+            f"other bars (offset {pd.Timedelta(int(phase[a] - modal), unit='ns')} from it); "
+            "policy='repair' drops them.",
         )
+        for a, b in _runs(off)
+    ]
 
-    # 3. off-grid ---------------------------------------------------------------------------
-    off = np.zeros(n, dtype=bool)
-    if n:
-        phase = np.mod(t, step)
-        vals, cnt = np.unique(phase, return_counts=True)
-        modal = vals[np.argmax(cnt)]
-        off = phase != modal
-        for a, b in _runs(off):
-            add(
-                "off_grid",
-                t[a],
-                b - a,
-                None,
-                f"{b - a} bar(s) from {_fmt_time(ts(t[a]))} are not on the {freq} grid of the "
-                f"other bars (offset {pd.Timedelta(int(phase[a] - modal), unit='ns')} from it); "
-                "policy='repair' drops them.",
-            )
 
-    # 4. invalid prices -------------------------------------------------------------------------
-    with np.errstate(invalid="ignore"):
-        valid = {c: np.isfinite(raw[c]) & (raw[c] > 0) for c in PRICE_COLUMNS}
-    invalid = {c: ~valid[c] for c in price_cols}
-    for c in price_cols:
-        for a, b in _runs(invalid[c]):
-            v = raw[c][a]
+@_check(
+    "invalid_price",
+    "error",
+    PRICE_COLUMNS,
+    "open/high/low/close that is NaN, infinite, zero or negative",
+    "set the value to NaN; drop rows without a valid close",
+)
+def _invalid_price(ctx: CheckContext) -> list[Finding]:
+    """Prices that are NaN, infinite, zero or negative.
+
+    Per present price field (a field absent or entirely NaN is skipped, with a note), one
+    finding per run of invalid values. Threshold: a price must be finite and > 0. Severity
+    ``error``. Repair: set the value to NaN (never filled); a row without a valid close is
+    dropped.
+    """
+    t = ctx.t
+    out = []
+    for c in ctx.price_cols:
+        for a, b in _runs(ctx.invalid[c]):
+            v = ctx.raw[c][a]
             what = "NaN" if np.isnan(v) else _g(v)
             fix = (
                 "the row is dropped under policy='repair' (no valid close)"
                 if c == "close"
                 else "set to NaN under policy='repair' (not filled)"
             )
-            add(
-                "invalid_price",
-                t[a],
-                b - a,
-                c,
-                f"{c} = {what} on {_fmt_time(ts(t[a]))}"
-                + (f" and {b - a - 1} following bar(s)" if b - a > 1 else "")
-                + f": prices must be finite and positive; {fix}.",
-                v if np.isfinite(v) else None,
+            out.append(
+                ctx.finding(
+                    "invalid_price",
+                    t[a],
+                    b - a,
+                    c,
+                    f"{c} = {what} on {_fmt_time(_ts(t[a]))}"
+                    + (f" and {b - a - 1} following bar(s)" if b - a > 1 else "")
+                    + f": prices must be finite and positive; {fix}.",
+                    v if np.isfinite(v) else None,
+                )
             )
-    p = {c: np.where(valid[c], raw[c], np.nan) for c in PRICE_COLUMNS}
-    o, h, lo, c_ = p["open"], p["high"], p["low"], p["close"]
+    return out
 
-    # 5. OHLC consistency ------------------------------------------------------------------------
+
+@_check(
+    "ohlc_inconsistent",
+    "error",
+    PRICE_COLUMNS,
+    "high below max(open, close) or low above min(open, close)",
+    "clip high/low to the open/close envelope",
+)
+def _ohlc_inconsistent(ctx: CheckContext) -> list[Finding]:
+    """A high below ``max(open, close)`` (or below the low), or a low above ``min(open, close)``.
+
+    On valid prices only, one finding per run and field. Threshold: a relative tolerance of
+    1e-9 for float noise. Severity ``error``. Repair: clip high/low to the open/close envelope.
+    """
+    p, t = ctx.p, ctx.t
+    o, h, lo, c_ = p["open"], p["high"], p["low"], p["close"]
     oc_hi = np.fmax(o, c_)
     oc_lo = np.fmin(o, c_)
     with np.errstate(invalid="ignore"):
         high_bad = np.isfinite(h) & np.isfinite(oc_hi) & (h < oc_hi * (1 - _OHLC_RTOL))
         high_bad |= np.isfinite(h) & np.isfinite(lo) & (h < lo * (1 - _OHLC_RTOL))
         low_bad = np.isfinite(lo) & np.isfinite(oc_lo) & (lo > oc_lo * (1 + _OHLC_RTOL))
+    out = []
     for name, bad_mask in (("high", high_bad), ("low", low_bad)):
-        if name not in price_cols:
+        if name not in ctx.price_cols:
             continue
         for a, b in _runs(bad_mask):
             rule = "below max(open, close)" if name == "high" else "above min(open, close)"
             also = " and below the low" if name == "high" and h[a] < lo[a] else ""
-            add(
-                "ohlc_inconsistent",
-                t[a],
-                b - a,
-                name,
-                f"{name} {_g(p[name][a])} on {_fmt_time(ts(t[a]))} is {rule}{also} "
-                f"(open {_g(o[a])}, close {_g(c_[a])}, high {_g(h[a])}, low {_g(lo[a])})"
-                + (f"; {b - a} consecutive bars" if b - a > 1 else "")
-                + "; policy='repair' clips it to the open/close envelope.",
-                p[name][a],
+            out.append(
+                ctx.finding(
+                    "ohlc_inconsistent",
+                    t[a],
+                    b - a,
+                    name,
+                    f"{name} {_g(p[name][a])} on {_fmt_time(_ts(t[a]))} is {rule}{also} "
+                    f"(open {_g(o[a])}, close {_g(c_[a])}, high {_g(h[a])}, low {_g(lo[a])})"
+                    + (f"; {b - a} consecutive bars" if b - a > 1 else "")
+                    + "; policy='repair' clips it to the open/close envelope.",
+                    p[name][a],
+                )
             )
+    return out
 
-    # adjacency on the grid
-    adj_next = np.zeros(n, dtype=bool)  # bar i+1 follows bar i one step later
-    if n > 1:
-        adj_next[:-1] = (t[1:] - t[:-1]) == step
-    with np.errstate(divide="ignore", invalid="ignore"):
-        jump = np.full(n, np.nan)  # |open[i+1] / close[i] - 1|, stored at i
-        jump[:-1] = np.abs(o[1:] / c_[:-1] - 1.0)
 
-    # 6. in-progress bars -----------------------------------------------------------------------
-    prog = np.zeros(n, dtype=bool)
-    why: dict[int, str] = {}
-    if n and as_of is not None:
-        ends = t + step
-        prog = ends > as_of.value
+@_check(
+    "in_progress",
+    "error",
+    ("time", "open", "close", "volume"),
+    "a bar that had not closed when the data was fetched",
+    "drop the bar",
+)
+def _in_progress(ctx: CheckContext) -> list[Finding]:
+    """Bars that had not closed when the data was fetched.
+
+    With ``as_of``: every bar with ``open + freq > as_of``, one finding per run (exact).
+    Without: two heuristics, one finding per bar (Notes of :func:`check_quality`; measured on
+    the mirror's Binance files, ``../shared/data``, PROVENANCE.md): a *stale partial* bar among
+    the last ``partial_lookback`` (3) before the final one, whose close misses the next open by
+    more than ``partial_tol`` (1 %), flags itself and the final bar; a final bar whose volume is
+    below ``partial_volume_ratio`` (20 %) of the median of the previous
+    ``partial_volume_window`` (30) bars. Severity ``error``. Repair: drop the bar.
+    """
+    prog, why = ctx.progress
+    t, as_of = ctx.t, ctx.as_of
+    if as_of is not None:
+        out = []
         for a, b in _runs(prog):
             ahead = " (it opens after as_of)" if t[a] > as_of.value else ""
-            add(
-                "in_progress",
-                t[a],
-                b - a,
-                None,
-                f"{b - a} bar(s) from {_fmt_time(ts(t[a]))} close after the fetch time as_of "
-                f"{as_of.strftime('%Y-%m-%d %H:%M')} UTC (the first closes at "
-                f"{_fmt_time(ts(ends[a]))}){ahead}; policy='repair' drops them.",
-            )
-        for i in np.flatnonzero(prog):
-            why[int(i)] = f"closes after as_of {as_of.strftime('%Y-%m-%d %H:%M')} UTC"
-    elif n:
-        # (b1) stale partial: close[i] far from open[i+1] near the end of the series
-        lo_i = max(0, n - 1 - th.partial_lookback)
-        cand = np.arange(lo_i, n - 1)
-        stale = cand[adj_next[cand] & (np.nan_to_num(jump[cand], nan=0.0) > th.partial_tol)]
-        for i in stale:
-            prog[i] = True
-            why[int(i)] = (
-                f"stale partial bar: its close {_g(c_[i])} differs from the next open "
-                f"{_g(o[i + 1])} by {jump[i]:.2%} (> partial_tol {th.partial_tol:.2%}), so it "
-                "was captured before it closed and never updated"
-            )
-        if len(stale):
-            last = n - 1
-            prog[last] = True
-            why[last] = (
-                f"final bar of a series that stored a bar in progress "
-                f"({_fmt_time(ts(t[stale[0]]))}), so this one is taken as in progress too"
-            )
-        # (b2) the final bar's volume far below the trailing median
-        w = th.partial_volume_window
-        prev = vol[max(0, n - 1 - w) : n - 1]
-        prev = prev[np.isfinite(prev)]
-        if len(prev) >= max(3, w // 2) and np.isfinite(vol[-1]):
-            med = float(np.median(prev))
-            if med > 0 and vol[-1] < th.partial_volume_ratio * med:
-                last = n - 1
-                reason = (
-                    f"final bar volume {_g(vol[-1])} is {vol[-1] / med:.1%} of the median "
-                    f"{_g(med)} of the previous {len(prev)} bars (< partial_volume_ratio "
-                    f"{th.partial_volume_ratio:.0%}): a partial bar"
+            out.append(
+                ctx.finding(
+                    "in_progress",
+                    t[a],
+                    b - a,
+                    None,
+                    f"{b - a} bar(s) from {_fmt_time(_ts(t[a]))} close after the fetch time "
+                    f"as_of {as_of.strftime('%Y-%m-%d %H:%M')} UTC (the first closes at "
+                    f"{_fmt_time(_ts(t[a] + ctx.step))}){ahead}; policy='repair' drops them.",
                 )
-                why[last] = f"{why[last]}; {reason}" if prog[last] else reason
-                prog[last] = True
-        for i in np.flatnonzero(prog):
-            add(
-                "in_progress",
-                t[i],
-                1,
-                None,
-                f"bar {_fmt_time(ts(t[i]))} looks in progress without a known fetch time: "
-                f"{why[int(i)]}. Pass as_of= to decide exactly; policy='repair' drops it.",
-                c_[i],
             )
+        return out
+    return [
+        ctx.finding(
+            "in_progress",
+            t[i],
+            1,
+            None,
+            f"bar {_fmt_time(_ts(t[i]))} looks in progress without a known fetch time: "
+            f"{why[int(i)]}. Pass as_of= to decide exactly; policy='repair' drops it.",
+            ctx.p["close"][i],
+        )
+        for i in np.flatnonzero(prog)
+    ]
 
-    # 7. bad ticks --------------------------------------------------------------------------------
-    cprev = np.full(n, np.nan)
-    cnext = np.full(n, np.nan)
-    if n > 1:
-        cprev[1:] = c_[:-1]
-        cnext[:-1] = c_[1:]
-    k = th.bad_tick_factor
-    bad: dict[str, np.ndarray] = {}
-    # open/close first: a bad open or close is left out of the references of high and low
-    # (a bad open print is also the bar's low, which would otherwise hide behind it)
-    for name in [x for x in ("close", "open", "high", "low") if x in price_cols]:
-        own = [
-            np.where(bad[x], np.nan, p[x]) if x in bad else p[x]
-            for x in ("open", "close")
-            if x != name and x in price_cols
-        ]
-        refs = np.vstack([*own, cprev, cnext])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ref_hi = np.nanmax(refs, axis=0) if n else np.array([])
-            ref_lo = np.nanmin(refs, axis=0) if n else np.array([])
+
+@_check(
+    "bad_tick",
+    "error",
+    PRICE_COLUMNS,
+    "a price orders of magnitude away from its bar and its neighbours",
+    "high/low := open/close envelope value; open := previous close (else own close); "
+    "a bad close drops the row",
+)
+def _bad_tick(ctx: CheckContext) -> list[Finding]:
+    """Prices orders of magnitude away from their bar and its neighbours.
+
+    For each price field ``x`` of bar ``t``, ``R`` is the bar's other open/close (less any bad
+    one; close and open are checked first) and the closes of bars ``t-1`` and ``t+1``; ``x`` is
+    a bad tick when ``x > k max(R)`` or ``x < min(R) / k``, ``k = bad_tick_factor`` (default 5).
+    One finding per bar and field. Severity ``error``. Repair: high/low := max/min(open,
+    close); open := previous close (else the bar's close); a bad close drops the row.
+    """
+    p, t, k = ctx.p, ctx.t, ctx.th.bad_tick_factor
+    fix = {
+        "high": "high := max(open, close)",
+        "low": "low := min(open, close)",
+        "open": "open := previous close",
+        "close": "the row is dropped",
+    }
+    out = []
+    for name, (m, ref_hi, ref_lo) in ctx.bad_ticks.items():
         x = p[name]
-        with np.errstate(invalid="ignore"):
-            m = np.isfinite(x) & np.isfinite(ref_hi) & ((x > k * ref_hi) | (x < ref_lo / k))
-        bad[name] = m
         for i in np.flatnonzero(m):
             if x[i] > k * ref_hi[i]:
                 how = f"{x[i] / ref_hi[i]:,.3g}x above the highest"
             else:
                 how = f"{ref_lo[i] / x[i]:,.3g}x below the lowest"
             own_txt = ", ".join(f"{q} {_g(p[q][i])}" for q in ("open", "close") if q != name)
-            fix = {
-                "high": "high := max(open, close)",
-                "low": "low := min(open, close)",
-                "open": "open := previous close",
-                "close": "the row is dropped",
-            }[name]
-            add(
-                "bad_tick",
-                t[i],
-                1,
-                name,
-                f"{name} {_g(x[i])} on {_fmt_time(ts(t[i]))} is {how} of {own_txt} and the "
-                f"neighbouring closes {_g(cprev[i])} / {_g(cnext[i])} (bad_tick_factor "
-                f"{_g(k)}); policy='repair' sets {fix}.",
-                x[i],
+            out.append(
+                ctx.finding(
+                    "bad_tick",
+                    t[i],
+                    1,
+                    name,
+                    f"{name} {_g(x[i])} on {_fmt_time(_ts(t[i]))} is {how} of {own_txt} and the "
+                    f"neighbouring closes {_g(ctx.cprev[i])} / {_g(ctx.cnext[i])} "
+                    f"(bad_tick_factor {_g(k)}); policy='repair' sets {fix[name]}.",
+                    x[i],
+                )
             )
+    return out
 
-    # window of each row: -1 outside every window; all 0 when the series has no windows
-    if windows is None:
-        win = np.zeros(n, dtype=np.int64)
-    else:
-        pos = np.searchsorted(windows[:, 0], t, side="right") - 1
-        inside = (pos >= 0) & (t <= windows[np.clip(pos, 0, None), 1])
-        win = np.where(inside, pos, -1)
 
-    # 8. missing bars ---------------------------------------------------------------------------
-    g = t[~off]
+@_check(
+    "missing_bars",
+    "warning",
+    ("time",),
+    "bars missing from the regular grid between first and last",
+)
+def _missing_bars(ctx: CheckContext) -> list[Finding]:
+    """Bars missing from the ``freq`` grid between the first and the last bar.
+
+    Off-grid bars are left out. One finding per gap, at its first missing bar, ``count`` = the
+    missing bars. With ``windows``, only inside the documented windows (edges included); the
+    bars between windows are a note of :func:`check_quality`. Threshold: none (any missing
+    bar). Severity ``warning``. Repair: none, gaps are never filled (no forward fill).
+    """
+    step, freq, windows = ctx.step, ctx.freq, ctx.windows
+    g = ctx.t[~ctx.off_grid]
+    out = []
     if windows is None and len(g) > 1:
         d = np.diff(g)
         miss = d // step - 1
         for i in np.flatnonzero(miss > 0):
             start = g[i] + step
             end = g[i + 1] - step
-            add(
-                "missing_bars",
-                start,
-                miss[i],
-                None,
-                f"{int(miss[i])} missing {freq} bar(s) from {_fmt_time(ts(start))} to "
-                f"{_fmt_time(ts(end))} (between the bars at {_fmt_time(ts(g[i]))} and "
-                f"{_fmt_time(ts(g[i + 1]))}); gaps are never filled (no forward fill).",
+            out.append(
+                ctx.finding(
+                    "missing_bars",
+                    start,
+                    miss[i],
+                    None,
+                    f"{int(miss[i])} missing {freq} bar(s) from {_fmt_time(_ts(start))} to "
+                    f"{_fmt_time(_ts(end))} (between the bars at {_fmt_time(_ts(g[i]))} and "
+                    f"{_fmt_time(_ts(g[i + 1]))}); gaps are never filled (no forward fill).",
+                )
             )
     elif windows is not None:
         # only inside the documented windows, including their edges
@@ -1084,113 +1438,226 @@ def _analyze(
             have[(gi - first) // step] = True
             for a, b in _runs(~have):
                 start, end = first + a * step, first + (b - 1) * step
-                add(
-                    "missing_bars",
-                    start,
-                    b - a,
-                    None,
-                    f"{b - a} missing {freq} bar(s) from {_fmt_time(ts(start))} to "
-                    f"{_fmt_time(ts(end))} inside the window {_fmt_time(ts(w0))} .. "
-                    f"{_fmt_time(ts(w1))}; gaps are never filled (no forward fill).",
+                out.append(
+                    ctx.finding(
+                        "missing_bars",
+                        start,
+                        b - a,
+                        None,
+                        f"{b - a} missing {freq} bar(s) from {_fmt_time(_ts(start))} to "
+                        f"{_fmt_time(_ts(end))} inside the window {_fmt_time(_ts(w0))} .. "
+                        f"{_fmt_time(_ts(w1))}; gaps are never filled (no forward fill).",
+                    )
                 )
+    return out
 
-    # 9. stale prices -----------------------------------------------------------------------------
-    # A run's length is measured in time (bars of ``freq`` from its first to its last open), so
-    # rows missing inside a flat run (no trade, so no price change) count towards it; runs
-    # never cross a window boundary.
-    if n:
-        cols_present = [p[x] for x in price_cols]
-        flat = np.isfinite(c_)
-        for arr in cols_present:
-            flat &= arr == c_
-        same = np.zeros(n, dtype=bool)
-        same[1:] = flat[1:] & flat[:-1] & (c_[1:] == c_[:-1]) & (win[1:] == win[:-1])
-        starts = np.flatnonzero(~same)
-        stops = np.append(starts[1:], n)
-        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-            span = int((t[b - 1] - t[a]) // step) + 1
-            if flat[a] and span >= th.stale_run:
-                vsum = np.nansum(vol[a:b]) if np.isfinite(vol[a:b]).any() else np.nan
-                gaps = f" over {span} {freq} intervals" if span != b - a else ""
-                add(
+
+@_check(
+    "stale_prices",
+    "warning",
+    ("time", *PRICE_COLUMNS),
+    "a run of flat bars (open = high = low = close) at one price",
+)
+def _stale_prices(ctx: CheckContext) -> list[Finding]:
+    """Runs of flat bars (every present price field equal) at one close.
+
+    A run's length is measured in time (bars of ``freq`` from its first to its last open), so
+    rows missing inside a flat run (no trade, so no price change) count towards it; runs never
+    cross a window boundary. Threshold: ``stale_run`` (default ``max(5, bars per day)``).
+    Severity ``warning``. Repair: none.
+    """
+    n, t, step, c_ = ctx.n, ctx.t, ctx.step, ctx.p["close"]
+    if not n:
+        return []
+    flat = np.isfinite(c_)
+    for x in ctx.price_cols:
+        flat &= ctx.p[x] == c_
+    win = ctx.win
+    same = np.zeros(n, dtype=bool)
+    same[1:] = flat[1:] & flat[:-1] & (c_[1:] == c_[:-1]) & (win[1:] == win[:-1])
+    starts = np.flatnonzero(~same)
+    stops = np.append(starts[1:], n)
+    out = []
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        span = int((t[b - 1] - t[a]) // step) + 1
+        if flat[a] and span >= ctx.stale_run:
+            v = ctx.vol[a:b]
+            vsum = np.nansum(v) if np.isfinite(v).any() else np.nan
+            gaps = f" over {span} {ctx.freq} intervals" if span != b - a else ""
+            out.append(
+                ctx.finding(
                     "stale_prices",
                     t[a],
                     b - a,
                     None,
                     f"{b - a} consecutive flat bars{gaps} (open = high = low = close = "
-                    f"{_g(c_[a])}) from {_fmt_time(ts(t[a]))} to {_fmt_time(ts(t[b - 1]))}, "
-                    f"total volume {_g(vsum)} (stale_run {th.stale_run}); reported, not changed.",
+                    f"{_g(c_[a])}) from {_fmt_time(_ts(t[a]))} to {_fmt_time(_ts(t[b - 1]))}, "
+                    f"total volume {_g(vsum)} (stale_run {ctx.stale_run}); reported, not "
+                    "changed.",
                     c_[a],
                 )
+            )
+    return out
 
-    # 10. discontinuities -------------------------------------------------------------------------
-    skip = prog | bad.get("close", np.zeros(n, dtype=bool))
+
+@_check(
+    "discontinuity",
+    "warning",
+    ("time", "open", "close"),
+    "a bar's open far from the previous bar's close",
+)
+def _discontinuity(ctx: CheckContext) -> list[Finding]:
+    """A bar's open far from the previous bar's close.
+
+    ``|open[t+1]/close[t] - 1| > discontinuity_tol`` (default 0.01) for bars one ``freq`` apart:
+    never across a gap, nor after an in-progress or bad-close bar or at a bad open (those are
+    found by ``in_progress`` and ``bad_tick`` whether or not these run). On Binance
+    ``open[t+1] == close[t]`` to the tick almost always (Notes of :func:`check_quality`).
+    Severity ``warning``. Repair: none.
+    """
+    n, t, o, c_ = ctx.n, ctx.t, ctx.p["open"], ctx.p["close"]
+    bad = ctx.bad
+    skip = ctx.in_progress | bad.get("close", np.zeros(n, dtype=bool))
     nxt_bad = np.zeros(n, dtype=bool)
     if n > 1:
         nxt_bad[:-1] = bad.get("open", np.zeros(n, dtype=bool))[1:]
+    jump, tol = ctx.jump, ctx.th.discontinuity_tol
     with np.errstate(invalid="ignore"):
-        disc = adj_next & np.isfinite(jump) & (jump > th.discontinuity_tol) & ~skip & ~nxt_bad
-    for i in np.flatnonzero(disc):
-        add(
+        disc = ctx.adj_next & np.isfinite(jump) & (jump > tol) & ~skip & ~nxt_bad
+    return [
+        ctx.finding(
             "discontinuity",
             t[i + 1],
             1,
             "open",
-            f"open {_g(o[i + 1])} on {_fmt_time(ts(t[i + 1]))} differs from the previous close "
-            f"{_g(c_[i])} by {o[i + 1] / c_[i] - 1:+.2%} (discontinuity_tol "
-            f"{th.discontinuity_tol:.2%}); reported, not changed.",
+            f"open {_g(o[i + 1])} on {_fmt_time(_ts(t[i + 1]))} differs from the previous close "
+            f"{_g(c_[i])} by {o[i + 1] / c_[i] - 1:+.2%} (discontinuity_tol {tol:.2%}); "
+            "reported, not changed.",
             o[i + 1] / c_[i] - 1,
         )
+        for i in np.flatnonzero(disc)
+    ]
 
-    # 11. extreme returns -------------------------------------------------------------------------
-    if n > 2:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.full(n, np.nan)
-            r[1:] = np.log(c_[1:] / c_[:-1])
-        if windows is not None:
-            r[1:][win[1:] != win[:-1]] = np.nan  # no return across the gap between windows
-        rs = pd.Series(r)
-        w = th.extreme_window
-        mp = min(30, w)
-        med = rs.rolling(w, min_periods=mp).median().shift(1)
-        dev = (rs - med).abs()
-        scale = _MAD_TO_SIGMA * dev.rolling(w, min_periods=mp).median().shift(1)
-        med = med.bfill().to_numpy()
-        scale = scale.bfill().to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = (r - med) / scale
-        ext = np.isfinite(z) & (scale > 0) & (np.abs(z) > th.extreme_z)
-        for i in np.flatnonzero(ext):
-            add(
-                "extreme_return",
-                t[i],
-                1,
-                "close",
-                f"log return {r[i]:+.4f} ({np.expm1(r[i]):+.1%}) from close {_g(c_[i - 1])} on "
-                f"{_fmt_time(ts(t[i - 1]))} to {_g(c_[i])}: robust z {z[i]:+.1f} (median "
-                f"{med[i]:+.4f}, scale {scale[i]:.4f} = 1.4826 MAD over up to {w} previous "
-                f"bars; extreme_z {_g(th.extreme_z)}); reported, not changed.",
-                r[i],
-            )
 
+@_check(
+    "extreme_return",
+    "info",
+    ("time", "close"),
+    "a close-to-close log return far out on a robust scale",
+    "none (crash days are real)",
+)
+def _extreme_return(ctx: CheckContext) -> list[Finding]:
+    """Close-to-close log returns far out on a robust scale.
+
+    ``z_t = (r_t - m_t) / (1.4826 MAD_t)`` with ``r_t = log(c_t/c_{t-1})``, ``m_t`` the median
+    of the previous ``extreme_window`` returns (default 90 days of bars) and ``MAD_t`` the
+    median of their absolute deviations from their own rolling medians; the first 30 returns
+    use the first available window; no return spans two windows. Threshold: ``|z| >
+    extreme_z`` (default 10). 1.4826 makes the MAD a consistent estimate of a normal standard
+    deviation (Rousseeuw & Croux 1993, Eq. 1). Severity ``info``. Repair: none (crash days
+    are real).
+    """
+    n, t, c_ = ctx.n, ctx.t, ctx.p["close"]
+    if n <= 2:
+        return []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.full(n, np.nan)
+        r[1:] = np.log(c_[1:] / c_[:-1])
+    if ctx.windows is not None:
+        win = ctx.win
+        r[1:][win[1:] != win[:-1]] = np.nan  # no return across the gap between windows
+    rs = pd.Series(r)
+    w = ctx.extreme_window
+    mp = min(30, w)
+    med_s = rs.rolling(w, min_periods=mp).median().shift(1)
+    dev = (rs - med_s).abs()
+    scale_s = _MAD_TO_SIGMA * dev.rolling(w, min_periods=mp).median().shift(1)
+    med = med_s.bfill().to_numpy()
+    scale = scale_s.bfill().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (r - med) / scale
+    ext = np.isfinite(z) & (scale > 0) & (np.abs(z) > ctx.th.extreme_z)
+    return [
+        ctx.finding(
+            "extreme_return",
+            t[i],
+            1,
+            "close",
+            f"log return {r[i]:+.4f} ({np.expm1(r[i]):+.1%}) from close {_g(c_[i - 1])} on "
+            f"{_fmt_time(_ts(t[i - 1]))} to {_g(c_[i])}: robust z {z[i]:+.1f} (median "
+            f"{med[i]:+.4f}, scale {scale[i]:.4f} = 1.4826 MAD over up to {w} previous "
+            f"bars; extreme_z {_g(ctx.th.extreme_z)}); reported, not changed.",
+            r[i],
+        )
+        for i in np.flatnonzero(ext)
+    ]
+
+
+_CHECK_ORDER = {name: i for i, name in enumerate(CHECKS)}
+
+
+def available_checks() -> pd.DataFrame:
+    """The registered checks, in the order of their findings.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by check name (``check``), columns ``severity``, ``fields`` (what the check
+        reads, comma-separated), ``description`` and ``repair`` (what ``policy="repair"``
+        does). The full rule of each check is its function's docstring,
+        ``CHECKS[name].run.__doc__``.
+    """
+    rows = [
+        {
+            "check": c.name,
+            "severity": c.severity,
+            "fields": ", ".join(c.fields),
+            "description": c.description,
+            "repair": c.repair,
+        }
+        for c in CHECKS.values()
+    ]
+    cols = ["check", "severity", "fields", "description", "repair"]
+    return pd.DataFrame(rows, columns=cols).set_index("check")
+
+
+def _select_checks(checks: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``checks`` as registered names in registry order (all when ``None``)."""
+    if checks is None:
+        return tuple(CHECKS)
+    names = [checks] if isinstance(checks, str) else list(checks)
+    unknown = [c for c in names if c not in CHECKS]
+    if unknown or not names:
+        got = f"unknown check(s) {unknown!r}" if unknown else "no check"
+        raise ConfigError(
+            f"checks must name registered checks ({got}); available: {list(CHECKS)} "
+            "(see available_checks()), or None for all."
+        )
+    chosen = set(names)
+    return tuple(c for c in CHECKS if c in chosen)
+
+
+def _analyze(
+    frame: pd.DataFrame,
+    symbol: str | None,
+    freq: str,
+    as_of: pd.Timestamp | None,
+    th: QualityThresholds,
+    windows: np.ndarray | None = None,
+    checks: Sequence[str] | None = None,
+) -> tuple[CheckContext, list[Finding]]:
+    """Run ``checks`` (default: every registered check) on one symbol's bars.
+
+    Returns the shared context (what the repair step reads) and the findings, ordered by
+    check (as in :data:`CHECKS`) then time.
+    """
+    ctx = CheckContext(frame, symbol, freq, as_of, th, windows)
+    findings = [f for name in (CHECKS if checks is None else checks) for f in CHECKS[name](ctx)]
     findings.sort(key=lambda f: (_CHECK_ORDER[f.check], f.time))
-    return _Analysis(
-        symbol=sym,
-        findings=findings,
-        work=work,
-        dropped_dups=dropped_dups,
-        unsorted=unsorted,
-        off_grid=off,
-        in_progress=prog,
-        in_progress_why=why,
-        invalid=invalid,
-        bad=bad,
-        price_cols=price_cols,
-        notes=notes,
-    )
+    return ctx, findings
 
 
-def _repair(an: _Analysis, freq: str) -> tuple[pd.DataFrame, list[Repair]]:
+def _repair(an: CheckContext, freq: str) -> tuple[pd.DataFrame, list[Repair]]:
     """Apply the repairs to ``an.work``; every change is recorded."""
     sym = an.symbol
     reps: list[Repair] = []
@@ -1375,6 +1842,7 @@ def check_quality(
     symbol: str | None = None,
     columns: Sequence[str] | str | None = None,
     windows: Any = None,
+    checks: str | Iterable[str] | None = None,
     **thresholds: Any,
 ) -> QualityReport:
     """Check bars for defects and report, warn, raise or repair.
@@ -1412,6 +1880,12 @@ def check_quality(
         no stale run or return spans two windows; the gaps between windows are listed in
         :attr:`QualityReport.notes`, not as findings. ``None``: one coverage from the first to
         the last bar.
+    checks : str or sequence of str, optional
+        The checks to run, names of :data:`CHECKS` (:func:`available_checks`); findings keep
+        the registry order whatever the order given. Default: all. A check gives the same
+        findings alone as with the others (``discontinuity`` still skips the bars that
+        ``in_progress`` and ``bad_tick`` would flag). With a subset, a note names the checks
+        run. ``policy="repair"`` needs every check (each repair builds on the ones before).
     **thresholds
         Any field of :class:`QualityThresholds` (``stale_run``, ``bad_tick_factor``,
         ``extreme_z``, ``extreme_window``, ``discontinuity_tol``, ``partial_tol``,
@@ -1428,7 +1902,8 @@ def check_quality(
         Under ``policy="raise"`` when an error-level finding is relevant to ``columns``; the
         report is attached as ``.report``.
     ConfigError
-        For an unknown policy, freq, column or threshold, or a freq that cannot be inferred.
+        For an unknown policy, freq, column, check or threshold, a freq that cannot be
+        inferred, or a subset of ``checks`` under ``policy="repair"``.
     DataError
         If ``bars`` is not a bar frame or long frame, or has no ``close`` column.
 
@@ -1506,6 +1981,14 @@ def check_quality(
             f"policy must be one of {list(POLICIES)} (got {policy!r}): 'raise' stops on errors, "
             "'warn' reports them, 'repair' fixes what can be fixed and lists every change."
         )
+    selected = _select_checks(checks)
+    if policy == "repair" and len(selected) < len(CHECKS):
+        raise ConfigError(
+            f"policy='repair' runs every check (got checks={list(selected)}): the repairs build "
+            "on each other (rows sorted and de-duplicated, invalid values cleared, then bad "
+            "ticks replaced and high/low clipped). Pass checks=None, or use policy='warn' to "
+            "report a subset."
+        )
     valid_names = {f.name for f in fields(QualityThresholds)}
     unknown = sorted(set(thresholds) - valid_names)
     if unknown:
@@ -1581,7 +2064,7 @@ def check_quality(
             return _timestamp(as_of.get(s), f"as_of[{s!r}]")
         return _timestamp(as_of, "as_of")
 
-    analyses: list[_Analysis] = []
+    analyses: list[tuple[CheckContext, list[Finding]]] = []
     as_of_used: dict[str | None, pd.Timestamp | None] = {}
     window_notes: list[str] = []
     for s, g in groups:
@@ -1598,22 +2081,27 @@ def check_quality(
         # Ratios of extreme prices (1e-300 next to 1e300) overflow to inf, which is beyond any
         # threshold and is reported as such: no RuntimeWarning.
         with np.errstate(over="ignore"):
-            analyses.append(_analyze(g, s, freq_c, a_of, th, w))
+            analyses.append(_analyze(g, s, freq_c, a_of, th, w, selected))
 
-    findings = tuple(f for a in analyses for f in a.findings)
-    notes = [n for a in analyses for n in a.notes] + window_notes
+    findings = tuple(f for _, found in analyses for f in found)
+    notes = [n for ctx, _ in analyses for n in ctx.notes] + window_notes
     gaps = [f for f in findings if f.check == "missing_bars"]
     if gaps:
         notes.append(
             f"{len(gaps)} gap(s) with {sum(f.count for f in gaps)} missing bar(s) are left as "
             "gaps under every policy: missing bars are never filled (no forward fill)."
         )
+    if len(selected) < len(CHECKS):
+        notes.append(
+            f"only the check(s) {', '.join(selected)} were run (checks=); the other "
+            f"{len(CHECKS) - len(selected)} were not."
+        )
     repairs: list[Repair] = []
     if policy == "repair":
         parts = []
-        for a in analyses:
+        for ctx, _ in analyses:
             with np.errstate(over="ignore"):
-                fixed, reps = _repair(a, freq_c)
+                fixed, reps = _repair(ctx, freq_c)
             parts.append(fixed)
             repairs.extend(reps)
         if long_input:

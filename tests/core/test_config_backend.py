@@ -22,6 +22,7 @@ from riskmodels.config import BACKENDS, RunConfig, RunSection, load_config
 from riskmodels.exceptions import ConfigError
 from riskmodels.reporting import notebook_parameters
 from riskmodels.reporting import notebooks as nbx
+from riskmodels.reporting import provenance as prov
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = REPO / "configs" / "default.toml"
@@ -408,3 +409,4 @@ def test_notebook_runs_on_dask(name, tmp_path, mirror_path):
         for book in ("BTC", "equal-weight portfolio"):
             assert f"**{book}**: " in text
     assert os.path.exists(tmp_path / "out.ipynb")
+    assert prov.read_inputs(tmp_path), "the notebook should record the data files it read"

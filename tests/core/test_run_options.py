@@ -47,7 +47,7 @@ def test_from_config_reads_the_run_section(tmp_path):
         ({"retries": -1}, "retries must be an integer >= 0"),
         ({"on_task_error": "ignore"}, "on_task_error must be one of"),
         ({"progress": "yes"}, "progress must be True or False"),
-        ({"cache_dir": 3}, "cache_dir must be a folder path"),
+        ({"cache_dir": 3}, r"cache_dir must be a directory path \(got int: 3\)"),
     ],
 )
 def test_bad_options_are_named_errors(changes, match):

@@ -37,13 +37,20 @@ from riskmodels.reporting.browser import check_page, find_chromium
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "configs" / "quick.toml"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
-#: Notebooks that no report builds: executed here once. The report notebooks (01, 06, the
-#: validation report) execute in the report-build tests below, which check the same things
-#: (no error, no stderr, inputs recorded) on the rendered page, so they do not run a third time.
+#: Notebooks that no other test executes: executed here once. The report notebooks (01, 06, the
+#: validation report) execute in the report-build tests below, and notebook 04 on dask in
+#: tests/core/test_config_backend.py; both check the same things (no error, no stderr, inputs
+#: recorded), so they do not run again here.
 STUDY_NOTEBOOKS = [
     p
     for p in NOTEBOOKS
-    if p.name not in {"01_data_quality.py", "06_liquidation_calibration.py", "validation_report.py"}
+    if p.name
+    not in {
+        "01_data_quality.py",
+        "04_var_es_backtest.py",
+        "06_liquidation_calibration.py",
+        "validation_report.py",
+    }
 ]
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 T1 = dt.datetime(2026, 1, 2, 3, 4, 6, tzinfo=dt.UTC)

@@ -48,6 +48,7 @@ __all__ = [
     "styler_html",
     "summary_html",
     "table_html",
+    "text_summary",
 ]
 
 
@@ -176,6 +177,50 @@ def summary_html(smry: Summary) -> SafeHTML:
     if out.extra_txt is not None:
         out.extra_txt = esc(out.extra_txt)
     return SafeHTML(out.as_html())
+
+
+def text_summary(
+    title: str,
+    lines: Iterable[str] = (),
+    tables: Iterable[tuple[str, pd.DataFrame]] = (),
+    notes: Iterable[str] = (),
+) -> Summary:
+    """A statsmodels ``Summary`` from header lines and tables: the one ``summary()`` type of the
+    package's fitted models and backtests (text, HTML and LaTeX, as arch and statsmodels give).
+
+    Parameters
+    ----------
+    title : str
+        Title of the first table.
+    lines : iterable of str
+        Header lines (one row each).
+    tables : iterable of (caption, DataFrame)
+        Further tables; numbers are shown with :func:`fmt_number` (p-value columns, named
+        ``*_p`` or ``pvalue``, with :func:`fmt_pvalue`).
+    notes : iterable of str
+        Lines printed under the tables.
+    """
+    from statsmodels.iolib.table import SimpleTable
+
+    smry = Summary()
+    head = [str(x) for x in lines] or [""]
+    smry.tables.append(SimpleTable([[x] for x in head], title=title, txt_fmt={"data_aligns": "l"}))
+    for caption, frame in tables:
+        cols = [str(c) for c in frame.columns]
+        pcol = [c.endswith("_p") or c == "pvalue" for c in cols]
+        data = [
+            [
+                fmt_pvalue(v) if is_p else (fmt_number(v) if isinstance(v, float) else str(v))
+                for v, is_p in zip(row, pcol, strict=True)
+            ]
+            for row in frame.itertuples(index=False)
+        ]
+        stubs = [" ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in frame.index]
+        smry.tables.append(SimpleTable(data, headers=cols, stubs=stubs, title=caption))
+    extra = [str(x) for x in notes]
+    if extra:
+        smry.add_extra_txt(extra)
+    return smry
 
 
 # -- numbers for people -----------------------------------------------------------------------

@@ -56,8 +56,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from statsmodels.iolib.summary import Summary
 
-from riskmodels._display import html_table, table_html
+from riskmodels._display import html_table, table_html, text_summary
 from riskmodels._frozen import freeze_mapping
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency
@@ -1298,11 +1299,12 @@ class WalkForwardResult:
         return ax
 
     # -- presentation ------------------------------------------------------------------------
-    def summary(self) -> str:
-        """Plain-text schedule, refit counts and the test table (no wall-clock times: diffable)."""
+    def summary(self) -> Summary:
+        """Schedule, refit counts and the test table as a statsmodels ``Summary`` (text, HTML,
+        LaTeX; no wall-clock times, so diffable): the package's one ``summary()`` type for fitted
+        models and backtests (``str(result.summary())`` for the text)."""
         c = self.config
         lines = [
-            "Walk-forward VaR/ES backtest",
             f"  models: {', '.join(self.models)}",
             f"  alphas: {', '.join(f'{a:g}' for a in self.alphas)}",
         ]
@@ -1323,12 +1325,12 @@ class WalkForwardResult:
                     f"  {m}: {len(g)} refit(s), {int((~g['converged'].astype(bool)).sum())} not "
                     f"converged, {at} with parameters at bounds"
                 )
-        with pd.option_context("display.width", 200, "display.max_columns", 30):
-            lines += ["", self.tests().round(4).to_string()]
-        return "\n".join(lines)
+        return text_summary(
+            "Walk-forward VaR/ES backtest", lines, [("Backtests per model and level", self.tests())]
+        )
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def __repr__(self) -> str:
         c = self.config

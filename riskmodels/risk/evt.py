@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize
+from statsmodels.iolib.summary import Summary
 
-from riskmodels._display import html_table
+from riskmodels._display import html_table, text_summary
 from riskmodels._validation import (
     as_output,
     check_alpha,
@@ -147,17 +148,19 @@ class GPDTailFit:
             ("log-likelihood", f"{self.loglikelihood:.4f}"),
         ]
 
-    def summary(self) -> str:
-        """A plain-text table of the estimates (no dates: diffable)."""
+    def summary(self) -> Summary:
+        """The estimates as a statsmodels ``Summary`` (text, HTML, LaTeX; no dates: diffable),
+        the package's one ``summary()`` type for fitted models."""
         rows = self._rows()
         width = max(len(k) for k, _ in rows)
-        lines = ["GPD tail fit (peaks over threshold, McNeil & Frey 2000)"]
-        lines += [f"  {k:<{width}}  {v}" for k, v in rows]
-        lines.append("  Standard errors from the observed information.")
-        return "\n".join(lines)
+        return text_summary(
+            "GPD tail fit (peaks over threshold, McNeil & Frey 2000)",
+            [f"{k:<{width}}  {v}" for k, v in rows],
+            notes=["Standard errors from the observed information."],
+        )
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def __repr__(self) -> str:
         return (

@@ -511,8 +511,9 @@ class CascadeResult:
                 f"{c.get('adl_quantity_residual', 0):.3g}. This is a bug: please report it."
             )
 
-    def summary(self) -> pd.Series:
-        """Headline numbers as a Series."""
+    def summary(self) -> pd.DataFrame:
+        """Headline numbers: one column ``cascade``, one row per quantity (the package's
+        ``summary()`` of a tabular result is a DataFrame)."""
         out = {
             "accounts liquidated": float(self.n_liquidated),
             "liquidated notional": self.total_liquidated_notional,
@@ -528,10 +529,10 @@ class CascadeResult:
         }
         for j, a in enumerate(self.assets):
             out[f"price move {a}"] = float(self.final_prices[j] / self.initial_prices[j] - 1.0)
-        return pd.Series(out, name="cascade")
+        return pd.Series(out, name="cascade").to_frame()
 
     def _repr_html_(self) -> str:
-        summary = self.summary()
+        summary = self.summary()["cascade"]
         kinds = {k: "pct" if k.startswith("price move ") else "usd" for k in summary.index}
         kinds.update({"accounts liquidated": "count", "rounds": "count"})
         rows = html_table(format_rows(summary, kinds)[summary.name].items())

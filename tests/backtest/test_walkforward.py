@@ -470,7 +470,7 @@ def test_result_tables_and_diagnostics(capsys):
     assert list(res.hits(0.99).columns) == ["EWMA", "HS", "FHS"]
     html = res._repr_html_()
     assert "kupiec_p" in html and "Walk-forward" in html
-    assert "EWMA: 5 refit(s)" in res.summary()
+    assert "EWMA: 5 refit(s)" in str(res.summary())
     assert "WalkForwardResult(models=['EWMA', 'HS', 'FHS']" in repr(res)
     back = pickle.loads(pickle.dumps(res))
     pd.testing.assert_frame_equal(back.forecasts, res.forecasts)

@@ -95,7 +95,7 @@ def test_sequential_reference(reference, data):
     assert reference.config["backend"] == "sequential"
     assert reference.config["n_chunks"] == 4
     assert len(reference.forecasts) == 3 * 2 * 350
-    assert "backend: sequential" in reference.summary()
+    assert "backend: sequential" in str(reference.summary())
     # The FHS forecasts depend on the seed (the equality tests below could fail).
     other = walk_forward(
         {"FHS": models()["FHS"]}, data, None, backend="sequential", **{**KWARGS, "seed": 2025}
@@ -120,7 +120,7 @@ def test_dask_local_cluster_matches_sequential(reference, data, no_hang):
     _assert_no_new_children(before)  # the engine's LocalCluster is closed
     assert res.config["backend"] == "dask"
     assert res.n_jobs == 2
-    assert "backend: dask" in res.summary()
+    assert "backend: dask" in str(res.summary())
     pd.testing.assert_frame_equal(reference.forecasts, res.forecasts, check_exact=True)
     pd.testing.assert_frame_equal(reference.diagnostics, res.diagnostics, check_exact=True)
 

@@ -83,3 +83,18 @@ def test_the_guard_sees_a_private_import(tmp_path, monkeypatch):
     assert _cross_package_private(mod) == [
         "margin/x.py:1: from riskmodels.risk._topk import var_es_rows"
     ]
+
+
+def test_summary_returns_one_of_two_documented_types():
+    # Issue 17: ``summary()`` had four return types. The rule now: a fitted model or a backtest
+    # returns a statsmodels ``Summary`` (text, HTML, LaTeX, as arch and statsmodels do); a
+    # tabular result returns a ``pd.DataFrame``. Read from the annotations of every method.
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name == "summary" and node.returns:
+                found[f"{path.relative_to(PACKAGE)}:{node.lineno}"] = ast.unparse(node.returns)
+    assert len(found) >= 15
+    odd = {k: v for k, v in found.items() if v not in ("pd.DataFrame", "Summary")}
+    assert odd == {}, odd

@@ -63,6 +63,7 @@ from riskmodels._display import esc
 from riskmodels._time import bar_frequency
 from riskmodels._validation import min_observations
 from riskmodels.exceptions import ConfigError, DataError
+from riskmodels.instruments import linear_pnl
 from riskmodels.risk import es_evt, es_normal, es_t, fit_gpd_tail, var_es, var_evt, var_normal
 from riskmodels.risk import var_t as _var_t
 from riskmodels.scenarios.base import as_horizon
@@ -373,7 +374,7 @@ def _portfolio(exposures: pd.Series, columns: pd.Index) -> tuple[np.ndarray, flo
 
 def _pnl_per_unit(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``x_t = sum_i w_i (exp(r_it) - 1)`` for decimal log returns (rows are bars)."""
-    return np.expm1(values) @ weights
+    return linear_pnl(values, weights)
 
 
 def _one_step_variance(

@@ -81,6 +81,7 @@ from riskmodels.exceptions import (
     ModelError,
     RiskModelsError,
 )
+from riskmodels.instruments import linear_pnl
 from riskmodels.parallel import (
     BACKENDS,
     RunOptions,
@@ -840,7 +841,7 @@ def _realized(used: pd.DataFrame, exposures: pd.Series, origins: np.ndarray, h: 
     else:
         windows = np.lib.stride_tricks.sliding_window_view(r, h, axis=0)  # (n - h + 1, N, h)
         cum = windows[origins + 1].sum(axis=-1)
-    return np.expm1(cum) @ exposures.to_numpy(dtype=float)
+    return linear_pnl(cum, exposures.to_numpy(dtype=float))
 
 
 # ---------------------------------------------------------------------------------------------

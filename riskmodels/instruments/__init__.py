@@ -33,6 +33,7 @@ from riskmodels.instruments.market import (
     YEAR,
     MarketState,
     as_market,
+    linear_pnl,
 )
 from riskmodels.instruments.positions import (
     BINANCE_COINM_CONTRACT_SIZE_USD,
@@ -71,6 +72,7 @@ __all__ = [
     "as_market",
     "binance_coinm_contract_size",
     "black76",
+    "linear_pnl",
     "make_position",
     "option_unit_values",
 ]

@@ -296,6 +296,29 @@ def _column(scenarios: Scenarios, asset: str) -> int | None:
         return None
 
 
+def linear_pnl(log_returns: np.ndarray, exposures: np.ndarray) -> np.ndarray:
+    r"""P&L of linear exposures under log returns: the package's one definition.
+
+    .. math:: \text{P\&L} = \sum_i e_i \,(e^{r_i} - 1)
+
+    for USD notionals (or fractions of one) :math:`e_i` held in spot or linear perpetuals and
+    decimal log returns :math:`r_i` (DESIGN.md: returns are log, P&L is simple and positive for a
+    gain). ``expm1`` keeps small returns exact.
+
+    Parameters
+    ----------
+    log_returns : ndarray, shape (..., N)
+        Decimal log returns, assets last (rows: scenarios or bars).
+    exposures : ndarray, shape (N,) or (N, K)
+        Notional per asset (K books at once).
+
+    Returns
+    -------
+    ndarray, shape (...,) or (..., K)
+    """
+    return np.expm1(np.asarray(log_returns, dtype=float)) @ np.asarray(exposures, dtype=float)
+
+
 def scenario_log_returns(scenarios: Scenarios, asset: str, what: str = "a position") -> np.ndarray:
     """The scenarios' log returns of ``asset`` (S,); zeros for a stablecoin they do not name.
 

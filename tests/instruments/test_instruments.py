@@ -890,3 +890,17 @@ def test_book_errors_and_market_override(rng, book_market):
     ):
         book.pnl(scen([[0.0]], assets=("BTC",)))
     assert "accounts" in book._repr_html_()
+
+
+def test_linear_pnl_is_the_plain_sum():
+    # The one definition of linear P&L (riskmodels.instruments.linear_pnl) against a plain loop
+    # of sum_i e_i (exp(r_i) - 1); 1e-12 relative: the matrix product sums in another order.
+    from riskmodels.instruments import linear_pnl
+
+    rng = np.random.default_rng(5)
+    r = rng.normal(0, 0.05, size=(200, 3))
+    e = np.array([1e6, -2.5e5, 3e4])
+    loop = np.array([sum(e[i] * (math.exp(row[i]) - 1.0) for i in range(3)) for row in r])
+    np.testing.assert_allclose(linear_pnl(r, e), loop, rtol=1e-12)
+    books = np.stack([e, -e], axis=1)  # two books at once
+    np.testing.assert_allclose(linear_pnl(r, books)[:, 1], -loop, rtol=1e-12)

@@ -51,7 +51,7 @@ test: $(STAMP) $(MATHJAX_JS) browser
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 --durations=15
 
-# The edit loop's lane (about a minute on 2 cores): no notebooks, browser, worker processes,
+# The edit loop's lane (under a minute on 2 cores): no notebooks, browser, worker processes,
 # real-data mirror or tests marked slow. CI runs `make test`, which runs everything.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow and not workers and not mirror"

@@ -120,7 +120,7 @@ _SLOW_MODULES = frozenset(
 )
 #: Test names that start worker processes without the fixtures above.
 _WORKER_NAMES = re.compile(r"parallel|n_jobs|worker|dask|loky|without_numba")
-#: Single tests of 5 s or more of CPU (measured 2026-12-07) outside the fast lane.
+#: Single tests of about 3 s or more (measured 2026-12-07) outside the fast lane.
 _SLOW_TESTS = frozenset(
     {
         "test_replay_rules_on_synthetic_windows",
@@ -129,6 +129,11 @@ _SLOW_TESTS = frozenset(
         "test_garch_t_recovers_unconditional_quantile_within_bootstrap_ci",
         "test_staging_of_a_sigkilled_run_is_removed_at_the_next_build",
         "test_adcc_uncentred_convention_keeps_mean_q_at_target",
+        "test_fit_panel_failures_retry_and_raise",
+        "test_walk_forward_with_fhs_equals_the_fix_path",
+        "test_import_is_lazy_and_unknown_names_raise",  # fresh interpreters, one per subpackage
+        "test_build_report_sends_progress_and_renders_the_same_page",  # executes a notebook
+        "test_progress_prints_one_line_per_section",  # executes a notebook
     }
 )
 

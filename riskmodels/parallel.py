@@ -397,7 +397,7 @@ def _call_caught(fn: Callable[[Any, Any], Any], shared: Any, task: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskRun:
     """What :func:`run_tasks` did.
 
@@ -1133,7 +1133,7 @@ def _ignored_text(problems: Sequence[str], limit: int = 10) -> str:
 # ---------------------------------------------------------------------------------------------
 # Cached runs: what walk_forward and calibration_grid share
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CachedRun:
     """What :func:`run_cached` did.
 

@@ -152,7 +152,7 @@ class _ReadOnlyDict(Mapping[str, Any]):
         self._data = state["_data"]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, kw_only=True)
 class TestResult:
     """A test statistic with its p-value and the hypothesis it tests.
 
@@ -235,7 +235,7 @@ class TestResult:
         return _html_table(self.name, rows)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, kw_only=True)
 class ChristoffersenResult:
     """Christoffersen (1998) independence and conditional-coverage tests of one hit series.
 
@@ -294,7 +294,7 @@ class ChristoffersenResult:
 Zone = Literal["green", "yellow", "red"]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, kw_only=True)
 class TrafficLightResult:
     """Basel traffic-light classification of a VaR backtest.
 
@@ -422,7 +422,7 @@ class TrafficLightResult:
         return rows.replace("</caption>", f"</caption>{zone}", 1)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@dataclass(frozen=True, repr=False, eq=False, kw_only=True)
 class MCSResult:
     """A model confidence set (Hansen, Lunde and Nason 2011) computed by ``arch.bootstrap.MCS``.
 

@@ -379,7 +379,7 @@ def entry_excursions(
 
 
 # ----------------------------------------------------------------------------- the result
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CloseoutCalibration:
     """Result of :func:`calibrate_closeout` (``calibrate_mmr(method="closeout")``).
 

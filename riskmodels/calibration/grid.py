@@ -301,7 +301,7 @@ def _tiers_for(tiers: Any, assets: Sequence[str]) -> dict[str, Any]:
 
 
 # -- the result ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CalibrationGrid:
     r"""Result of :func:`calibration_grid`.
 

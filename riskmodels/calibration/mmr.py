@@ -320,7 +320,7 @@ def _regimes(r: pd.Series, freq: pd.Timedelta, calib: pd.Series) -> pd.Series:
 
 
 # -- the result ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MMRCalibration:
     """Result of :func:`calibrate_mmr`.
 

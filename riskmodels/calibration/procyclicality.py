@@ -35,7 +35,7 @@ from riskmodels.margin import AntiProcyclicality
 __all__ = ["ProcyclicalityMetrics", "procyclicality_comparison", "procyclicality_metrics"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProcyclicalityMetrics:
     """Procyclicality measures of one margin series (module docstring).
 

@@ -340,7 +340,7 @@ class CorrelationForecast:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CorrelationResult:
     """A fitted (or fixed) conditional correlation model: EWMA, CCC, DCC, cDCC or ADCC.
 

@@ -60,7 +60,7 @@ def negative_moment(R: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SimulatedDCC:
     """A simulated sample.
 

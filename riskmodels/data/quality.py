@@ -266,7 +266,7 @@ class QualityThresholds:
         return QualityThresholds(**vals)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class QualityReport:
     """What :func:`check_quality` found (and repaired).
 

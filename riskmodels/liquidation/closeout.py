@@ -305,7 +305,7 @@ def _lanes(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CloseoutCounts:
     """Liquidations and bad debt per block and rate (:func:`closeout_counts`).
 

@@ -468,7 +468,7 @@ def liquidation_prices(positions: pd.DataFrame, rule: LiquidationRule | str) -> 
 
 
 # ---------------------------------------------------------------------------------- result
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LiquidationResult:
     """What :func:`simulate_liquidations` found.
 

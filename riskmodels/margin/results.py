@@ -42,7 +42,7 @@ def _money(x: float) -> str:
 BREAKDOWN_COLUMNS = ("component", "item", "asset", "initial", "maintenance")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MarginResult:
     """Margin requirement of one account under one model.
 
@@ -136,7 +136,7 @@ class MarginResult:
         return _table(self._headline()) + table_html(self.breakdown.reset_index(drop=True), kinds)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class BookMarginResult:
     """Margin requirements of many accounts under one model (vectorized).
 
@@ -276,7 +276,7 @@ class LiquidationPrice:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MonitorResult:
     """A replay of equity, maintenance margin and margin ratio over a price history.
 

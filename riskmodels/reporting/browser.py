@@ -45,7 +45,7 @@ def find_chromium() -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BrowserCheck:
     """What headless Chromium saw on a page.
 

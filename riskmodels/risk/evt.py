@@ -75,7 +75,7 @@ _H1_COEF = _SIGN * (_J + 1.0) / (_J + 2.0)
 _H2_COEF = -_SIGN * (_J + 2.0 / (_J + 3.0))
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class GPDTailFit:
     r"""A generalized Pareto distribution fitted to the loss tail of standardized residuals.
 

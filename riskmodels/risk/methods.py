@@ -68,7 +68,7 @@ DEFINITIONS: Mapping[str, str] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RiskEstimate:
     """VaR and ES of one sample by one method, with the definition and fitted parameters.
 

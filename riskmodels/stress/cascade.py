@@ -340,7 +340,7 @@ class CircuitBreaker:
             raise ConfigError(f"recovery must be in [0, 1] (got {self.recovery!r}).")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CascadeResult:
     """The path and the losses of a liquidation cascade.
 

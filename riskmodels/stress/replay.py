@@ -32,7 +32,7 @@ from riskmodels.stress.population import generate_population, open_interest_at
 __all__ = ["ReplayResult", "replay_2025_10_10"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ReplayResult:
     """Per-asset outcome of a replay.
 

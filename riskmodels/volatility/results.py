@@ -72,7 +72,7 @@ def _vol_axes_labels(ax: Axes, index: pd.Index, annualize: float | None) -> None
         figures.date_axis(ax)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class VolatilityResult:
     """A fitted (or fixed) univariate volatility model for one asset.
 
@@ -619,7 +619,7 @@ class VolatilityResult:
         return summary_html(self.summary())
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class PanelVolatilityResult:
     """Univariate fits of every asset of a panel, each over its own listed history.
 

@@ -113,10 +113,10 @@ def test_result_is_frozen_read_only_and_pickles():
 
 
 def test_decision_and_reject_follow_the_pvalue():
-    res = TestResult("t", statistic=5.0, pvalue=0.03, null="x", dist_name="chi2(1)", df=1)
+    res = TestResult(name="t", statistic=5.0, pvalue=0.03, null="x", dist_name="chi2(1)", df=1)
     assert res.reject(0.05) and res.decision(0.05) == "reject"
     assert not res.reject(0.01) and res.decision(0.01) == "do not reject"
-    nan = TestResult("t", statistic=float("nan"), pvalue=float("nan"), null="x", dist_name="-")
+    nan = TestResult(name="t", statistic=float("nan"), pvalue=float("nan"), null="x", dist_name="-")
     assert nan.decision() == "do not reject"  # NaN never rejects
 
 

@@ -98,3 +98,35 @@ def test_summary_returns_one_of_two_documented_types():
     assert len(found) >= 15
     odd = {k: v for k, v in found.items() if v not in ("pd.DataFrame", "Summary")}
     assert odd == {}, odd
+
+
+def test_results_and_new_specs_are_keyword_only():
+    # Issue 17: options and results are keyword-only, so a field added or reordered cannot
+    # silently shift a positional argument. Checked on the dataclass fields themselves.
+    import dataclasses
+    import importlib
+
+    names = {
+        "riskmodels.parallel": ["RunOptions", "TaskRun", "CachedRun"],
+        "riskmodels.backtest": ["WalkForward", "TestResult", "TrafficLightResult", "MCSResult"],
+        "riskmodels.calibration": [
+            "MMRCalibrator",
+            "MMRCalibration",
+            "CloseoutCalibration",
+            "CalibrationGrid",
+            "ProcyclicalityMetrics",
+        ],
+        "riskmodels.margin": ["MarginResult", "BookMarginResult", "MonitorResult"],
+        "riskmodels.volatility": ["VolatilityResult", "PanelVolatilityResult"],
+        "riskmodels.correlation": ["CorrelationResult"],
+        "riskmodels.liquidation": ["LiquidationResult"],
+        "riskmodels.risk": ["RiskEstimate", "GPDTailFit"],
+        "riskmodels.data": ["QualityReport"],
+    }
+    positional = []
+    for module, classes in names.items():
+        mod = importlib.import_module(module)
+        for cls in classes:
+            fields = dataclasses.fields(getattr(mod, cls))
+            positional += [f"{module}.{cls}.{f.name}" for f in fields if f.init and not f.kw_only]
+    assert positional == []

@@ -862,7 +862,7 @@ def _pval(res: Any) -> float:
     return float(res.pvalue) if res is not None else np.nan
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class WalkForwardResult:
     """Forecasts, realized P&L and refit diagnostics of a walk-forward backtest.
 
@@ -949,7 +949,7 @@ class WalkForwardResult:
         )
         diagnostics = pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))
         config = {"alphas": (a,), "n_forecasts": int(x.size), "source": "from_forecasts"}
-        return cls(forecasts, diagnostics, freeze_mapping(config))
+        return cls(forecasts=forecasts, diagnostics=diagnostics, config=freeze_mapping(config))
 
     # -- views -------------------------------------------------------------------------------
     @property

@@ -190,7 +190,7 @@ class MatrixPath:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CorrelationForecast:
     """Correlation and covariance forecasts for steps ``1..horizon`` after the sample.
 
@@ -601,7 +601,9 @@ class CorrelationResult:
             )  # (h, N)
             sd = np.sqrt(var)
             H = Rs * sd[:, :, None] * sd[:, None, :]
-        return CorrelationForecast(Rs, H, self.assets, self.index[-1])
+        return CorrelationForecast(
+            correlation=Rs, covariance=H, assets=self.assets, origin=self.index[-1]
+        )
 
     # -- simulation -------------------------------------------------------------------------
 

@@ -108,7 +108,13 @@ def test_results_and_new_specs_are_keyword_only():
 
     names = {
         "riskmodels.parallel": ["RunOptions", "TaskRun", "CachedRun"],
-        "riskmodels.backtest": ["WalkForward", "TestResult", "TrafficLightResult", "MCSResult"],
+        "riskmodels.backtest": [
+            "WalkForward",
+            "WalkForwardResult",
+            "TestResult",
+            "TrafficLightResult",
+            "MCSResult",
+        ],
         "riskmodels.calibration": [
             "MMRCalibrator",
             "MMRCalibration",
@@ -118,7 +124,7 @@ def test_results_and_new_specs_are_keyword_only():
         ],
         "riskmodels.margin": ["MarginResult", "BookMarginResult", "MonitorResult"],
         "riskmodels.volatility": ["VolatilityResult", "PanelVolatilityResult"],
-        "riskmodels.correlation": ["CorrelationResult"],
+        "riskmodels.correlation": ["CorrelationResult", "CorrelationForecast"],
         "riskmodels.liquidation": ["LiquidationResult"],
         "riskmodels.risk": ["RiskEstimate", "GPDTailFit"],
         "riskmodels.data": ["QualityReport"],

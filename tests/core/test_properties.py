@@ -633,7 +633,7 @@ def test_correlation_forecast_valid_or_refused(R: Any, scale: float, assets: Any
     else a riskmodels error."""
     with np.errstate(over="ignore", invalid="ignore"):  # the test's own arithmetic
         cov = np.asarray(R, dtype=float) * scale if isinstance(R, np.ndarray) else R
-    fc = call(CorrelationForecast, R, cov, assets, None)
+    fc = call(CorrelationForecast, correlation=R, covariance=cov, assets=assets, origin=None)
     if fc is REFUSED:
         return
     h, n, _ = fc.correlation.shape
@@ -1098,17 +1098,26 @@ _REGRESSIONS: list[tuple[str, Callable[[], Any], type[RiskModelsError]]] = [
     # (TypeError before), an n x n matrix that cannot fit in memory (MemoryError before)
     (
         "0x0 correlation",
-        lambda: CorrelationForecast(np.zeros((0, 0)), np.zeros((0, 0)), (), None),
+        lambda: CorrelationForecast(
+            correlation=np.zeros((0, 0)), covariance=np.zeros((0, 0)), assets=(), origin=None
+        ),
         ModelError,
     ),
     (
         "correlation near max float",
-        lambda: CorrelationForecast(np.array([[1.0, 1e308], [-1e308, 1.0]]), np.eye(2), "ab", 0),
+        lambda: CorrelationForecast(
+            correlation=np.array([[1.0, 1e308], [-1e308, 1.0]]),
+            covariance=np.eye(2),
+            assets="ab",
+            origin=0,
+        ),
         ModelError,
     ),
     (
         "diagonal near max float",
-        lambda: CorrelationForecast(np.eye(2) * 1e308, np.eye(2), ("a", "b"), None),
+        lambda: CorrelationForecast(
+            correlation=np.eye(2) * 1e308, covariance=np.eye(2), assets=("a", "b"), origin=None
+        ),
         ModelError,
     ),
     # riskmodels.correlation.simulate_dcc: unchecked arguments (TypeError, OverflowError and
@@ -1131,7 +1140,13 @@ _REGRESSIONS: list[tuple[str, Callable[[], Any], type[RiskModelsError]]] = [
     ("simulate_dcc nobs=-1", lambda: simulate_dcc(-1, np.eye(2), 0.05, 0.9, rng=1), ConfigError),
     ("simulate_dcc a=-0.5", lambda: simulate_dcc(50, np.eye(2), -0.5, 0.9, rng=1), ConfigError),
     ("simulate_dcc a='x'", lambda: simulate_dcc(10, np.eye(2), "x", 0.9, rng=1), ConfigError),
-    ("assets=None", lambda: CorrelationForecast(np.eye(2), np.eye(2), None, None), ModelError),
+    (
+        "assets=None",
+        lambda: CorrelationForecast(
+            correlation=np.eye(2), covariance=np.eye(2), assets=None, origin=None
+        ),
+        ModelError,
+    ),
     ("huge equicorrelation", lambda: equicorrelation(10**7, 0.5), ResourceLimitError),
     # riskmodels.volatility: a lag order of a billion (built a billion parameter names before)
     ("GARCH(p=10**9)", lambda: GARCH(p=10**9), ConfigError),

@@ -90,19 +90,37 @@ def test_correlation_forecast_validates_matrices():
     non-unit diagonal or entries outside [-1, 1], or is not positive semi-definite."""
     assets = ("BTC", "ETH")
     with pytest.raises(ModelError, match=r"entries outside \[-1, 1\]"):
-        CorrelationForecast([[1.0, 2.0], [2.0, 1.0]], np.eye(2), assets, None)
+        CorrelationForecast(
+            correlation=[[1.0, 2.0], [2.0, 1.0]], covariance=np.eye(2), assets=assets, origin=None
+        )
     with pytest.raises(ModelError, match="symmetric"):
-        CorrelationForecast([[1.0, 0.2], [0.3, 1.0]], np.eye(2), assets, None)
+        CorrelationForecast(
+            correlation=[[1.0, 0.2], [0.3, 1.0]], covariance=np.eye(2), assets=assets, origin=None
+        )
     with pytest.raises(ModelError, match="ones on the diagonal"):
-        CorrelationForecast([[2.0, 0.2], [0.2, 1.0]], np.eye(2), assets, None)
+        CorrelationForecast(
+            correlation=[[2.0, 0.2], [0.2, 1.0]], covariance=np.eye(2), assets=assets, origin=None
+        )
     bad = np.array([[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]])
     with pytest.raises(NotPositiveDefiniteError, match="not positive semi-definite"):
-        CorrelationForecast(bad[None], bad[None], ("A", "B", "C"), None)
+        CorrelationForecast(
+            correlation=bad[None], covariance=bad[None], assets=("A", "B", "C"), origin=None
+        )
     with pytest.raises(ModelError, match="3 assets but 2x2"):
-        CorrelationForecast(np.eye(2)[None], np.eye(2)[None], ("A", "B", "C"), None)
+        CorrelationForecast(
+            correlation=np.eye(2)[None],
+            covariance=np.eye(2)[None],
+            assets=("A", "B", "C"),
+            origin=None,
+        )
     # valid input: a (horizon, N, N) stack is kept as given
     R = np.stack([equicorrelation(2, 0.3), equicorrelation(2, 0.4)])
-    fc = CorrelationForecast(R, 0.01 * R, assets, pd.Timestamp("2024-01-01", tz="UTC"))
+    fc = CorrelationForecast(
+        correlation=R,
+        covariance=0.01 * R,
+        assets=assets,
+        origin=pd.Timestamp("2024-01-01", tz="UTC"),
+    )
     assert fc.horizon == 2
     assert fc.correlation_matrix(1).loc["BTC", "ETH"] == pytest.approx(0.3)
 

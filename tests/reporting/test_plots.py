@@ -127,7 +127,9 @@ def test_backtest_plot_bands_es_and_exceedances():
 def test_backtest_plot_several_models_without_es():
     a, b = _run(seed=4), _run(seed=5)
     f = pd.concat([a.forecasts, b.forecasts.assign(model="HS", var=0.04, es=np.nan)])
-    run = WalkForwardResult(f.reset_index(drop=True), a.diagnostics, a.config)
+    run = WalkForwardResult(
+        forecasts=f.reset_index(drop=True), diagnostics=a.diagnostics, config=a.config
+    )
     ax = run.plot(highlight="HS")  # HS has no ES: no ES line
     assert [ln.get_label() for ln in ax.lines] == ["realized P&L", "-VaR FHS", "-VaR HS"]
     n_hits = int(run.hits(0.99, model="HS").sum())

@@ -21,31 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _fixtures import flat_rule_toml
 
 EXPONENT = re.compile(r"\d[eE][-+]\d")
 
-FLAT_RULE = """
-name = "flat_tabular"
-venue = "test venue"
-kind = "fixed_fraction"
-mmr = 0.01
-imr = 0.02
-as_of = "2026-12-06"
-source = "test fixture"
-
-[liquidation]
-as_of = "2026-12-06"
-source = "test fixture"
-trigger_price = "mark"
-delay = { unknown = true, sweep = ["0s", "1min"] }
-slice_fraction = 1.0
-clearance_fee = 0.0
-residual_to = "fund"
-backstop_fraction = 0.0
-adl_trigger = "fund_exhausted"
-adl_price = "bankruptcy"
-adl_ranking = "pnl_leverage"
-"""
+FLAT_RULE = flat_rule_toml(name="flat_tabular", residual_to="fund")
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _fixtures import flat_rule_toml
 from scipy.stats import norm
 
 from riskmodels.exceptions import ConfigError, DataError, PositionError
@@ -40,28 +41,7 @@ from riskmodels.margin import isolated_liquidation_price, load_tier_table
 BINANCE = "binance_usdm_btcusdt_2021-03-18"
 HYPERLIQUID = "hyperliquid_btc"
 
-FLAT_RULE = """
-name = "flat_test"
-venue = "test venue"
-kind = "fixed_fraction"
-mmr = 0.01
-imr = 0.02
-as_of = "2026-12-06"
-source = "test fixture"
-
-[liquidation]
-as_of = "2026-12-06"
-source = "test fixture"
-trigger_price = "mark"
-delay = { unknown = true, sweep = ["0s", "1min"] }
-slice_fraction = 1.0
-clearance_fee = 0.0
-residual_to = "trader"
-backstop_fraction = 0.0
-adl_trigger = "fund_exhausted"
-adl_price = "bankruptcy"
-adl_ranking = "pnl_leverage"
-"""
+FLAT_RULE = flat_rule_toml()
 
 
 @pytest.fixture

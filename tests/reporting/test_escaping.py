@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _fixtures import flat_rule_toml
 
 from riskmodels._display import SafeHTML, esc, frame_html, html_table
 
@@ -27,28 +28,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "riskmodels"
 #: Edited elsewhere at the time of writing (issue 16): not yet routed through riskmodels._display.
 NOT_YET: tuple[str, ...] = ()
 
-FLAT_RULE = """
-name = "flat_test"
-venue = "<b>x</b>"
-kind = "fixed_fraction"
-mmr = 0.01
-imr = 0.02
-as_of = "2026-12-06"
-source = "test fixture"
-
-[liquidation]
-as_of = "2026-12-06"
-source = "test fixture"
-trigger_price = "mark"
-delay = { unknown = true, sweep = ["0s", "1min"] }
-slice_fraction = 1.0
-clearance_fee = 0.0
-residual_to = "trader"
-backstop_fraction = 0.0
-adl_trigger = "fund_exhausted"
-adl_price = "bankruptcy"
-adl_ranking = "pnl_leverage"
-"""
+FLAT_RULE = flat_rule_toml(venue="<b>x</b>")
 
 
 def assert_escaped(out: str, *raw_and_escaped: tuple[str, str], shown: bool = True) -> None:

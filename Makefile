@@ -49,12 +49,14 @@ browser:
 test: $(STAMP) $(MATHJAX_JS) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -n 2 --durations=15
+	# worksteal: an idle worker takes queued tests from the busy one, so the long report builds
+	# do not leave one core waiting at the end of the run
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=15
 
 # The edit loop's lane (under a minute on 2 cores): no notebooks, browser, worker processes,
 # real-data mirror or tests marked slow. CI runs `make test`, which runs everything.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q -m "not slow and not workers and not mirror"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q -m "not slow and not workers and not mirror"
 
 # mypy reads [tool.mypy] in pyproject.toml (about 30 s of CPU from a cold cache, 1 s warm).
 lint: $(STAMP)

@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from riskmodels._display import SafeHTML, esc, format_table, styler_html
@@ -173,10 +174,10 @@ def _as_figure(obj: Any) -> Any:
         return obj.figure
     if hasattr(obj, "figure") and isinstance(obj.figure, Figure):
         return obj.figure
-    try:  # an array / list of Axes (pandas' subplots=True)
-        first = next(iter(getattr(obj, "flat", obj)))
-    except (TypeError, StopIteration):
-        raise ConfigError(
-            f"cannot show {type(obj).__name__} as a figure: pass a matplotlib Figure or Axes."
-        ) from None
-    return _as_figure(first)
+    if isinstance(obj, list | tuple | np.ndarray) and len(obj):  # Axes from subplots=True
+        first = np.asarray(obj, dtype=object).flat[0]
+        if isinstance(first, Axes):
+            return first.figure
+    raise ConfigError(
+        f"cannot show {type(obj).__name__} as a figure: pass a matplotlib Figure or Axes."
+    )

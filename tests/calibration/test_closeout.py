@@ -25,6 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _fixtures import flat_rule_toml
 from scipy import stats
 
 from riskmodels.calibration import (
@@ -88,33 +89,9 @@ def _noisy_bars(n: int = 600, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"open": opn, "high": hi, "low": lo, "close": close}, index=idx)
 
 
-FLAT = """
-name = "flat_closeout"
-venue = "test venue"
-kind = "fixed_fraction"
-mmr = {mmr}
-imr = {imr}
-as_of = "2026-12-06"
-source = "test fixture"
-
-[liquidation]
-as_of = "2026-12-06"
-source = "test fixture"
-trigger_price = "mark"
-delay = {{ unknown = true, sweep = ["0s", "1min"] }}
-slice_fraction = 1.0
-clearance_fee = 0.0
-residual_to = "trader"
-backstop_fraction = 0.0
-adl_trigger = "fund_exhausted"
-adl_price = "bankruptcy"
-adl_ranking = "pnl_leverage"
-"""
-
-
 def _flat_rule(tmp_path, mmr: float) -> LiquidationRule:
     p = tmp_path / "flat_closeout.toml"
-    p.write_text(FLAT.format(mmr=mmr, imr=2 * mmr))
+    p.write_text(flat_rule_toml(name="flat_closeout", mmr=mmr, imr=2 * mmr))
     return LiquidationRule.load(p)
 
 

@@ -315,8 +315,20 @@ def linear_pnl(log_returns: np.ndarray, exposures: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (...,) or (..., K)
+
+    Raises
+    ------
+    ConfigError
+        Exposures that do not have one row per asset (the returns' last axis).
     """
-    return np.expm1(np.asarray(log_returns, dtype=float)) @ np.asarray(exposures, dtype=float)
+    r = np.asarray(log_returns, dtype=float)
+    e = np.asarray(exposures, dtype=float)
+    if e.ndim not in (1, 2) or r.ndim < 1 or e.shape[0] != r.shape[-1]:
+        raise ConfigError(
+            f"exposures of shape {e.shape} do not match {r.shape[-1] if r.ndim else 0} assets "
+            "(the returns' last axis): pass one exposure per asset, in the returns' order."
+        )
+    return np.expm1(r) @ e
 
 
 def scenario_log_returns(scenarios: Scenarios, asset: str, what: str = "a position") -> np.ndarray:

@@ -200,5 +200,7 @@ def test_fitted_var_model_errors_say_the_fix():
         fitted.forecast(0.01)
     with pytest.raises(ConfigError, match="one bar"):  # parametric: one-bar closed forms only
         fitted.forecast(0.99, "5D")
+    with pytest.raises(ConfigError, match=r"exposures name assets not in the returns: \['X'\]"):
+        ParametricModel(EWMA(0.94)).fit_model(r.iloc[:200], exposures={"X": 1.0})
     with pytest.raises(DataError, match="NaN"):
         ParametricModel(EWMA(0.94)).fit_model(r.iloc[:200].assign(A=np.nan))

@@ -904,3 +904,5 @@ def test_linear_pnl_is_the_plain_sum():
     np.testing.assert_allclose(linear_pnl(r, e), loop, rtol=1e-12)
     books = np.stack([e, -e], axis=1)  # two books at once
     np.testing.assert_allclose(linear_pnl(r, books)[:, 1], -loop, rtol=1e-12)
+    with pytest.raises(ConfigError, match=r"exposures of shape \(2,\) do not match 3 assets"):
+        linear_pnl(r, e[:2])

@@ -53,7 +53,7 @@ def _exposures(exposures: Any, columns: pd.Index) -> pd.Series:
     return e
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class FittedVaRModel:
     """A VaR/ES model fitted on a window (immutable; :meth:`update` returns a new one).
 
@@ -95,7 +95,13 @@ class FittedVaRModel:
         if missing:
             raise DataError(f"new_returns lack the assets {missing}.")
         state = self.model.update(self.state, new)
-        return FittedVaRModel(self.model, state, self.exposures, self.bar, new.index[-1])
+        return FittedVaRModel(
+            model=self.model,
+            state=state,
+            exposures=self.exposures,
+            bar=self.bar,
+            as_of=new.index[-1],
+        )
 
     def forecast(
         self,
@@ -185,4 +191,4 @@ def fit_var_model(
     frame = frame[list(e.index)]  # the engine fits on the exposures' assets only
     prev = None if warm_start is None else warm_start.state
     state = model.fit(frame, exposures=e, warm_start=prev, rng=as_generator(rng))
-    return FittedVaRModel(model, state, e, bar, frame.index[-1])
+    return FittedVaRModel(model=model, state=state, exposures=e, bar=bar, as_of=frame.index[-1])

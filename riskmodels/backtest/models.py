@@ -53,12 +53,13 @@ tail stay those of the last refit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._display import esc
 from riskmodels._time import bar_frequency
 from riskmodels._validation import min_observations
@@ -165,6 +166,7 @@ class _ScenarioState:
     fitted: Any
 
 
+@keyword_options
 @dataclass(frozen=True)
 class ScenarioModel(_FitsModel):
     """VaR and ES from any scenario generator (historical, filtered historical, Monte Carlo).
@@ -191,6 +193,7 @@ class ScenarioModel(_FitsModel):
     """
 
     generator: Any
+    _: KW_ONLY
     n: int | None = None
     name: str = ""
 
@@ -546,6 +549,7 @@ def _check_volatility(volatility: object, model: str) -> None:
         )
 
 
+@keyword_options
 @dataclass(frozen=True)
 class ParametricModel(_VolatilityFilterModel):
     r"""Closed-form conditional VaR/ES of the portfolio from a univariate volatility model.
@@ -584,6 +588,7 @@ class ParametricModel(_VolatilityFilterModel):
     """
 
     volatility: VolatilitySpec = field(default_factory=EWMA)
+    _: KW_ONLY
     dist: str | None = None
     name: str = ""
     on_failure: OnFailure = "retry"
@@ -664,6 +669,7 @@ class ParametricModel(_VolatilityFilterModel):
         return gross * (sigma * q_unit - mu), gross * (sigma * es_unit - mu)
 
 
+@keyword_options
 @dataclass(frozen=True)
 class ConditionalEVT(_VolatilityFilterModel):
     r"""Conditional EVT VaR/ES of McNeil & Frey (2000): volatility filter + GPD residual tail.
@@ -700,6 +706,7 @@ class ConditionalEVT(_VolatilityFilterModel):
     """
 
     volatility: VolatilitySpec = field(default_factory=lambda: GARCH(dist="t"))
+    _: KW_ONLY
     tail_fraction: float = 0.1
     name: str = ""
     on_failure: OnFailure = "retry"

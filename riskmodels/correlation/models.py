@@ -8,12 +8,13 @@ models ``R_t = Corr_{t-1}(z_t)``. ``H_t = D_t R_t D_t`` with ``D_t = diag(sigma_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._threads import blas_threads
 from riskmodels.correlation._data import (
     check_panel,
@@ -119,6 +120,7 @@ def _frame(S: np.ndarray, assets: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
+@keyword_options
 @dataclass(frozen=True)
 class EWMACorrelation:
     r"""Exponentially weighted correlation of the standardized residuals (RiskMetrics-style).
@@ -144,6 +146,7 @@ class EWMACorrelation:
     """
 
     lam: float = 0.94
+    _: KW_ONLY
     univariate: Any = "garch"
     backend: str = "auto"
 
@@ -189,6 +192,7 @@ class EWMACorrelation:
             )
 
 
+@keyword_options
 @dataclass(frozen=True)
 class CCC:
     r"""Constant conditional correlation (Bollerslev 1990).
@@ -209,6 +213,7 @@ class CCC:
     """
 
     univariate: Any = "garch"
+    _: KW_ONLY
     target: Any = "sample"
     repair: str | None = None
     backend: str = "auto"
@@ -264,6 +269,7 @@ def _check_target_repair(target: object, repair: object) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@keyword_options
 @dataclass(frozen=True)
 class DCC:
     r"""Dynamic conditional correlation: DCC, cDCC or ADCC, estimated by two-step QML.
@@ -341,6 +347,7 @@ class DCC:
     """
 
     kind: Literal["dcc", "cdcc", "adcc"] = "dcc"
+    _: KW_ONLY
     likelihood: Literal["full", "composite"] = "full"
     univariate: Any = "garch"
     asymmetry: Literal["uncentred", "centred"] = "uncentred"

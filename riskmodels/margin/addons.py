@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.margin._common import (
@@ -91,6 +92,7 @@ def _lookup(
     return np.nan_to_num(out, nan=1.0)
 
 
+@keyword_options
 @dataclass(frozen=True)
 class LiquidityAddOn:
     r"""Square-root market-impact cost of liquidating each asset's net position.
@@ -130,6 +132,7 @@ class LiquidityAddOn:
 
     adv: Mapping[str, float]
     volatility: Mapping[str, float]
+    _: KW_ONLY
     coefficient: float = 1.0
     exponent: float = 0.5
     horizon: Any = "1d"
@@ -159,6 +162,7 @@ class LiquidityAddOn:
         return self.coefficient * s * math.sqrt(h) * (q / (v * h)) ** self.exponent * q
 
 
+@keyword_options
 @dataclass(frozen=True)
 class ConcentrationAddOn:
     r"""Charge on the part of a position above a fraction of the volume over the horizon.
@@ -183,6 +187,7 @@ class ConcentrationAddOn:
     """
 
     adv: Mapping[str, float]
+    _: KW_ONLY
     threshold: float = 0.10
     rate: float = 0.10
     horizon: Any = "1d"
@@ -336,6 +341,7 @@ def apc_floor(margin: pd.Series, floor_margin: pd.Series | float) -> pd.Series:
     return np.maximum(m, _align(floor_margin, m.index, "floor_margin"))
 
 
+@keyword_options
 @dataclass(frozen=True)
 class AntiProcyclicality:
     """EMIR Art. 28 anti-procyclicality tools, each switchable, applied to a margin series.
@@ -355,6 +361,7 @@ class AntiProcyclicality:
     releasing it in stress never takes margin below the stressed blend or the floor.
     """
 
+    _: KW_ONLY
     buffer: float | None = 0.25
     stressed_weight: float | None = None
     floor: bool = False

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from riskmodels._deprecation import keyword_options
 from riskmodels.margin.isolated import _PerPositionModel
 
 __all__ = ["CrossMargin"]
 
 
+@keyword_options
 @dataclass(frozen=True)
 class CrossMargin(_PerPositionModel):
     r"""Cross margin: the per-position requirements of :class:`IsolatedMargin`, one pool.

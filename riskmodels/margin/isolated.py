@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels.exceptions import ConfigError
 from riskmodels.instruments import Account, Book, MarketState, Option, Position, Spot
 from riskmodels.margin._common import (
@@ -69,6 +70,7 @@ def position_label(p: Position) -> str:
     return f"{p.instrument} {p.asset} {size:+g}"
 
 
+@keyword_options
 @dataclass(frozen=True)
 class OptionMarginRule:
     r"""Standard (non-portfolio) margin of a short option, Deribit-style.
@@ -102,6 +104,7 @@ class OptionMarginRule:
     is part of the requirement *and* of the equity (as a negative value), as at Deribit.
     """
 
+    _: KW_ONLY
     im_rate: float = 0.15
     im_min_rate: float = 0.10
     mm_rate: float = 0.075
@@ -165,6 +168,7 @@ class _PerPositionModel:
     """Shared machinery of the tiered per-position models (see the module docstring)."""
 
     tiers: Any
+    _: KW_ONLY
     leverage: Any = None
     option_rule: OptionMarginRule | None = OptionMarginRule()
     mm_factor: float | None = None
@@ -340,6 +344,7 @@ class _PerPositionModel:
         }
 
 
+@keyword_options
 @dataclass(frozen=True)
 class IsolatedMargin(_PerPositionModel):
     """Isolated margin: each position has its own wallet and its own liquidation price.

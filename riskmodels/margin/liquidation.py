@@ -154,10 +154,10 @@ def isolated_liquidation_price(
         ep = position.entry_price
         if face == 0:
             return LiquidationPrice(
-                position.asset,
-                math.nan,
-                math.nan,
-                "none",
+                asset=position.asset,
+                price=math.nan,
+                current_price=math.nan,
+                direction="none",
                 method="closed_form",
                 reason="the position is empty",
             )
@@ -181,10 +181,10 @@ def isolated_liquidation_price(
     q, ep = position.quantity, position.entry_price
     if q == 0:
         return LiquidationPrice(
-            position.asset,
-            math.nan,
-            math.nan,
-            "none",
+            asset=position.asset,
+            price=math.nan,
+            current_price=math.nan,
+            direction="none",
             method="closed_form",
             reason="the position is empty",
         )
@@ -227,19 +227,19 @@ def isolated_liquidation_price(
 def _closed(position: Position, lp: float, how: str) -> LiquidationPrice:
     if not math.isfinite(lp) or lp <= 0:
         return LiquidationPrice(
-            position.asset,
-            math.nan,
-            math.nan,
-            "none",
+            asset=position.asset,
+            price=math.nan,
+            current_price=math.nan,
+            direction="none",
             method="closed_form",
             reason=f"{how} gives {lp:,.2f} <= 0: the wallet covers the position at every price",
         )
     long = _is_long(position)
     return LiquidationPrice(
-        position.asset,
-        float(lp),
-        math.nan,
-        "down" if long else "up",
+        asset=position.asset,
+        price=float(lp),
+        current_price=math.nan,
+        direction="down" if long else "up",
         method="closed_form",
         reason=how,
     )
@@ -351,10 +351,10 @@ def _solve(f: Callable[[float], float], asset: str, p0: float, xtol: float) -> L
     f0 = f(p0)
     if f0 <= 0:
         return LiquidationPrice(
-            asset,
-            p0,
-            p0,
-            "now",
+            asset=asset,
+            price=p0,
+            current_price=p0,
+            direction="now",
             method="brentq",
             reason=f"equity is already at or below maintenance (gap {f0:,.2f} USD)",
         )
@@ -371,10 +371,10 @@ def _solve(f: Callable[[float], float], asset: str, p0: float, xtol: float) -> L
     if not roots:
         lo, hi = p0 * math.exp(-_SCAN[-1]), p0 * math.exp(_SCAN[-1])
         return LiquidationPrice(
-            asset,
-            math.nan,
-            p0,
-            "none",
+            asset=asset,
+            price=math.nan,
+            current_price=p0,
+            direction="none",
             method="brentq",
             reason=(
                 f"equity stays above maintenance for every {asset} price from {lo:,.6g} to "
@@ -384,10 +384,10 @@ def _solve(f: Callable[[float], float], asset: str, p0: float, xtol: float) -> L
     near = min(roots, key=lambda d: abs(math.log(roots[d] / p0)))
     other = roots.get("up" if near == "down" else "down", math.nan)
     return LiquidationPrice(
-        asset,
-        float(roots[near]),
-        p0,
-        near,
+        asset=asset,
+        price=float(roots[near]),
+        current_price=p0,
+        direction=near,
         other=float(other),
         method="brentq",
         reason=f"brentq on equity - maintenance, {asset} moved alone",

@@ -29,12 +29,13 @@ never margins at zero) and :math:`k` the MM/IM convention
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._time import as_timedelta
 from riskmodels._validation import check_alpha, require_observations
 from riskmodels.exceptions import ConfigError, DataError
@@ -116,6 +117,7 @@ def _check_scenarios(sc: Any, name: str) -> Scenarios:
     raise ConfigError(f"{name} must be a riskmodels.scenarios.Scenarios (got {type(sc).__name__}).")
 
 
+@keyword_options
 @dataclass(frozen=True)
 class PortfolioMargin:
     r"""Portfolio margin: VaR or ES of the netted account P&L, with floors and APC tools.
@@ -163,6 +165,7 @@ class PortfolioMargin:
     """
 
     scenarios: Scenarios
+    _: KW_ONLY
     measure: Literal["es", "var"] = "es"
     alpha: float = 0.99
     horizon: Any = None

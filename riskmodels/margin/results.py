@@ -223,7 +223,7 @@ class BookMarginResult:
         return _table(head) + table_html(shown, kinds, caption=note)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LiquidationPrice:
     """The price of one asset at which an account (or isolated position) meets maintenance.
 

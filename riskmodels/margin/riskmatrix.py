@@ -66,12 +66,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels.exceptions import ConfigError
 from riskmodels.instruments import Account, Book, MarketState, Option
 from riskmodels.instruments.market import STABLECOINS
@@ -167,6 +168,7 @@ class _Unit:
     dv: np.ndarray  # (G, K_a) unit option P&L
 
 
+@keyword_options
 @dataclass(frozen=True)
 class RiskMatrixMargin:
     """Risk-matrix (stress-grid) margin per underlying, Deribit/OKX style.
@@ -218,6 +220,7 @@ class RiskMatrixMargin:
     ``vol_range_up`` and with ``price_range``.
     """
 
+    _: KW_ONLY
     price_range: float = 0.16
     buckets_count: int = 4
     vol_range_up: float = 0.50

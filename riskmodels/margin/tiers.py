@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._display import html_table, table_html
 from riskmodels.exceptions import ConfigError, ModelError
 
@@ -91,6 +92,7 @@ def _floats(values: Any, name: str, table: str) -> tuple[float, ...]:
     return out
 
 
+@keyword_options
 @dataclass(frozen=True)
 class TierTable:
     """A notional-tiered leverage / maintenance-margin table.
@@ -137,6 +139,7 @@ class TierTable:
     upper_bounds: Sequence[float]
     max_leverage: Sequence[float]
     mmr: Sequence[float]
+    _: KW_ONLY
     imr: Sequence[float] | None = None
     published_maintenance_amount: Sequence[float | None] | None = None
     name: str = "tiers"

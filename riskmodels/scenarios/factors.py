@@ -274,7 +274,7 @@ class CarryFactors:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FittedCarryFactors:
     """Histories of moves, basis and funding, ready to attach factors to scenarios."""
 
@@ -472,7 +472,7 @@ class FactorScenarios:
         return self.fit(asof_cut(returns, asof), rng=gen).scenarios(horizon, n, rng=gen)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FittedFactorScenarios:
     """A fitted :class:`FactorScenarios`."""
 

@@ -12,12 +12,13 @@ horizon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._display import esc, table_html
 from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
@@ -46,6 +47,7 @@ from riskmodels.volatility import GARCH, VolatilityResult, VolatilitySpec
 __all__ = ["FilteredHistoricalScenarios", "FittedFilteredHistoricalScenarios"]
 
 
+@keyword_options
 @dataclass(frozen=True)
 class FilteredHistoricalScenarios:
     r"""Filtered historical simulation (FHS) of Barone-Adesi, Giannopoulos and Vosper (1999).
@@ -109,6 +111,7 @@ class FilteredHistoricalScenarios:
     """
 
     volatility: VolatilitySpec = field(default_factory=GARCH)
+    _: KW_ONLY
     correlation: Any = None
     window: int | None = None
     n: int | None = None
@@ -182,7 +185,7 @@ class FilteredHistoricalScenarios:
         return self.fit(asof_cut(returns, asof)).scenarios(horizon, n, rng)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class FittedFilteredHistoricalScenarios(FittedFromState):
     """Filtered historical simulation from the state at ``asof``.
 

@@ -7,13 +7,14 @@ r"""Historical simulation: the joint moves the assets actually made over past ho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from riskmodels._deprecation import keyword_options
 from riskmodels.exceptions import ConfigError, InsufficientDataError
 from riskmodels.scenarios._inputs import (
     asof_cut,
@@ -44,6 +45,7 @@ def _check_weights(weights: object) -> str | float:
     )
 
 
+@keyword_options
 @dataclass(frozen=True)
 class HistoricalScenarios:
     r"""Historical simulation (HS): past joint moves over the horizon, as they happened.
@@ -91,6 +93,7 @@ class HistoricalScenarios:
     """
 
     window: int | None = None
+    _: KW_ONLY
     overlapping: bool = True
     weights: str | float = "equal"
 
@@ -135,7 +138,7 @@ class HistoricalScenarios:
         return self.fit(asof_cut(returns, asof)).scenarios(horizon, n, rng)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class FittedHistoricalScenarios:
     """Historical simulation over a window of bars ending at ``asof``.
 

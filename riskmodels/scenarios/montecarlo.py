@@ -7,12 +7,13 @@ r"""Monte Carlo scenarios: joint paths simulated from a fitted multivariate (or 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._display import esc, table_html
 from riskmodels._limits import check_allocation
 from riskmodels.correlation import DCC, CorrelationResult
@@ -56,6 +57,7 @@ def _min_obs(model: Any) -> int:
     return 100
 
 
+@keyword_options
 @dataclass(frozen=True)
 class MonteCarloScenarios:
     r"""Monte Carlo scenarios from a fitted conditional model, simulated over the horizon.
@@ -99,6 +101,7 @@ class MonteCarloScenarios:
     """
 
     model: Any = field(default_factory=DCC)
+    _: KW_ONLY
     n: int = DEFAULT_N
     innovations: str | None = None
     nu: float | None = None
@@ -219,7 +222,7 @@ def _name(model: Any) -> str:
     return model.name if hasattr(model, "name") else type(model).__name__
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class FittedMonteCarloScenarios(FittedFromState):
     """Monte Carlo scenarios from the state at ``asof``.
 

@@ -133,12 +133,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._display import format_rows, html_table, table_html
 from riskmodels._time import as_timedelta
 from riskmodels.exceptions import ConfigError, ModelError
@@ -307,6 +308,7 @@ class DepthImpact:
         return move
 
 
+@keyword_options
 @dataclass(frozen=True)
 class CircuitBreaker:
     """Pause liquidations for the rest of a window when the price leaves a band.
@@ -324,6 +326,7 @@ class CircuitBreaker:
     """
 
     threshold: float
+    _: KW_ONLY
     window: int = 1
     recovery: float = 1.0
 

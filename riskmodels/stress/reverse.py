@@ -46,7 +46,7 @@ from riskmodels.scenarios.base import Scenarios
 __all__ = ["ReverseStressResult", "reverse_stress"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReverseStressResult:
     """The smallest insolvency move.
 
@@ -264,7 +264,12 @@ def reverse_stress(
             raise ConfigError("direction is all zeros: give a non-zero log-return direction.")
         if e0 <= 0:
             return ReverseStressResult(
-                "direction", pd.Series(0.0 * d, index=list(assets)), 0.0, e0, thr, True
+                method="direction",
+                move=pd.Series(0.0 * d, index=list(assets)),
+                t=0.0,
+                excess=e0,
+                threshold=thr,
+                found=True,
             )
         t_hi = t_max / float(np.max(np.abs(d)))
         grid = np.geomspace(1e-6 * t_hi, t_hi, 200)
@@ -272,14 +277,14 @@ def reverse_stress(
         below = np.flatnonzero(vals <= 0)
         if below.size == 0:
             return ReverseStressResult(
-                "direction",
-                pd.Series(
+                method="direction",
+                move=pd.Series(
                     np.where(d > 0, np.inf, np.where(d < 0, -np.inf, 0.0)), index=list(assets)
                 ),
-                math.inf,
-                float(vals[-1]),
-                thr,
-                False,
+                t=math.inf,
+                excess=float(vals[-1]),
+                threshold=thr,
+                found=False,
                 details={"t_max": t_hi},
             )
         i = int(below[0])
@@ -287,12 +292,12 @@ def reverse_stress(
         t = brentq(lambda s: float(f(np.array([s * d]))[0]), lo, float(grid[i]), xtol=xtol)
         z = t * d
         return ReverseStressResult(
-            "direction",
-            pd.Series(z, index=list(assets)),
-            float(t),
-            float(f(z[None])[0]),
-            thr,
-            True,
+            method="direction",
+            move=pd.Series(z, index=list(assets)),
+            t=float(t),
+            excess=float(f(z[None])[0]),
+            threshold=thr,
+            found=True,
         )
     cov = _covariance(model, assets, int(horizon))
     try:
@@ -305,7 +310,13 @@ def reverse_stress(
     prec = np.linalg.inv(cov)
     if e0 <= 0:
         return ReverseStressResult(
-            "most_likely", pd.Series(np.zeros(n), index=list(assets)), 0.0, e0, thr, True, 0.0
+            method="most_likely",
+            move=pd.Series(np.zeros(n), index=list(assets)),
+            t=0.0,
+            excess=e0,
+            threshold=thr,
+            found=True,
+            mahalanobis=0.0,
         )
     sd = np.sqrt(np.diag(cov))
     h = 1e-6 * sd
@@ -335,12 +346,12 @@ def reverse_stress(
         )
     maha = float(np.sqrt(z @ prec @ z))
     return ReverseStressResult(
-        "most_likely",
-        pd.Series(z, index=list(assets)),
-        maha,
-        ex,
-        thr,
-        True,
-        maha,
+        method="most_likely",
+        move=pd.Series(z, index=list(assets)),
+        t=maha,
+        excess=ex,
+        threshold=thr,
+        found=True,
+        mahalanobis=maha,
         details={"start": z0.tolist(), "iterations": int(res.nit), "cholesky_ok": bool(chol.size)},
     )

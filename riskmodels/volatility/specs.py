@@ -31,7 +31,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -57,6 +57,7 @@ from arch.univariate.volatility import VolatilityProcess
 from arch.utility.exceptions import ConvergenceWarning as ArchConvergenceWarning
 from arch.utility.exceptions import DataScaleWarning, StartingValueWarning
 
+from riskmodels._deprecation import keyword_options
 from riskmodels._threads import blas_threads
 from riskmodels.exceptions import ConfigError, ConvergenceError, ConvergenceWarning
 from riskmodels.volatility import _recursions
@@ -634,6 +635,7 @@ def at_bounds(
 
 
 # ---------------------------------------------------------------------------------------------
+@keyword_options
 @dataclass(frozen=True)
 class GARCH(VolatilitySpec):
     r"""GARCH(p, o, q) of Bollerslev (1986), estimated with arch.
@@ -676,6 +678,7 @@ class GARCH(VolatilitySpec):
     p: int = 1
     o: int = 0
     q: int = 1
+    _: KW_ONLY
     dist: Dist = "normal"
     mean: Mean = "zero"
 
@@ -720,6 +723,7 @@ class GARCH(VolatilitySpec):
         )
 
 
+@keyword_options
 @dataclass(frozen=True)
 class GJR(GARCH):
     r"""GJR-GARCH(p, o, q): GARCH with a leverage term for negative returns.
@@ -747,6 +751,7 @@ class GJR(GARCH):
     p: int = 1
     o: int = 1
     q: int = 1
+    _: KW_ONLY
     dist: Dist = "normal"
     mean: Mean = "zero"
 
@@ -763,6 +768,7 @@ class GJR(GARCH):
         return f"GJR-GARCH({self.p},{self.o},{self.q})"
 
 
+@keyword_options
 @dataclass(frozen=True)
 class EGARCH(VolatilitySpec):
     r"""EGARCH(p, o, q) of Nelson (1991), estimated with arch.
@@ -798,6 +804,7 @@ class EGARCH(VolatilitySpec):
     p: int = 1
     o: int = 1
     q: int = 1
+    _: KW_ONLY
     dist: Dist = "normal"
     mean: Mean = "zero"
 
@@ -846,6 +853,7 @@ class EGARCH(VolatilitySpec):
         )
 
 
+@keyword_options
 @dataclass(frozen=True)
 class EWMA(VolatilitySpec):
     r"""EWMA (RiskMetrics) variance with a fixed decay ``lam``.
@@ -873,6 +881,7 @@ class EWMA(VolatilitySpec):
     """
 
     lam: float = 0.94
+    _: KW_ONLY
     dist: Dist = "normal"
     mean: Mean = "zero"
 

@@ -16,6 +16,7 @@
     acc.equity                      # USD, haircut-adjusted
     acc.pnl(scenarios)              # (S,) USD P&L incl. collateral revaluation
     Book.from_accounts(accounts).pnl(scenarios)   # (S, A) in a few matrix products
+    book.pnl_chunks(scenarios, chunk_size=10_000) # (rows, A_c x S) blocks, one engine
 
 Modules: :mod:`~.black76` (prices and greeks), :mod:`~.market` (market state and the scenario
 rule), :mod:`~.positions`, :mod:`~.account`, :mod:`~.book`.
@@ -26,7 +27,7 @@ from __future__ import annotations
 from riskmodels.instruments import black76
 from riskmodels.instruments.account import Account
 from riskmodels.instruments.black76 import Black76Greeks
-from riskmodels.instruments.book import Book
+from riskmodels.instruments.book import Book, FactoredPnL
 from riskmodels.instruments.market import (
     STABLECOINS,
     VOL_FLOOR,
@@ -60,6 +61,7 @@ __all__ = [
     "Account",
     "Black76Greeks",
     "Book",
+    "FactoredPnL",
     "InverseFuture",
     "InversePerp",
     "LinearFuture",

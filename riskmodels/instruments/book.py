@@ -30,14 +30,18 @@ over mark) of inverse ones. This equals the sum of
 :meth:`Account.pnl <riskmodels.instruments.account.Account.pnl>` over each account's positions
 up to floating-point summation order.
 
-The output is dense ``S × A`` float64 (8·S·A bytes: 10,000 scenarios × 100,000 accounts is
-8 GB), so split very large books into several.
+The output of :meth:`Book.pnl` is dense ``S × A`` float64 (8·S·A bytes: 10,000 scenarios ×
+100,000 accounts is 8 GB). :meth:`Book.pnl_chunks` gives it a chunk of accounts at a time, from
+the factors above computed once (:class:`FactoredPnL`); the portfolio margin's book path
+(:meth:`riskmodels.margin.PortfolioMargin.margin_book`) runs on the same factors, so a book has
+one P&L engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -65,7 +69,9 @@ from riskmodels.instruments.positions import (
 )
 from riskmodels.scenarios.base import Scenarios
 
-__all__ = ["Book"]
+__all__ = ["Book", "FactoredPnL"]
+
+_ALL = slice(None)
 
 
 def _carry_entry(
@@ -82,6 +88,93 @@ def _carry_entry(
         tau = market.tau(expiry) if expiry is not None else 0.0
         return (p.asset, expiry, False), p.delta_usd(market), tau
     return None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FactoredPnL:
+    r"""A book's P&L under one scenario set, as the factors of the module's formula.
+
+    For accounts ``rows`` the P&L is
+
+    .. math::
+
+        \text{P\&L}_{rows} = (X + C)_{rows, N'}\,G^\top + Q^\top_{rows}\,\Delta V
+        + Q_{c,rows}^\top\,U \qquad (A_r \times S),
+
+    with :math:`G = e^{R} - 1` the simple returns of the N' book assets present in the
+    scenarios, :math:`\Delta V` the unit revaluation of the K option contracts and :math:`U`
+    the unit carry P&L (module docstring). Built by :meth:`Book.factored_pnl`; with
+    ``losses=True`` the unit factors are negated once, so blocks are losses.
+
+    Attributes
+    ----------
+    linear : ndarray of shape (A, N')
+        Linear dollar deltas plus collateral of the assets present in the scenarios.
+    growth : ndarray of shape (S, N')
+        Simple returns :math:`e^r - 1` (negated for losses).
+    option_quantities, carry_quantities : scipy.sparse.csr_array of shape (K, A), or None
+        The book's quantities (None when there is no such term).
+    option_values : ndarray of shape (K, S), or None
+        Unit option revaluation :math:`V_s - V_0` (negated for losses).
+    carry_values : ndarray of shape (K_c, S), or None
+        Unit carry P&L (negated for losses).
+    losses : bool
+        Whether blocks are losses (minus P&L).
+    """
+
+    linear: np.ndarray
+    growth: np.ndarray
+    option_quantities: sparse.csr_array | None
+    option_values: np.ndarray | None
+    carry_quantities: sparse.csr_array | None
+    carry_values: np.ndarray | None
+    losses: bool = False
+
+    @cached_property
+    def _by_account(self) -> tuple[Any, Any]:
+        """The quantity matrices with one row per account (CSR), for row chunks."""
+        q = None if self.option_quantities is None else self.option_quantities.T.tocsr()
+        qc = None if self.carry_quantities is None else self.carry_quantities.T.tocsr()
+        return q, qc
+
+    @property
+    def n_scenarios(self) -> int:
+        """Number of scenarios S."""
+        return int(self.growth.shape[0])
+
+    def block(self, rows: slice = _ALL, *, out: np.ndarray | None = None) -> np.ndarray:
+        """P&L (or losses) of accounts ``rows``, shape (A_r, S), C-contiguous.
+
+        Parameters
+        ----------
+        rows : slice, default every account
+        out : ndarray, optional
+            C-contiguous float64 buffer of at least (A_r, S) that receives the block (its
+            first A_r rows are returned): reusing one buffer for every chunk saves the page
+            faults of a fresh allocation per chunk.
+        """
+        lin = self.linear[rows]
+        if out is None:
+            res = lin @ self.growth.T
+        else:
+            res = np.matmul(lin, self.growth.T, out=out[: lin.shape[0]])
+        q, qc = self._by_account
+        if self.option_values is not None:
+            res += q[rows] @ self.option_values
+        if self.carry_values is not None:
+            res += qc[rows] @ self.carry_values
+        return res
+
+    def full(self) -> np.ndarray:
+        """P&L (or losses) of every account in every scenario, shape (S, A)."""
+        out = self.growth @ self.linear.T
+        if self.option_values is not None:
+            assert self.option_quantities is not None
+            out += (self.option_quantities.T @ self.option_values).T
+        if self.carry_values is not None:
+            assert self.carry_quantities is not None
+            out += (self.carry_quantities.T @ self.carry_values).T
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,7 +374,9 @@ class Book:
             columns=pd.Index(self.assets, name="asset"),
         )
 
-    def _columns(self, scenarios: Scenarios) -> tuple[list[int], list[int]]:
+    def _columns(self, scenarios: Scenarios) -> tuple[np.ndarray, list[int]]:
+        """Book columns present in the scenarios and their scenario columns; a missing asset
+        (other than a stablecoin, whose price does not move) is a named error."""
         keep, cols, missing = [], [], []
         pos = {a: j for j, a in enumerate(scenarios.assets)}
         for j, a in enumerate(self.assets):
@@ -296,7 +391,60 @@ class Book:
                 f"the book holds assets {missing} that are not in the scenarios' assets "
                 f"{list(scenarios.assets)}: build scenarios that include them."
             )
-        return keep, cols
+        return np.asarray(keep, dtype=np.intp), cols
+
+    def factored_pnl(
+        self, scenarios: Scenarios, *, haircut: bool = False, losses: bool = False
+    ) -> FactoredPnL:
+        r"""The book's P&L under ``scenarios``, kept as the factors of the module's formula.
+
+        Each factor is computed once (the simple returns, every distinct option contract
+        revalued once per scenario, the carry series), so the P&L of any chunk of accounts is
+        then one dense and two sparse products (:meth:`FactoredPnL.block`). This is the one
+        P&L engine of a book: :meth:`pnl`, :meth:`pnl_chunks` and
+        :meth:`riskmodels.margin.PortfolioMargin.margin_book` all use it.
+
+        Parameters
+        ----------
+        scenarios : Scenarios
+        haircut : bool, default False
+            Collateral at full value (False) or after haircuts (True), as ``Account.pnl``.
+        losses : bool, default False
+            Negate the unit factors once, so blocks are losses (minus P&L). Negation is exact
+            in floating point, so a loss block is exactly the negated P&L block.
+
+        Raises
+        ------
+        DataError
+            A book asset (other than a stablecoin) missing from the scenarios.
+        ConfigError
+            Carry series without ``carry_quantities`` (a Book built by hand).
+        """
+        keep, cols = self._columns(scenarios)
+        lin = self.exposures + (self.collateral_haircut_usd if haircut else self.collateral_usd)
+        growth = np.expm1(scenarios.returns[:, cols])
+        option_values = None
+        if self.series:
+            vs, _ = option_unit_values(self.market, self.series, scenarios)
+            v0, _ = option_unit_values(self.market, self.series)
+            option_values = np.ascontiguousarray((vs - v0).T)  # (K, S)
+        carry = self.carry_unit_pnl(scenarios)
+        if carry is not None and self.carry_quantities is None:
+            raise ConfigError("carry_series needs carry_quantities (from_accounts sets both).")
+        carry_values = None if carry is None else np.ascontiguousarray(carry.T)  # (K_c, S)
+        if losses:
+            growth = -growth
+            option_values = None if option_values is None else -option_values
+            carry_values = None if carry_values is None else -carry_values
+        return FactoredPnL(
+            linear=np.ascontiguousarray(lin[:, keep]),
+            growth=growth,
+            option_quantities=self.option_quantities if option_values is not None else None,
+            option_values=option_values,
+            carry_quantities=self.carry_quantities if carry_values is not None else None,
+            carry_values=carry_values,
+            losses=losses,
+        )
 
     def pnl(self, scenarios: Scenarios, *, haircut: bool = False) -> np.ndarray:
         """P&L of every account in every scenario, shape (S, A), USD.
@@ -311,20 +459,46 @@ class Book:
         ------
         DataError
             A book asset (other than a stablecoin) missing from the scenarios.
+
+        See Also
+        --------
+        pnl_chunks : the same, a chunk of accounts at a time (A_c × S), for books too large
+            for one S × A array.
         """
-        keep, cols = self._columns(scenarios)
-        lin = self.exposures + (self.collateral_haircut_usd if haircut else self.collateral_usd)
-        out = np.expm1(scenarios.returns[:, cols]) @ lin[:, keep].T
-        if self.series:
-            vs, _ = option_unit_values(self.market, self.series, scenarios)
-            v0, _ = option_unit_values(self.market, self.series)
-            out += (self.option_quantities.T @ (vs - v0).T).T
-        carry = self.carry_unit_pnl(scenarios)
-        if carry is not None:
-            if self.carry_quantities is None:
-                raise ConfigError("carry_series needs carry_quantities (from_accounts sets both).")
-            out += (self.carry_quantities.T @ carry.T).T
-        return out
+        return self.factored_pnl(scenarios, haircut=haircut).full()
+
+    def pnl_chunks(
+        self, scenarios: Scenarios, *, chunk_size: int, haircut: bool = False
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """P&L a chunk of accounts at a time: ``(rows, block)`` with ``block`` of shape
+        (A_c, S), USD; the blocks stacked are ``pnl(scenarios).T``.
+
+        The factors are computed once (:meth:`factored_pnl`); each block is one dense and
+        two sparse products, so memory stays at ``chunk_size × S`` per block.
+
+        Parameters
+        ----------
+        scenarios : Scenarios
+        chunk_size : int
+            Accounts per block (the last block may be smaller).
+        haircut : bool, default False
+            As :meth:`pnl`.
+
+        Examples
+        --------
+        >>> worst = np.empty(book.n_accounts)                       # doctest: +SKIP
+        >>> for rows, block in book.pnl_chunks(sc, chunk_size=10_000):  # doctest: +SKIP
+        ...     worst[rows] = block.min(axis=1)
+        """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+            raise ConfigError(f"chunk_size must be a positive integer (got {chunk_size!r}).")
+        if chunk_size < 1:
+            raise ConfigError(f"chunk_size must be a positive integer (got {chunk_size!r}).")
+        factored = self.factored_pnl(scenarios, haircut=haircut)
+        n = self.n_accounts
+        for r0 in range(0, n, int(chunk_size)):
+            rows = slice(r0, min(n, r0 + int(chunk_size)))
+            yield rows, factored.block(rows)
 
     def carry_unit_pnl(self, scenarios: Scenarios) -> np.ndarray | None:
         """P&L beyond the index move of one unit of each carry series, (S, K_c), or None.

@@ -41,7 +41,6 @@ from riskmodels._validation import check_alpha, require_observations
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments import Account, Book
 from riskmodels.instruments.market import STABLECOINS, scenario_log_returns
-from riskmodels.instruments.positions import option_unit_values
 from riskmodels.margin._common import (
     account_gross_notional,
     as_accounts,
@@ -437,74 +436,6 @@ class PortfolioMargin:
         gross = np.array([account_gross_notional(a) for a in accs])
         return self.margin_book(book, gross_notional=gross)
 
-    def _growth(self, book: Book, sc: Scenarios) -> tuple[np.ndarray, np.ndarray]:
-        """Columns of the book present in the scenarios and their simple returns (S × N')."""
-        pos = {a: j for j, a in enumerate(sc.assets)}
-        keep, cols, missing = [], [], []
-        for j, a in enumerate(book.assets):
-            c = pos.get(a)
-            if c is not None:
-                keep.append(j)
-                cols.append(c)
-            elif a not in STABLECOINS:
-                missing.append(a)
-        if missing:
-            raise DataError(
-                f"the book holds assets {missing} that are not in the scenarios' assets "
-                f"{list(sc.assets)}: build scenarios that include them."
-            )
-        return np.asarray(keep, dtype=np.intp), np.expm1(sc.returns[:, cols])
-
-    def _option_pnl(self, book: Book, sc: Scenarios) -> np.ndarray | None:
-        if not book.series:
-            return None
-        vs, _ = option_unit_values(book.market, book.series, sc)
-        v0, _ = option_unit_values(book.market, book.series)
-        return np.ascontiguousarray((vs - v0).T)  # (K, S)
-
-    def _loss_terms(
-        self, book: Book, sc: Scenarios, lin_full: np.ndarray
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
-        """Linear exposures present in ``sc`` and the negated unit P&L blocks of ``sc``:
-        simple returns (S × N'), option revaluation (K × S) and carry series (K_c × S)."""
-        keep, grow = self._growth(book, sc)
-        lin = np.ascontiguousarray(lin_full[:, keep])
-        dv = self._option_pnl(book, sc)
-        carry = book.carry_unit_pnl(sc)
-        return lin, (
-            -grow,
-            None if dv is None else -dv,
-            None if carry is None else np.ascontiguousarray(-carry.T),
-        )
-
-    def _loss_block(
-        self,
-        lin: np.ndarray,
-        qt: Any,
-        qc: Any,
-        rows: slice,
-        neg_grow: np.ndarray,
-        neg_dv: np.ndarray | None,
-        neg_carry: np.ndarray | None,
-        *,
-        buf: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Losses (minus P&L) of accounts ``rows`` (A_c × S), C-contiguous, one product.
-
-        ``buf`` (at least A_c × S, C-contiguous) receives the block: reusing one buffer for
-        every chunk saves the page faults of a fresh 64 MiB allocation per chunk.
-        """
-        block = lin[rows]
-        if buf is None:
-            out = block @ neg_grow.T
-        else:
-            out = np.matmul(block, neg_grow.T, out=buf[: block.shape[0]])
-        if neg_dv is not None:
-            out += qt[rows] @ neg_dv
-        if neg_carry is not None:
-            out += qc[rows] @ neg_carry
-        return out
-
     def _block_measure(
         self, losses: np.ndarray, probs: np.ndarray | None, argmax: np.ndarray | None = None
     ) -> np.ndarray:
@@ -580,17 +511,11 @@ class PortfolioMargin:
                 raise ConfigError(f"gross_notional must have shape ({a_n},) (got {gross.shape}).")
         else:
             gross = np.zeros(a_n)
-        lin_full = book.exposures + book.collateral_usd
-        lin, neg = self._loss_terms(book, self.scenarios, lin_full)
-        qt = book.option_quantities.T.tocsr() if book.series else None
-        qc = (
-            book.carry_quantities.T.tocsr()
-            if book.carry_series and book.carry_quantities is not None
-            else None
-        )
+        # the book's one P&L engine, as losses: factors computed once per scenario set
+        base = book.factored_pnl(self.scenarios, losses=True)
         stressed = self.stressed_scenarios
         if stressed is not None:
-            lin_s, neg_s = self._loss_terms(book, stressed, lin_full)
+            base_s = book.factored_pnl(stressed, losses=True)
             _, probs = self._mix(
                 np.zeros((self.scenarios.n_scenarios, 1)), np.zeros((stressed.n_scenarios, 1))
             )
@@ -598,7 +523,7 @@ class PortfolioMargin:
             probs = self.scenarios.weights
         floor = self.floor_scenarios
         if floor is not None:
-            lin_f, neg_f = self._loss_terms(book, floor, lin_full)
+            base_f = book.factored_pnl(floor, losses=True)
         s_tot = self.scenarios.n_scenarios + (0 if stressed is None else stressed.n_scenarios)
         if chunk_size is None:
             chunk_size = max(1, CHUNK_ELEMENTS // max(s_tot, 1))
@@ -617,15 +542,13 @@ class PortfolioMargin:
         buf = np.empty((min(int(chunk_size), a_n), self.scenarios.n_scenarios))
         for r0 in range(0, a_n, int(chunk_size)):
             rows = slice(r0, min(a_n, r0 + int(chunk_size)))
-            losses = self._loss_block(lin, qt, qc, rows, *neg, buf=buf)
+            losses = base.block(rows, out=buf)
             if stressed is not None:
-                losses = np.concatenate(
-                    [losses, self._loss_block(lin_s, qt, qc, rows, *neg_s)], axis=1
-                )
+                losses = np.concatenate([losses, base_s.block(rows)], axis=1)
             risk[rows] = self._block_measure(losses, probs, drv[rows] if drivers else None)
             del losses
             if floor is not None:
-                fl = self._loss_block(lin_f, qt, qc, rows, *neg_f)
+                fl = base_f.block(rows)
                 if floor.weights is None:
                     require_observations(floor.n_scenarios, self.alpha, what="floor_scenarios")
                 floor_val[rows] = self._block_measure(fl, floor.weights)

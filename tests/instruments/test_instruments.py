@@ -846,6 +846,57 @@ def test_book_equals_per_account_loop(rng, book_market):
     assert book.account_ids[:2] == ("acc0", "acc1") and len(book) == 300
 
 
+def test_book_pnl_in_chunks_equals_the_account_loop(rng, book_market):
+    # Book.pnl_chunks and FactoredPnL.block (the chunked engine PortfolioMargin.margin_book
+    # runs on) against the independent per-account loop (Account.pnl), with options and carry
+    # series (basis, funding, roll) in the scenarios. Same tolerance as the full product:
+    # the same terms summed in a different order.
+    accounts = random_accounts(rng, book_market, 230)
+    book = Book.from_accounts(accounts)
+    n = 350
+    sc = Scenarios(
+        returns=rng.normal(0, 0.06, (n, 2)),
+        assets=("BTC", "ETH"),
+        horizon="24h",
+        vol_shocks=rng.normal(0, 0.25, (n, 2)),
+        basis=rng.normal(0, 0.002, (n, 2)),
+        funding=rng.normal(0, 0.0005, (n, 2)),
+        roll=rng.normal(0, 0.01, (n, 2)),
+    )
+    assert book.series and book.carry_series  # every term of the formula is exercised
+    for haircut in (False, True):
+        loop = np.column_stack([a.pnl(sc, haircut=haircut) for a in accounts]).T  # (A, S)
+        tol = {"rtol": 1e-12, "atol": 1e-12 * np.abs(loop).max()}
+        chunks = list(book.pnl_chunks(sc, chunk_size=64, haircut=haircut))
+        assert [r for r, _ in chunks] == [
+            slice(0, 64),
+            slice(64, 128),
+            slice(128, 192),
+            slice(192, 230),
+        ]
+        assert [b.shape for _, b in chunks][-1] == (38, n)
+        np.testing.assert_allclose(np.vstack([b for _, b in chunks]), loop, **tol)
+        # the full product is the same engine (one FactoredPnL), in (S, A) orientation
+        np.testing.assert_allclose(book.pnl(sc, haircut=haircut), loop.T, **tol)
+    # losses are the negated P&L exactly (negation is exact in floating point), also when a
+    # reused buffer receives the block
+    gains = book.factored_pnl(sc)
+    losses = book.factored_pnl(sc, losses=True)
+    buf = np.empty((100, n))
+    rows = slice(100, 200)
+    assert np.array_equal(losses.block(rows, out=buf), -gains.block(rows))
+    assert np.array_equal(losses.full(), -gains.full())
+    assert gains.n_scenarios == n
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "10"])
+def test_book_pnl_chunks_refuses_a_bad_chunk_size(rng, book_market, bad):
+    book = Book.from_accounts(random_accounts(rng, book_market, 3))
+    sc = scen(rng.normal(0, 0.05, (20, 2)))
+    with pytest.raises(ConfigError, match=r"chunk_size must be a positive integer"):
+        next(book.pnl_chunks(sc, chunk_size=bad))
+
+
 def test_linear_book_is_one_matrix_product(rng, book_market):
     # a linear book's P&L is Scenarios.pnl of its USD exposure matrix (an independent path)
     accounts = random_accounts(rng, book_market, 200, options=False)

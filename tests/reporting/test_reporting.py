@@ -538,26 +538,67 @@ SECTIONS = {
 }
 
 
+def without_run_place(html: str) -> str:
+    """The report without what says where it ran: the run stamp, the "computed with backend
+    `x` on n worker(s)" sentence, the config's SHA-256 and its ``backend``/``n_jobs`` lines
+    (the only places a sequential and a dask build of the same config differ)."""
+    html = without_stamp(html)
+    html = re.sub(r"backend <code>\w+</code> on \d+ worker\(s\)", "backend ? on ? worker(s)", html)
+    html = re.sub(r'"backend": "\w+",\n(\s*)"n_jobs": \d+,', r'"backend": ?,\n\1"n_jobs": ?,', html)
+    return re.sub(r"(config SHA-256</th><td><code>)[0-9a-f]{64}", r"\1?", html)
+
+
+#: The backend of each report's second build, and what its notebook then says about where it
+#: ran (and how often). The calibration report's second build runs on dask (notebook 06's one
+#: run on dask in the suite); the validation report's stays sequential: its walk-forwards run
+#: on dask in notebook 04's test (tests/core/test_config_backend.py), and a dask build here
+#: would add about 20 s for no new path.
+SECOND_BUILD = {
+    "calibration": (
+        "dask",
+        "calibrations computed with backend <code>dask</code> on 2 worker(s).",
+        1,
+    ),
+    "validation": ("loky", None, 0),
+}
+
+
 @pytest.mark.mirror
 @pytest.mark.slow
+@pytest.mark.workers
 @pytest.mark.parametrize("name", sorted(SECTIONS))
 def test_model_reports_build_and_are_deterministic(name, tmp_path, mirror_path):
     # The calibration (notebook 06) and validation reports are part of the main job: each
-    # builds on the quick config with its sections, shows no stderr output, and two runs
-    # differ only in the run stamp (every seed comes from the config; styled tables carry
-    # fixed ids).
-    [a] = build_reports(name, config=QUICK, out_root=tmp_path, echo=None, now=T0)
-    [b] = build_reports(name, config=QUICK, out_root=tmp_path, echo=None, now=T1)
+    # builds on the quick config with its sections and shows no stderr output. A second build
+    # must equal the first apart from the run stamp and what says where it ran (every seed
+    # comes from the config, every task is seeded from it, styled tables carry fixed ids). For
+    # the calibration report the second build runs every engine's tasks on a two-worker dask
+    # LocalCluster, so one comparison checks run-to-run determinism and backend independence;
+    # it replaced a second sequential build and a separate dask execution of notebook 06.
+    backend, phrase, count = SECOND_BUILD[name]
+    if backend == "dask":
+        pytest.importorskip("distributed")
+    [a] = build_reports(name, config=QUICK, out_root=tmp_path / "first", echo=None, now=T0)
+    second = load_config(QUICK).with_run(backend=backend, n_jobs=2 if backend == "dask" else 1)
+    [b] = build_reports(name, config=second, out_root=tmp_path / "second", echo=None, now=T1)
     html_a, html_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
     for needle in SECTIONS[name]:
         assert needle in html_a
     # the summary leads, before every evidence section
     first = {"calibration": "Calibrated tier tables", "validation": "Scope and intended use"}
     assert html_a.index("Executive summary") < html_a.index(first[name])
-    # no stderr output (warnings) shown to readers; MathJax's own script text is not output
-    assert "Traceback" not in html_a
-    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html_a
-    assert without_stamp(html_a) == without_stamp(html_b)
+    # no stderr output (warnings, LocalCluster logging) shown to readers; MathJax's own script
+    # text is not output
+    for html in (html_a, html_b):
+        assert "Traceback" not in html
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html
+        # the provenance lists the data files the notebook read
+        assert '<table class="rm-prov rm-prov-files">' in html and "<td><code>tidy/" in html
+    if phrase is not None:
+        assert html_b.count(phrase) == count
+        assert html_a.count(phrase.replace("dask", "sequential").replace("2 worker", "1 worker"))
+        assert '"backend": "dask",' in html_b and '"backend": "dask",' not in html_a
+    assert without_run_place(html_a) == without_run_place(html_b)
     _reads_like_a_document(a, tmp_path / f"{name}.png", min_figures=6)
 
 

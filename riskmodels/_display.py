@@ -9,7 +9,9 @@ name read from a file) is shown as text and never run or rendered by a notebook 
   :func:`esc` and :func:`html_table` then pass through instead of escaping it twice;
 - :func:`html_table` renders key/value header tables;
 - :func:`frame_html` renders a DataFrame or Series with pandas' escaping switched on;
-- :func:`summary_html` renders a statsmodels ``Summary``.
+- :func:`summary_html` renders a statsmodels ``Summary``;
+- :class:`SummaryDisplay` is the mixin that shows a result in a notebook through its
+  ``summary()`` (a ``Summary`` or a ``DataFrame``, the package's two summary types).
 
 It is also the one formatting layer for numbers shown to people (``_repr_html_``, report tables,
 notebooks): :func:`fmt_pct` (``1.23%``), :func:`fmt_usd` (``20,000``), :func:`fmt_pvalue`
@@ -25,8 +27,8 @@ import copy
 import hashlib
 import html
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 import pandas as pd
 from statsmodels.iolib.summary import Summary
@@ -34,6 +36,7 @@ from statsmodels.iolib.summary import Summary
 __all__ = [
     "MISSING",
     "SafeHTML",
+    "SummaryDisplay",
     "esc",
     "fmt_date",
     "fmt_duration",
@@ -221,6 +224,39 @@ def text_summary(
     if extra:
         smry.add_extra_txt(extra)
     return smry
+
+
+class SummaryDisplay:
+    """Mixin: a result's notebook display is its ``summary()``, the one display path.
+
+    A fitted model or backtest whose ``summary()`` is a statsmodels ``Summary`` shows it with
+    :func:`summary_html`; a tabular result whose ``summary()`` is a ``DataFrame`` shows it with
+    :func:`table_html` and the column kinds of :meth:`_summary_kinds`. :meth:`_display_head`
+    puts an (escaped) headline above it. Subclasses define ``summary()`` and override the two
+    hooks; they write no ``_repr_html_`` of their own.
+    """
+
+    #: Column kinds of a ``DataFrame`` summary (see :func:`format_table`).
+    summary_kinds: ClassVar[Mapping[str, str]] = {}
+
+    def summary(self) -> Summary | pd.DataFrame:  # pragma: no cover - every user defines it
+        raise NotImplementedError
+
+    def _summary_kinds(self, summary: pd.DataFrame) -> Mapping[str, str]:
+        """Column kinds of this summary (default: :attr:`summary_kinds`)."""
+        return self.summary_kinds
+
+    def _display_head(self) -> str:
+        """HTML above the summary, every data string escaped (default: none)."""
+        return ""
+
+    def _repr_html_(self) -> str:
+        smry = self.summary()
+        if isinstance(smry, pd.DataFrame):
+            body = table_html(smry, dict(self._summary_kinds(smry)))
+        else:
+            body = summary_html(smry)
+        return SafeHTML(self._display_head() + body)
 
 
 # -- numbers for people -----------------------------------------------------------------------

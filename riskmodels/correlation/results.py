@@ -16,7 +16,7 @@ from scipy.special import gammaln
 from statsmodels.iolib.summary import Summary
 from statsmodels.iolib.table import SimpleTable
 
-from riskmodels._display import fmt_number, fmt_pvalue, summary_html
+from riskmodels._display import SummaryDisplay, fmt_number, fmt_pvalue
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency, horizon_bars
@@ -341,7 +341,7 @@ class CorrelationForecast:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class CorrelationResult:
+class CorrelationResult(SummaryDisplay):
     """A fitted (or fixed) conditional correlation model: EWMA, CCC, DCC, cDCC or ADCC.
 
     Attributes
@@ -816,8 +816,6 @@ class CorrelationResult:
             f"{', ' + p if p else ''}, loglik={self.loglikelihood:.6g})"
         )
 
-    def _repr_html_(self) -> str:
-        return summary_html(self.summary())
 
 
 @dataclass(frozen=True, eq=False, repr=False)  # CorrelationResult.__repr__, not every field

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import html_table, table_html
+from riskmodels._display import SummaryDisplay, html_table
 from riskmodels._frozen import FrozenDict
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.market import (
@@ -115,7 +115,7 @@ def _positions(positions: Any) -> tuple[Position, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Account:
+class Account(SummaryDisplay):
     """A cross-margined account: collateral balances, positions, haircuts and prices.
 
     Parameters
@@ -398,8 +398,8 @@ class Account:
         head = "\n".join(f"{k}: {v}" for k, v in self._headline())
         return f"{head}\n{self.summary().to_string(float_format=lambda x: f'{x:,.2f}')}"
 
-    def _repr_html_(self) -> str:
-        summary = self.summary()
-        return html_table(self._headline()) + table_html(
-            summary, dict.fromkeys(summary.columns, "usd")
-        )
+    def _display_head(self) -> str:
+        return html_table(self._headline())
+
+    def _summary_kinds(self, summary: pd.DataFrame) -> Mapping[str, str]:
+        return dict.fromkeys(summary.columns, "usd")

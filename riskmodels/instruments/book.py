@@ -39,7 +39,7 @@ one P&L engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from riskmodels._display import html_table, table_html
+from riskmodels._display import SummaryDisplay, html_table
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments.account import Account
 from riskmodels.instruments.market import (
@@ -178,7 +178,7 @@ class FactoredPnL:
 
 
 @dataclass(frozen=True, eq=False)
-class Book:
+class Book(SummaryDisplay):
     """Accounts stacked into exposure matrices (build with :meth:`from_accounts`).
 
     Attributes
@@ -536,7 +536,7 @@ class Book:
         )
         return frame
 
-    def _repr_html_(self) -> str:
+    def _display_head(self) -> str:
         head = [
             ("accounts", f"{self.n_accounts:,}"),
             ("assets", ", ".join(self.assets)),
@@ -544,5 +544,7 @@ class Book:
             ("total equity", f"{float(self.equity.sum()):,.2f}"),
             ("valuation time", str(self.market.valuation_time)),
         ]
-        summary = self.summary()
-        return html_table(head) + table_html(summary, dict.fromkeys(summary.columns, "usd"))
+        return html_table(head)
+
+    def _summary_kinds(self, summary: pd.DataFrame) -> Mapping[str, str]:
+        return dict.fromkeys(summary.columns, "usd")

@@ -12,14 +12,15 @@ horizon.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from riskmodels._deprecation import keyword_options
-from riskmodels._display import esc, table_html
+from riskmodels._display import SummaryDisplay, esc
 from riskmodels._limits import check_allocation
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
@@ -186,7 +187,7 @@ class FilteredHistoricalScenarios:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class FittedFilteredHistoricalScenarios(FittedFromState):
+class FittedFilteredHistoricalScenarios(FittedFromState, SummaryDisplay):
     """Filtered historical simulation from the state at ``asof``.
 
     Attributes
@@ -328,5 +329,7 @@ class FittedFilteredHistoricalScenarios(FittedFromState):
             f"assets={list(self.assets)})"
         )
 
-    def _repr_html_(self) -> str:
-        return f"<p>{esc(repr(self))}</p>" + table_html(self.summary(), {"sigma_next": "pct"})
+    summary_kinds: ClassVar[Mapping[str, str]] = {"sigma_next": "pct"}
+
+    def _display_head(self) -> str:
+        return f"<p>{esc(repr(self))}</p>"

@@ -7,14 +7,15 @@ r"""Monte Carlo scenarios: joint paths simulated from a fitted multivariate (or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from riskmodels._deprecation import keyword_options
-from riskmodels._display import esc, table_html
+from riskmodels._display import SummaryDisplay, esc
 from riskmodels._limits import check_allocation
 from riskmodels.correlation import DCC, CorrelationResult
 from riskmodels.exceptions import ConfigError
@@ -223,7 +224,7 @@ def _name(model: Any) -> str:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class FittedMonteCarloScenarios(FittedFromState):
+class FittedMonteCarloScenarios(FittedFromState, SummaryDisplay):
     """Monte Carlo scenarios from the state at ``asof``.
 
     Attributes
@@ -344,5 +345,7 @@ class FittedMonteCarloScenarios(FittedFromState):
             f"asof {fmt_time(self.asof)}, assets={list(self.assets)})"
         )
 
-    def _repr_html_(self) -> str:
-        return f"<p>{esc(repr(self))}</p>" + table_html(self.summary(), {"sigma_next": "pct"})
+    summary_kinds: ClassVar[Mapping[str, str]] = {"sigma_next": "pct"}
+
+    def _display_head(self) -> str:
+        return f"<p>{esc(repr(self))}</p>"

@@ -33,12 +33,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import table_html
+from riskmodels._display import SummaryDisplay
 from riskmodels._random import as_generator
 from riskmodels._time import as_timedelta
 from riskmodels.data.base import file_records
@@ -72,7 +72,7 @@ def _matrix(x: Any, shape: tuple[int, int], name: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class AccountPopulation:
+class AccountPopulation(SummaryDisplay):
     """Accounts as arrays: A accounts × N assets of linear perpetuals on shared collateral.
 
     Parameters
@@ -343,10 +343,14 @@ class AccountPopulation:
         out.index.name = "asset"
         return out
 
-    def _repr_html_(self) -> str:
-        head = f"<p>AccountPopulation: {self.n_accounts:,} accounts, {self.n_assets} assets</p>"
-        kinds = {"accounts": "count", "long_notional": "usd", "short_notional": "usd"}
-        return head + table_html(self.summary(), kinds)
+    summary_kinds: ClassVar[Mapping[str, str]] = {
+        "accounts": "count",
+        "long_notional": "usd",
+        "short_notional": "usd",
+    }
+
+    def _display_head(self) -> str:
+        return f"<p>AccountPopulation: {self.n_accounts:,} accounts, {self.n_assets} assets</p>"
 
     def __repr__(self) -> str:
         return (

@@ -7,8 +7,9 @@ Series, forecasts and simulations are in decimals (log returns, 0.01 = 1 %); ``p
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import arch
 import numpy as np
@@ -17,7 +18,7 @@ from scipy import stats
 from statsmodels.iolib.summary import Summary, fmt_2cols, fmt_params
 from statsmodels.iolib.table import SimpleTable
 
-from riskmodels._display import fmt_number, fmt_pvalue, summary_html, table_html
+from riskmodels._display import SummaryDisplay, fmt_number, fmt_pvalue
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
 from riskmodels.exceptions import ConfigError
@@ -73,7 +74,7 @@ def _vol_axes_labels(ax: Axes, index: pd.Index, annualize: float | None) -> None
 
 
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)
-class VolatilityResult:
+class VolatilityResult(SummaryDisplay):
     """A fitted (or fixed) univariate volatility model for one asset.
 
     Attributes
@@ -615,12 +616,10 @@ class VolatilityResult:
             f"params_at_bounds={self.params_at_bounds})"
         )
 
-    def _repr_html_(self) -> str:
-        return summary_html(self.summary())
 
 
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)
-class PanelVolatilityResult:
+class PanelVolatilityResult(SummaryDisplay):
     """Univariate fits of every asset of a panel, each over its own listed history.
 
     Attributes
@@ -762,5 +761,4 @@ class PanelVolatilityResult:
             f"failures={list(self.failures)})"
         )
 
-    def _repr_html_(self) -> str:
-        return table_html(self.summary(), {"nobs": "count"})
+    summary_kinds: ClassVar[Mapping[str, str]] = {"nobs": "count"}

@@ -218,7 +218,7 @@ def test_every_repr_html_module_uses_the_display_helpers():
     offenders = []
     for p in _modules():
         src = p.read_text(encoding="utf-8")
-        if "def _repr_html_" not in src:
+        if "def _repr_html_" not in src or p.name == "_display.py":  # the helpers' own mixin
             continue
         rel = p.relative_to(PACKAGE.parent)
         if "from riskmodels._display import" not in src:

@@ -31,6 +31,7 @@ from arch.bootstrap import MCS
 from scipy import stats
 
 from riskmodels._random import as_generator
+from riskmodels._typing import SeedLike
 from riskmodels.backtest.coverage import (
     align,
     as_float,
@@ -201,7 +202,7 @@ def model_confidence_set(
     block_size: int | None = None,
     method: Literal["R", "max"] = "R",
     bootstrap: Literal["stationary", "circular", "moving block"] = "stationary",
-    rng: np.random.Generator | int | None = None,
+    rng: SeedLike = None,
 ) -> MCSResult:
     r"""Model confidence set of Hansen, Lunde and Nason (2011) via ``arch.bootstrap.MCS``.
 

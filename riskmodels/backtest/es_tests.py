@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from riskmodels._random import as_generator
+from riskmodels._typing import SeedLike
 from riskmodels.backtest.coverage import (
     align,
     as_float,
@@ -87,7 +88,7 @@ def mcneil_frey(
     *,
     sigma: pd.Series | np.ndarray | None = None,
     n_boot: int = 999,
-    rng: np.random.Generator | int | None = None,
+    rng: SeedLike = None,
 ) -> TestResult:
     r"""McNeil and Frey (2000) exceedance-residual test of ES, with a bootstrap p-value.
 
@@ -241,7 +242,7 @@ def acerbi_szekely(
     simulate: Simulator | Any,
     test: Literal["z1", "z2"] = "z2",
     n_sims: int = 10_000,
-    rng: np.random.Generator | int | None = None,
+    rng: SeedLike = None,
 ) -> TestResult:
     r"""Acerbi and Szekely (2014) ES backtests Z1 and Z2, with p-values simulated from the model.
 

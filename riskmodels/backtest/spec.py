@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._time import as_timedelta
+from riskmodels._typing import DurationLike
 from riskmodels.backtest.walkforward import WalkForwardResult, walk_forward
 from riskmodels.exceptions import ConfigError
 from riskmodels.parallel import RunOptions
@@ -79,7 +80,7 @@ class WalkForward:
 
     models: Any
     alphas: float | Sequence[float] = (0.99, 0.975)
-    horizon: str | pd.Timedelta = "1d"
+    horizon: DurationLike = "1d"
     window: int = 1000
     refit_every: int = 20
     seed: int | np.random.SeedSequence = 0

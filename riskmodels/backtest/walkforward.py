@@ -62,6 +62,7 @@ from riskmodels._display import html_table, table_html, text_summary
 from riskmodels._frozen import freeze_mapping
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency
+from riskmodels._typing import DurationLike
 from riskmodels.backtest.coverage import (
     align,
     as_float,
@@ -490,7 +491,7 @@ def walk_forward(
     weights: pd.Series | Mapping[str, float] | None = None,
     *,
     alphas: float | Sequence[float] = (0.99, 0.975),
-    horizon: str | pd.Timedelta = "1d",
+    horizon: DurationLike = "1d",
     window: int = 1000,
     refit_every: int = 20,
     start: Any = None,

@@ -20,6 +20,7 @@ from riskmodels._display import SummaryDisplay, fmt_number, fmt_pvalue
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
 from riskmodels._time import bar_frequency, horizon_bars
+from riskmodels._typing import DurationLike, SeedLike
 from riskmodels.correlation._data import TargetRepair
 from riskmodels.correlation._likelihood import Problem
 from riskmodels.correlation._linalg import check_correlation_stack, cov2cor
@@ -563,7 +564,7 @@ class CorrelationResult(SummaryDisplay):
             S = S + g * (self._Nbar_uncentred - pb.Nbar) / (1.0 - a - b)
         return cov2cor(S)
 
-    def forecast(self, horizon: int | str | pd.Timedelta = 1) -> CorrelationForecast:
+    def forecast(self, horizon: int | DurationLike = 1) -> CorrelationForecast:
         """Correlation and covariance forecasts for steps ``1..horizon``.
 
         Parameters
@@ -639,10 +640,10 @@ class CorrelationResult(SummaryDisplay):
     def simulate_std_resid(
         self,
         n_paths: int,
-        horizon: int | str | pd.Timedelta,
+        horizon: int | DurationLike,
         *,
         innovations: Literal["normal", "t", "bootstrap"] = "normal",
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
         nu: float | None = None,
     ) -> np.ndarray:
         """Paths of standardized shocks ``z_{T+1..T+h}`` with correlations from the model.
@@ -695,10 +696,10 @@ class CorrelationResult(SummaryDisplay):
     def simulate(
         self,
         n_paths: int,
-        horizon: int | str | pd.Timedelta,
+        horizon: int | DurationLike,
         *,
         innovations: Literal["normal", "t", "bootstrap"] = "normal",
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
         nu: float | None = None,
     ) -> np.ndarray:
         """Joint paths of decimal log returns continuing from the end of the sample.

@@ -12,6 +12,7 @@ import pandas as pd
 
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
+from riskmodels._typing import SeedLike
 from riskmodels.correlation._linalg import adcc_delta, cov2cor
 from riskmodels.exceptions import ConfigError, NotPositiveDefiniteError
 
@@ -154,7 +155,7 @@ def simulate_dcc(
     dist: Literal["normal", "t"] = "normal",
     nu: float = 8.0,
     burn: int = 500,
-    rng: np.random.Generator | int | None = None,
+    rng: SeedLike = None,
     start: str = "2020-01-01",
 ) -> SimulatedDCC:
     """Simulate a DCC(1,1)-GARCH(1,1) process.

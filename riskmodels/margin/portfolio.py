@@ -37,6 +37,7 @@ import pandas as pd
 
 from riskmodels._deprecation import keyword_options
 from riskmodels._time import as_timedelta
+from riskmodels._typing import SeedLike
 from riskmodels._validation import check_alpha, require_observations
 from riskmodels.exceptions import ConfigError, DataError
 from riskmodels.instruments import Account, Book
@@ -249,7 +250,7 @@ class PortfolioMargin:
         asof: Any,
         horizon: Any,
         *,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
         n: int | None = None,
         **options: Any,
     ) -> PortfolioMargin:

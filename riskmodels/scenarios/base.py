@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._time import _LOWER_UNIT, as_timedelta, horizon_bars
+from riskmodels._typing import DurationLike, SeedLike
 from riskmodels.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -47,7 +48,7 @@ def _timedelta(value: object) -> pd.Timedelta:
     return pd.Timedelta(value)
 
 
-def as_horizon(horizon: str | pd.Timedelta, freq: pd.Timedelta) -> int:
+def as_horizon(horizon: DurationLike, freq: pd.Timedelta) -> int:
     """Number of bars of length ``freq`` in ``horizon``.
 
     A thin wrapper of :func:`riskmodels._time.horizon_bars`, the package's one rule.
@@ -489,9 +490,9 @@ class FittedScenarioGenerator(Protocol):
 
     def scenarios(
         self,
-        horizon: str | pd.Timedelta,
+        horizon: DurationLike,
         n: int | None = None,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> Scenarios:
         """Joint moves over ``horizon`` from the state at ``asof``."""
 
@@ -501,7 +502,7 @@ class ScenarioGenerator(Protocol):
     """A scenario generator spec (hyper-parameters only)."""
 
     def fit(
-        self, returns: pd.DataFrame, *, rng: np.random.Generator | int | None = None
+        self, returns: pd.DataFrame, *, rng: SeedLike = None
     ) -> FittedScenarioGenerator:
         """Estimate on every row of ``returns`` (the caller cuts at the as-of date)."""
 
@@ -509,8 +510,8 @@ class ScenarioGenerator(Protocol):
         self,
         returns: pd.DataFrame,
         asof: pd.Timestamp | str,
-        horizon: str | pd.Timedelta,
-        rng: np.random.Generator | int | None = None,
+        horizon: DurationLike,
+        rng: SeedLike = None,
         n: int | None = None,
     ) -> Scenarios:
         """``fit(returns.loc[:asof]).scenarios(horizon, n, rng)``: no data after ``asof``."""

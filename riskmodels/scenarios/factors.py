@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._time import as_timedelta
+from riskmodels._typing import DurationLike, SeedLike
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.scenarios._inputs import _check_frame, asof_cut, infer_frequency, resolve_rng
 from riskmodels.scenarios.base import FittedScenarioGenerator, Scenarios, as_horizon
@@ -318,7 +319,7 @@ class FittedCarryFactors:
         return _windows(r, b, f, h=h, bar=bar, carry_window=self.spec.carry_window)
 
     def attach(
-        self, scenarios: Scenarios, *, rng: np.random.Generator | int | None = None
+        self, scenarios: Scenarios, *, rng: SeedLike = None
     ) -> Scenarios:
         """``scenarios`` with ``basis``, ``funding`` and ``roll`` drawn from the history.
 
@@ -449,7 +450,7 @@ class FactorScenarios:
             raise ConfigError(f"carry must be CarryFactors (got {type(self.carry).__name__}).")
 
     def fit(
-        self, returns: pd.DataFrame, *, rng: np.random.Generator | int | None = None
+        self, returns: pd.DataFrame, *, rng: SeedLike = None
     ) -> FittedFactorScenarios:
         """Fit the base generator, the IV proxy and the carry histories on ``returns``."""
         base = self.base.fit(returns, rng=rng)
@@ -463,8 +464,8 @@ class FactorScenarios:
         self,
         returns: pd.DataFrame,
         asof: pd.Timestamp | str,
-        horizon: str | pd.Timedelta,
-        rng: np.random.Generator | int | None = None,
+        horizon: DurationLike,
+        rng: SeedLike = None,
         n: int | None = None,
     ) -> Scenarios:
         """``fit(returns.loc[:asof]).scenarios(horizon, n, rng)``: no data after ``asof``."""
@@ -499,9 +500,9 @@ class FittedFactorScenarios:
 
     def scenarios(
         self,
-        horizon: str | pd.Timedelta,
+        horizon: DurationLike,
         n: int | None = None,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> Scenarios:
         """Base scenarios with the factors attached (the same generator draws both)."""
         gen, _ = resolve_rng(rng)

@@ -22,6 +22,7 @@ import pandas as pd
 from riskmodels._deprecation import keyword_options
 from riskmodels._display import SummaryDisplay, esc
 from riskmodels._limits import check_allocation
+from riskmodels._typing import DurationLike, SeedLike
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
     DEFAULT_N,
@@ -136,7 +137,7 @@ class FilteredHistoricalScenarios:
             raise ConfigError(f"sqrt_time must be True or False (got {self.sqrt_time!r}).")
 
     def fit(
-        self, returns: pd.DataFrame, *, rng: np.random.Generator | int | None = None
+        self, returns: pd.DataFrame, *, rng: SeedLike = None
     ) -> FittedFilteredHistoricalScenarios:
         """Fit the models on the last ``window`` common rows of ``returns`` (all when None).
 
@@ -178,8 +179,8 @@ class FilteredHistoricalScenarios:
         self,
         returns: pd.DataFrame,
         asof: pd.Timestamp | str,
-        horizon: str | pd.Timedelta,
-        rng: np.random.Generator | int | None = None,
+        horizon: DurationLike,
+        rng: SeedLike = None,
         n: int | None = None,
     ) -> Scenarios:
         """``fit(returns.loc[:asof]).scenarios(horizon, n, rng)``: no data after ``asof``."""
@@ -218,9 +219,9 @@ class FittedFilteredHistoricalScenarios(FittedFromState, SummaryDisplay):
 
     def scenarios(
         self,
-        horizon: str | pd.Timedelta,
+        horizon: DurationLike,
         n: int | None = None,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> Scenarios:
         """Joint moves over ``horizon`` from the state at ``asof``.
 

@@ -15,6 +15,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from riskmodels._deprecation import keyword_options
+from riskmodels._typing import DurationLike, SeedLike
 from riskmodels.exceptions import ConfigError, InsufficientDataError
 from riskmodels.scenarios._inputs import (
     asof_cut,
@@ -104,7 +105,7 @@ class HistoricalScenarios:
         object.__setattr__(self, "weights", _check_weights(self.weights))
 
     def fit(
-        self, returns: pd.DataFrame, *, rng: np.random.Generator | int | None = None
+        self, returns: pd.DataFrame, *, rng: SeedLike = None
     ) -> FittedHistoricalScenarios:
         """Keep the window: the last ``window`` common rows of ``returns`` (all when None).
 
@@ -130,8 +131,8 @@ class HistoricalScenarios:
         self,
         returns: pd.DataFrame,
         asof: pd.Timestamp | str,
-        horizon: str | pd.Timedelta,
-        rng: np.random.Generator | int | None = None,
+        horizon: DurationLike,
+        rng: SeedLike = None,
         n: int | None = None,
     ) -> Scenarios:
         """``fit(returns.loc[:asof]).scenarios(horizon, n, rng)``: no data after ``asof``."""
@@ -191,9 +192,9 @@ class FittedHistoricalScenarios:
 
     def scenarios(
         self,
-        horizon: str | pd.Timedelta,
+        horizon: DurationLike,
         n: int | None = None,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> Scenarios:
         """Summed log returns over every ``horizon``-long stretch of the window.
 

@@ -17,6 +17,7 @@ import pandas as pd
 from riskmodels._deprecation import keyword_options
 from riskmodels._display import SummaryDisplay, esc
 from riskmodels._limits import check_allocation
+from riskmodels._typing import DurationLike, SeedLike
 from riskmodels.correlation import DCC, CorrelationResult
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios._inputs import (
@@ -165,7 +166,7 @@ class MonteCarloScenarios:
             raise ConfigError(f"sqrt_time must be True or False (got {self.sqrt_time!r}).")
 
     def fit(
-        self, returns: pd.DataFrame, *, rng: np.random.Generator | int | None = None
+        self, returns: pd.DataFrame, *, rng: SeedLike = None
     ) -> FittedMonteCarloScenarios:
         """Estimate the model on the last ``window`` common rows of ``returns`` (all when None).
 
@@ -211,8 +212,8 @@ class MonteCarloScenarios:
         self,
         returns: pd.DataFrame,
         asof: pd.Timestamp | str,
-        horizon: str | pd.Timedelta,
-        rng: np.random.Generator | int | None = None,
+        horizon: DurationLike,
+        rng: SeedLike = None,
         n: int | None = None,
     ) -> Scenarios:
         """``fit(returns.loc[:asof]).scenarios(horizon, n, rng)``: no data after ``asof``."""
@@ -244,9 +245,9 @@ class FittedMonteCarloScenarios(FittedFromState, SummaryDisplay):
 
     def scenarios(
         self,
-        horizon: str | pd.Timedelta,
+        horizon: DurationLike,
         n: int | None = None,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> Scenarios:
         """Simulated joint moves over ``horizon`` from the state at ``asof``.
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._time import bar_frequency, horizon_bars
+from riskmodels._typing import DurationLike
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataError, DataNotFoundError, InsufficientDataError
 from riskmodels.scenarios.base import Scenarios
@@ -422,7 +423,7 @@ def historical_moves(
 
 def worst_windows(
     returns: pd.Series | pd.DataFrame,
-    horizon: str | pd.Timedelta,
+    horizon: DurationLike,
     k: int = 5,
     *,
     weights: Sequence[float] | pd.Series | None = None,

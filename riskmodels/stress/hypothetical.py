@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from riskmodels._typing import DurationLike
 from riskmodels.exceptions import ConfigError
 from riskmodels.scenarios.base import Scenarios
 
@@ -109,7 +109,7 @@ def single_asset_crash(
     move: float,
     *,
     beta: float | Mapping[str, float] = 0.0,
-    horizon: str | pd.Timedelta = "1D",
+    horizon: DurationLike = "1D",
 ) -> Scenarios:
     """One scenario: ``asset`` moves by ``move`` (simple), the others by ``beta`` × its log move.
 
@@ -144,7 +144,7 @@ def stablecoin_depeg(
     collateral_asset: str = "USDT",
     move: float = -0.1,
     *,
-    horizon: str | pd.Timedelta = "1D",
+    horizon: DurationLike = "1D",
 ) -> Scenarios:
     """Scenarios where a stablecoin held as collateral loses its peg.
 

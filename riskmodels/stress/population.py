@@ -41,6 +41,7 @@ import pandas as pd
 from riskmodels._display import SummaryDisplay
 from riskmodels._random import as_generator
 from riskmodels._time import as_timedelta
+from riskmodels._typing import SeedLike
 from riskmodels.data.base import file_records
 from riskmodels.exceptions import ConfigError, DataNotFoundError
 from riskmodels.liquidation.replay import LEVERAGE_MIX
@@ -393,7 +394,7 @@ def generate_population(
     long_share: float = 0.5,
     mmr: float | TierTable = 0.004,
     entry_dispersion: float = 0.0,
-    rng: np.random.Generator | int | None = None,
+    rng: SeedLike = None,
 ) -> AccountPopulation:
     r"""Draw a population of one asset's cross-margined accounts (seeded by ``rng``).
 

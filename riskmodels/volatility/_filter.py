@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodels._threads import blas_threads
+from riskmodels._typing import SeedLike
 from riskmodels.volatility.results import (
     DEFAULT_FORECAST_SIMS,
     VolatilityResult,
@@ -214,7 +215,7 @@ class FilteredVolatilityResult(VolatilityResult):
         horizon: int,
         *,
         n_sims: int = DEFAULT_FORECAST_SIMS,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> pd.Series:
         """:meth:`VolatilityResult.forecast`; ``horizon=1`` without building ``arch_result``."""
         h = _positive_int(horizon, "horizon", "Use 1 for a one-step-ahead forecast.")

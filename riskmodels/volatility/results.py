@@ -21,6 +21,7 @@ from statsmodels.iolib.table import SimpleTable
 from riskmodels._display import SummaryDisplay, fmt_number, fmt_pvalue
 from riskmodels._limits import check_allocation
 from riskmodels._random import as_generator
+from riskmodels._typing import SeedLike
 from riskmodels.exceptions import ConfigError
 from riskmodels.volatility.specs import BLAS_THREADS, PCT, at_bounds
 
@@ -289,7 +290,7 @@ class VolatilityResult(SummaryDisplay):
         horizon: int,
         *,
         n_sims: int = DEFAULT_FORECAST_SIMS,
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> pd.Series:
         """Conditional variance forecasts for steps ``1..horizon`` from the end of the sample.
 
@@ -344,7 +345,7 @@ class VolatilityResult(SummaryDisplay):
         horizon: int,
         *,
         innovations: Literal["model", "bootstrap"] = "model",
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> np.ndarray:
         """Standardized shocks for :meth:`variance_paths`, shape ``(n_paths, horizon)``.
 
@@ -373,7 +374,7 @@ class VolatilityResult(SummaryDisplay):
         horizon: int,
         *,
         innovations: Literal["model", "bootstrap"] | np.ndarray = "model",
-        rng: np.random.Generator | int | None = None,
+        rng: SeedLike = None,
     ) -> np.ndarray:
         """Paths of decimal log returns continuing from the end of the sample.
 

@@ -2,8 +2,8 @@
 goes through public names, and the ground floor imports no subpackage.
 
 The ground floor is the top-level private modules (``riskmodels._time``, ``_random``,
-``_display``, ``_frozen``, ``_deprecation``, ``_io``, ``_threads``, ``_limits``, ``_validation``) plus
-``exceptions``: shared by every subpackage by design. A subpackage may use another's private
+``_display``, ``_frozen``, ``_deprecation``, ``_typing``, ``_io``, ``_threads``, ``_limits``,
+``_validation``) plus ``exceptions``: shared by every subpackage by design. A subpackage may use another's private
 module or name only through a public name, so that each package can change its insides freely.
 """
 
@@ -19,6 +19,7 @@ GROUND = {
     "_display",
     "_frozen",
     "_deprecation",
+    "_typing",
     "_io",
     "_threads",
     "_limits",

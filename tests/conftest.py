@@ -138,8 +138,39 @@ _SLOW_TESTS = frozenset(
 )
 
 
+#: Seconds of the longest tests in a fresh-clone run on 2 cores (2026-12-07, ``--durations``),
+#: keyed by name with its parameters. Only the order of the run uses them (below).
+_LONGEST = {
+    "test_model_reports_build_and_are_deterministic[calibration]": 73,
+    "test_model_reports_build_and_are_deterministic[validation]": 50,
+    "test_readme_block_runs[README.md:123]": 49,
+    "test_real_data_ten_asset_portfolio": 25,
+    "test_real_data_btc": 32,
+    "test_notebook_executes_with_quick_parameters[07_stress_and_cascades.py]": 24,
+    "test_recovery_two_step_with_garch_n25_composite": 22,
+    "test_notebook_runs_on_dask[04_var_es_backtest.py]": 16,
+}
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    if item.name in _LONGEST:
+        return _LONGEST[item.name]
+    if item.get_closest_marker("slow") is not None:
+        return 5.0
+    return 2.0 if item.get_closest_marker("workers") is not None else 0.0
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark tests by what they need (see the constants above); ``make test`` runs them all."""
+    """Mark tests by what they need (see the constants above); ``make test`` runs them all.
+
+    Then order them so that each xdist worker's first share starts with its half of the long
+    tests (:func:`_longest_first`). ``make test`` runs ``--dist worksteal``, which first splits
+    the tests into contiguous equal shares, then lets a worker that runs dry steal the back
+    half of another's queue: with the long report builds and real-data backtests dealt to both
+    shares' heads, longest first, the run ends on short tests instead of one long build
+    running alone while the other worker idles (the longest-processing-time-first rule of list
+    scheduling). The order changes no result: the tests are independent.
+    """
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if names & _WORKER_FIXTURES or _WORKER_NAMES.search(item.name):
@@ -150,3 +181,34 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.mirror)
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+    items[:] = _longest_first(items, _workers(config))
+
+
+def _workers(config) -> int:
+    n = getattr(config.option, "numprocesses", None)
+    return n if isinstance(n, int) and n > 1 else 1
+
+
+def _longest_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """Items in the order that gives each of ``workers`` contiguous shares (worksteal's first
+    split: ``len // workers`` items each, the last takes the rest) a fair start: the tests with
+    an expected duration are dealt greedily to the share with the least expected time so far,
+    longest first, each share's followed by its slice of the others (in collection order)."""
+    timed = sorted((i for i in items if _expected_seconds(i) > 0), key=_expected_seconds)[::-1]
+    rest = [i for i in items if _expected_seconds(i) == 0]
+    if workers == 1:
+        return timed + rest
+    n = len(items)
+    sizes = [n // workers] * (workers - 1) + [n - (n // workers) * (workers - 1)]
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for item in timed:
+        open_shares = [k for k in range(workers) if len(heads[k]) < sizes[k]]
+        k = min(open_shares, key=lambda j: load[j])
+        heads[k].append(item)
+        load[k] += _expected_seconds(item)
+    out: list[pytest.Item] = []
+    it = iter(rest)
+    for k in range(workers):
+        out += heads[k] + [next(it) for _ in range(sizes[k] - len(heads[k]))]
+    return out

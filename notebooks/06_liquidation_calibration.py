@@ -75,7 +75,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from scipy import stats
 
-from riskmodels.backtest import traffic_light
+from riskmodels.backtest import traffic_light_from_counts
 from riskmodels.calibration import (
     IMPLIED_DELAYS,
     adv_from_ohlcv,
@@ -655,9 +655,7 @@ for a, cal in cals.items():
 def _zone(n: int, breaches: int) -> str:
     if n < 20:
         return "n/a (n < 20)"
-    hits = np.zeros(int(n), dtype=bool)
-    hits[: int(breaches)] = True  # the zone depends on the count only
-    return traffic_light(hits, alpha=1.0 - target).zone
+    return traffic_light_from_counts(int(breaches), int(n), alpha=1.0 - target).zone
 
 
 BREACH_KINDS = {

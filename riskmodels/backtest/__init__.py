@@ -5,7 +5,7 @@ amounts at confidence level ``alpha`` (0.99 means the 1 % loss tail). A hit (exc
 ``-realized > var``; :func:`exceedances` builds the hit series.
 
 Coverage tests (take ``hits``): :func:`kupiec`, :func:`christoffersen`, :func:`dq_test`,
-:func:`duration_test`, :func:`traffic_light`. ES tests: :func:`mcneil_frey`,
+:func:`duration_test`, :func:`traffic_light` (and :func:`traffic_light_from_counts`). ES tests: :func:`mcneil_frey`,
 :func:`acerbi_szekely`; scoring: :func:`fz_loss`. Comparisons: :func:`diebold_mariano`,
 :func:`model_confidence_set`. Each test returns a frozen result with ``statistic`` and
 ``pvalue`` that prints and renders in Jupyter.
@@ -21,6 +21,7 @@ from riskmodels.backtest.coverage import (
     exceedances,
     kupiec,
     traffic_light,
+    traffic_light_from_counts,
 )
 from riskmodels.backtest.es_tests import acerbi_szekely, fz_loss, mcneil_frey
 from riskmodels.backtest.results import (
@@ -46,6 +47,7 @@ __all__ = [
     "mcneil_frey",
     "model_confidence_set",
     "traffic_light",
+    "traffic_light_from_counts",
 ]
 
 # Walk-forward engine and its VaR/ES models (riskmodels.backtest.walkforward / .models).

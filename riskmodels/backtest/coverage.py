@@ -67,6 +67,7 @@ __all__ = [
     "exceedances",
     "kupiec",
     "traffic_light",
+    "traffic_light_from_counts",
 ]
 
 #: Fewest forecasts any backtest statistic accepts. Below this the asymptotic distributions
@@ -703,11 +704,54 @@ def traffic_light(hits: pd.Series | np.ndarray, alpha: float = 0.99) -> TrafficL
     and :math:`\alpha`; the plus-factors are only defined for the 250-day, 99 % case and are
     None otherwise.
     """
-    a = check_alpha(alpha)
     h = _hits_input(hits).to_numpy()
-    n = h.size
+    return traffic_light_from_counts(int(h.sum()), h.size, alpha=alpha)
+
+
+def traffic_light_from_counts(
+    exceptions: int, nobs: int, *, alpha: float = 0.99
+) -> TrafficLightResult:
+    r"""Basel traffic light from the number of exceptions in ``nobs`` forecasts.
+
+    The zone depends on the count only (:func:`traffic_light`, Notes), so a count from a
+    table (e.g. breaches of a calibrated rate on a held-back period) needs no hit series.
+    ``traffic_light(hits, alpha)`` is ``traffic_light_from_counts(hits.sum(), len(hits),
+    alpha=alpha)``.
+
+    Parameters
+    ----------
+    exceptions : int
+        Number of exceptions, ``0 <= exceptions <= nobs``.
+    nobs : int
+        Number of forecasts (at least :data:`MIN_OBS`).
+    alpha : float, default 0.99
+        VaR confidence level in (0, 1).
+
+    Returns
+    -------
+    TrafficLightResult
+
+    Raises
+    ------
+    ConfigError
+        ``alpha`` outside (0, 1), or counts that are not integers with
+        ``0 <= exceptions <= nobs``.
+    InsufficientDataError
+        ``nobs`` below :data:`MIN_OBS`.
+
+    Examples
+    --------
+    >>> traffic_light_from_counts(5, 250).zone   # BCBS (1996) Table 2: 5 exceptions
+    'yellow'
+    """
+    a = check_alpha(alpha)
+    for name, value in (("exceptions", exceptions), ("nobs", nobs)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ConfigError(f"{name} must be an integer count (got {value!r}).")
+    n, x = int(nobs), int(exceptions)
+    if not 0 <= x <= n:
+        raise ConfigError(f"exceptions must be between 0 and nobs (got exceptions={x}, nobs={n}).")
     require_obs(n, "traffic_light")
-    x = int(h.sum())
     p = 1.0 - a
     cdf = stats.binom.cdf(np.arange(n + 1), n, p)
     yellow_from = int(np.argmax(cdf >= TrafficLightResult.YELLOW_CUTOFF))

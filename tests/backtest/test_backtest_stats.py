@@ -37,6 +37,7 @@ from riskmodels.backtest import (
     mcneil_frey,
     model_confidence_set,
     traffic_light,
+    traffic_light_from_counts,
 )
 from riskmodels.backtest.es_tests import AS_Z2_CRITICAL_VALUES
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError, ModelError
@@ -677,6 +678,35 @@ def test_traffic_light_zones_for_any_sample(n, alpha):
     table = res.table()
     assert table.index[-1] == res.red_from and (table["zone"] == "red").sum() == 1
     assert table["plus_factor"].isna().all()
+
+
+@pytest.mark.parametrize(("x", "zone", "plus", "cum_pct"), BCBS_TABLE)
+def test_traffic_light_from_counts_is_the_same_result(x, zone, plus, cum_pct):
+    # The count-based form against BCBS (1996) Table 2 and against the hit-series form (its
+    # twin): the zone depends on the count only, so the two results are equal field by field.
+    res = traffic_light_from_counts(x, 250)
+    assert res.zone == zone and res.plus_factor == plus
+    assert 100 * res.cumulative_probability == pytest.approx(cum_pct, abs=0.005)
+    assert res == traffic_light(hits_at(250, list(range(1, x + 1))))
+    assert traffic_light_from_counts(np.int64(x), np.int64(400), alpha=0.975) == traffic_light(
+        hits_at(400, list(range(1, x + 1))), 0.975
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"exceptions": 3, "nobs": 10}, InsufficientDataError, r"traffic_light"),
+        ({"exceptions": 251, "nobs": 250}, ConfigError, r"between 0 and nobs"),
+        ({"exceptions": -1, "nobs": 250}, ConfigError, r"between 0 and nobs"),
+        ({"exceptions": 2.0, "nobs": 250}, ConfigError, r"exceptions must be an integer"),
+        ({"exceptions": 2, "nobs": True}, ConfigError, r"nobs must be an integer"),
+        ({"exceptions": 2, "nobs": 250, "alpha": 1.5}, ConfigError, r"alpha"),
+    ],
+)
+def test_traffic_light_from_counts_refuses_bad_counts(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        traffic_light_from_counts(**kwargs)
 
 
 def test_traffic_light_prints_and_renders():

@@ -779,6 +779,24 @@ def _run_dask(
 # ---------------------------------------------------------------------------------------------
 # On-disk task cache
 # ---------------------------------------------------------------------------------------------
+def _spec_bytes(obj: object) -> bytes:
+    """Bytes that identify a spec by its type and hyper-parameters (:meth:`TaskKey.spec`)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        parts = [f"{type(obj).__module__}.{type(obj).__qualname__}".encode()]
+        for f in dataclasses.fields(obj):
+            value = _spec_bytes(getattr(obj, f.name))
+            parts.append(f.name.encode() + b"=" + len(value).to_bytes(8, "little") + value)
+        return b"dataclass(" + b"\0".join(parts) + b")"
+    if type(obj) in (tuple, list):
+        items = [_spec_bytes(x) for x in obj]  # type: ignore[attr-defined]
+        inner = b"".join(len(x).to_bytes(8, "little") + x for x in items)
+        return type(obj).__name__.encode() + b"(" + inner + b")"
+    try:
+        return pickle.dumps(obj, protocol=4)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return f"{type(obj).__module__}.{type(obj).__qualname__}:{obj!r}".encode()
+
+
 class TaskKey:
     """An incremental SHA-256 over tagged, length-prefixed parts (no two inputs collide by
     concatenation)."""
@@ -801,12 +819,16 @@ class TaskKey:
         return self.put(f"{tag}.columns", repr(list(f.columns)))
 
     def spec(self, tag: str, obj: object) -> TaskKey:
-        """Add a spec object: its pickle (every hyper-parameter), else its type and repr."""
-        try:
-            b = pickle.dumps(obj, protocol=4)
-        except (pickle.PicklingError, TypeError, AttributeError):
-            b = f"{type(obj).__module__}.{type(obj).__qualname__}:{obj!r}".encode()
-        return self.put(tag, b)
+        """Add a spec object: its hyper-parameters, whatever it has computed since.
+
+        A dataclass counts by its type and its fields, recursively (:func:`_spec_bytes`), not
+        by its pickle: a frozen spec keeps ``functools.cached_property`` values in its
+        ``__dict__`` once read (e.g. ``VolatilitySpec.param_names``), so the pickle of the same
+        spec changed after its first fit, and a resumed run missed the cache for every task
+        whose spec a cache hit had left unread. Other objects count by their pickle, else
+        their type and repr.
+        """
+        return self.put(tag, _spec_bytes(obj))
 
     def seed(self, tag: str, seed: np.random.SeedSequence) -> TaskKey:
         """Add a SeedSequence (entropy, spawn key, pool size)."""

@@ -17,6 +17,7 @@ Where expected numbers come from
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -171,6 +172,29 @@ def test_cache_key_covers_seed_data_and_schedule(data, tmp_path):
     changed.iloc[10, 0] += 0.001
     res = walk_forward(switched_models(), changed, None, cache_dir=tmp_path, **KWARGS)
     assert res.config["cache_hits"] == 2 * (N_CHUNKS - 1)
+
+
+def test_cache_key_ignores_what_a_spec_computed_since():
+    # A frozen spec keeps cached_property values in its __dict__ once read
+    # (VolatilitySpec.param_names is read by every fit), so its pickle changes after the first
+    # fit. The key counts the spec's fields only: the validation report's second build, which
+    # read a task from the cache instead of fitting, used to miss the next task of the same
+    # spec (tests/reporting/test_reporting.py::test_model_reports_build_and_are_deterministic).
+    from riskmodels.backtest import ParametricModel
+    from riskmodels.parallel import TaskKey
+    from riskmodels.volatility import EWMA
+
+    fresh = ParametricModel(EWMA(0.94))
+    used = ParametricModel(EWMA(0.94))
+    assert used.volatility.param_names == ()  # computes and stores the cached property
+    assert "param_names" in vars(used.volatility)
+    assert pickle.dumps(used) != pickle.dumps(fresh)  # what the key used to hash
+    assert TaskKey().spec("m", used).hexdigest() == TaskKey().spec("m", fresh).hexdigest()
+    # every hyper-parameter still counts, also inside a nested spec
+    other = ParametricModel(EWMA(0.97))
+    assert TaskKey().spec("m", other).hexdigest() != TaskKey().spec("m", fresh).hexdigest()
+    named = ParametricModel(EWMA(0.94), name="x")
+    assert TaskKey().spec("m", named).hexdigest() != TaskKey().spec("m", fresh).hexdigest()
 
 
 def test_partial_then_resume_is_bit_identical(data, reference, tmp_path):

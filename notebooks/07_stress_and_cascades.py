@@ -104,6 +104,8 @@ from riskmodels.stress import (
 )
 
 figures.set_style()
+if profile == "quick":  # tests and smoke checks: the same cells on a fifth of the accounts
+    n_accounts, replay_accounts = n_accounts // 5, replay_accounts // 5
 source = MirrorSource(mirror)
 prices = load_prices(
     symbols, freq=freq, start=start, end=end, market=market, source=source, quality=quality
@@ -114,7 +116,8 @@ first, last = prices.index[0], prices.index[-1]
 display(
     Markdown(
         f"Universe {', '.join(prices.columns)}; {freq} {market} bars from {first:%Y-%m-%d} to "
-        f"{last:%Y-%m-%d}."
+        f"{last:%Y-%m-%d}; {n_accounts:,} synthetic accounts in the cascade population "
+        f"({profile} profile)."
     )
 )
 

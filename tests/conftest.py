@@ -146,7 +146,7 @@ _LONGEST = {
     "test_readme_block_runs[README.md:123]": 49,
     "test_real_data_ten_asset_portfolio": 25,
     "test_real_data_btc": 32,
-    "test_notebook_executes_with_quick_parameters[07_stress_and_cascades.py]": 24,
+    "test_notebook_executes_with_quick_parameters[07_stress_and_cascades.py]": 10,
     "test_recovery_two_step_with_garch_n25_composite": 22,
     "test_notebook_runs_on_dask[04_var_es_backtest.py]": 16,
 }

@@ -220,7 +220,9 @@ def _as_sampler(simulate: object, n_dates: int) -> Simulator:
     )
 
 
-def _as_stats(loss: np.ndarray, var: np.ndarray, es: np.ndarray, tail: float, test: str):
+def _as_stats(
+    loss: np.ndarray, var: np.ndarray, es: np.ndarray, tail: float, test: str
+) -> tuple[Any, Any]:
     """Z1 or Z2 along the last axis; Z1 is NaN where there is no exceedance."""
     hit = loss > var
     ratio_sum = np.sum(np.where(hit, loss / es, 0.0), axis=-1)

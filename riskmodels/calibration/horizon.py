@@ -121,7 +121,7 @@ def as_returns_by_freq(
     return dict(sorted(out.items()))
 
 
-class DataChoice(tuple):
+class DataChoice(tuple[pd.Timedelta, int]):
     """``(freq, n_bars)``: the bar length that serves a horizon and the number of bars."""
 
     __slots__ = ()

@@ -128,7 +128,9 @@ def two_step_cov(res: DCCResult) -> np.ndarray:
         steps = 1e-4 * np.maximum(np.abs(phi), 1e-2)
         pos_a = index.get_indexer(vres.index)
 
-        def at(params: np.ndarray, vres=vres, r=r) -> tuple[np.ndarray, np.ndarray] | None:
+        def at(
+            params: np.ndarray, vres: Any = vres, r: Any = r
+        ) -> tuple[np.ndarray, np.ndarray] | None:
             try:
                 fx = vres.spec.fix(r, pd.Series(params, index=vres.params.index))
             except ConfigError:

@@ -27,7 +27,7 @@ cDCC scores are taken numerically by the caller.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,8 +38,8 @@ try:  # numba is a runtime dependency, but the numpy path must run without it
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
 
-    def njit(*args, **kwargs):  # type: ignore[no-redef]
-        def wrap(func):
+    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
+        def wrap(func: Any) -> Any:
             return func
 
         if len(args) == 1 and callable(args[0]) and not kwargs:
@@ -85,7 +85,19 @@ def resolve_backend(backend: str) -> str:
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _full_nb(z, x, neg, C, Q0, a, b, g, dC, nscore, want_path):  # pragma: no cover - jitted
+def _full_nb(  # pragma: no cover - jitted
+    z: np.ndarray,
+    x: np.ndarray,
+    neg: np.ndarray,
+    C: np.ndarray,
+    Q0: np.ndarray,
+    a: float,
+    b: float,
+    g: float,
+    dC: np.ndarray,
+    nscore: int,
+    want_path: bool,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Numba kernel of the full correlation-stage log-likelihood.
 
     Parameters are as in :func:`full_loglik`; ``dC`` is ``(3, N, N)`` (``dC/da, dC/db,
@@ -206,7 +218,20 @@ def _full_nb(z, x, neg, C, Q0, a, b, g, dC, nscore, want_path):  # pragma: no co
     return 0, llt, scores, Q, R
 
 
-def _full_np(z, x, neg, C, Q0, a, b, g, dC, nscore, want_path, chunk=256):
+def _full_np(
+    z: np.ndarray,
+    x: np.ndarray,
+    neg: np.ndarray,
+    C: np.ndarray,
+    Q0: np.ndarray,
+    a: float,
+    b: float,
+    g: float,
+    dC: np.ndarray,
+    nscore: int,
+    want_path: bool,
+    chunk: int = 256,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Numpy twin of :func:`_full_nb`: the recursion loops over time with matrix operations,
     the Cholesky factors, solves and inverses are batched over blocks of ``chunk`` dates."""
     T, N = z.shape
@@ -335,7 +360,21 @@ def full_loglik(
 
 
 @njit(cache=True, nogil=True)
-def _composite_nb(z, x, neg, Cd, Co, q0d, q0o, a, b, g, dCd, dCo, nscore):  # pragma: no cover
+def _composite_nb(  # pragma: no cover
+    z: np.ndarray,
+    x: np.ndarray,
+    neg: np.ndarray,
+    Cd: np.ndarray,
+    Co: np.ndarray,
+    q0d: np.ndarray,
+    q0o: np.ndarray,
+    a: float,
+    b: float,
+    g: float,
+    dCd: np.ndarray,
+    dCo: np.ndarray,
+    nscore: int,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Numba kernel of the contiguous-pair composite log-likelihood.
 
     ``Cd`` (N,) and ``Co`` (N-1,) are the diagonal and first off-diagonal of the intercept;
@@ -405,7 +444,21 @@ def _composite_nb(z, x, neg, Cd, Co, q0d, q0o, a, b, g, dCd, dCo, nscore):  # pr
     return 0, llt, scores, qd, qo
 
 
-def _composite_np(z, x, neg, Cd, Co, q0d, q0o, a, b, g, dCd, dCo, nscore):
+def _composite_np(
+    z: np.ndarray,
+    x: np.ndarray,
+    neg: np.ndarray,
+    Cd: np.ndarray,
+    Co: np.ndarray,
+    q0d: np.ndarray,
+    q0o: np.ndarray,
+    a: float,
+    b: float,
+    g: float,
+    dCd: np.ndarray,
+    dCo: np.ndarray,
+    nscore: int,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Numpy twin of :func:`_composite_nb`: loops over time, vectorised over assets and
     pairs."""
     T, N = z.shape
@@ -522,7 +575,7 @@ def composite_loglik(
 
 
 @njit(cache=True, nogil=True)
-def _cdcc_diag_nb(z, a, b):  # pragma: no cover - jitted
+def _cdcc_diag_nb(z: np.ndarray, a: float, b: float) -> np.ndarray:  # pragma: no cover
     T, N = z.shape
     q = np.empty((T, N))
     for i in range(N):
@@ -533,7 +586,7 @@ def _cdcc_diag_nb(z, a, b):  # pragma: no cover - jitted
     return q
 
 
-def _cdcc_diag_np(z, a, b):
+def _cdcc_diag_np(z: np.ndarray, a: float, b: float) -> np.ndarray:
     """Numpy twin of :func:`_cdcc_diag_nb` (vectorised over assets)."""
     T, N = z.shape
     q = np.empty((T, N))

@@ -495,7 +495,9 @@ class DCC:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _setup(self, returns: object, volatility: object, n_jobs: int = 1):
+    def _setup(
+        self, returns: object, volatility: object, n_jobs: int = 1
+    ) -> tuple[Any, Any, Any, str, np.ndarray | None]:
         s1 = _stage_one(
             self.univariate,
             returns,

@@ -818,7 +818,6 @@ class CorrelationResult(SummaryDisplay):
         )
 
 
-
 @dataclass(frozen=True, eq=False, repr=False)  # CorrelationResult.__repr__, not every field
 class DCCResult(CorrelationResult):
     """A fitted DCC, cDCC or ADCC model (see :class:`CorrelationResult` for the attributes).

@@ -218,7 +218,7 @@ def _clip_windows(
     return out
 
 
-def _windows_by_symbol(attrs_list: Sequence[dict[str, Any]], syms: Sequence[str]) -> dict:
+def _windows_by_symbol(attrs_list: Sequence[dict[str, Any]], syms: Sequence[str]) -> dict[str, Any]:
     return {s: a["windows"] for s, a in zip(syms, attrs_list, strict=True) if a.get("windows")}
 
 

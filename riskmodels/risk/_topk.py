@@ -59,6 +59,8 @@ the two ES agree to a few ulps of the sum, not bit for bit; the VaR is the same 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -72,8 +74,8 @@ try:  # numba is a runtime dependency; without it the numpy partition path is us
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
 
-    def njit(*args, **kwargs):  # type: ignore[no-redef]
-        def wrap(func):
+    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
+        def wrap(func: Any) -> Any:
             return func
 
         return wrap

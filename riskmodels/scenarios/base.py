@@ -501,9 +501,7 @@ class FittedScenarioGenerator(Protocol):
 class ScenarioGenerator(Protocol):
     """A scenario generator spec (hyper-parameters only)."""
 
-    def fit(
-        self, returns: pd.DataFrame, *, rng: SeedLike = None
-    ) -> FittedScenarioGenerator:
+    def fit(self, returns: pd.DataFrame, *, rng: SeedLike = None) -> FittedScenarioGenerator:
         """Estimate on every row of ``returns`` (the caller cuts at the as-of date)."""
 
     def generate(

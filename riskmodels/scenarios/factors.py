@@ -318,9 +318,7 @@ class FittedCarryFactors:
         r = r.rename(asset)
         return _windows(r, b, f, h=h, bar=bar, carry_window=self.spec.carry_window)
 
-    def attach(
-        self, scenarios: Scenarios, *, rng: SeedLike = None
-    ) -> Scenarios:
+    def attach(self, scenarios: Scenarios, *, rng: SeedLike = None) -> Scenarios:
         """``scenarios`` with ``basis``, ``funding`` and ``roll`` drawn from the history.
 
         Only windows ending at or before ``scenarios.asof`` are used. Stablecoin columns get
@@ -449,9 +447,7 @@ class FactorScenarios:
         if self.carry is not None and not isinstance(self.carry, CarryFactors):
             raise ConfigError(f"carry must be CarryFactors (got {type(self.carry).__name__}).")
 
-    def fit(
-        self, returns: pd.DataFrame, *, rng: SeedLike = None
-    ) -> FittedFactorScenarios:
+    def fit(self, returns: pd.DataFrame, *, rng: SeedLike = None) -> FittedFactorScenarios:
         """Fit the base generator, the IV proxy and the carry histories on ``returns``."""
         base = self.base.fit(returns, rng=rng)
         iv = None if self.iv is None else self.iv.fit(returns)

@@ -104,9 +104,7 @@ class HistoricalScenarios:
             raise ConfigError(f"overlapping must be True or False (got {self.overlapping!r}).")
         object.__setattr__(self, "weights", _check_weights(self.weights))
 
-    def fit(
-        self, returns: pd.DataFrame, *, rng: SeedLike = None
-    ) -> FittedHistoricalScenarios:
+    def fit(self, returns: pd.DataFrame, *, rng: SeedLike = None) -> FittedHistoricalScenarios:
         """Keep the window: the last ``window`` common rows of ``returns`` (all when None).
 
         Parameters

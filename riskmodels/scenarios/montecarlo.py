@@ -165,9 +165,7 @@ class MonteCarloScenarios:
         if not isinstance(self.sqrt_time, bool | np.bool_):
             raise ConfigError(f"sqrt_time must be True or False (got {self.sqrt_time!r}).")
 
-    def fit(
-        self, returns: pd.DataFrame, *, rng: SeedLike = None
-    ) -> FittedMonteCarloScenarios:
+    def fit(self, returns: pd.DataFrame, *, rng: SeedLike = None) -> FittedMonteCarloScenarios:
         """Estimate the model on the last ``window`` common rows of ``returns`` (all when None).
 
         Parameters

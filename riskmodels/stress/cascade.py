@@ -819,7 +819,9 @@ class _State:
         self.converged = True
 
 
-def _prices(fund_p: np.ndarray, move: Callable, q_eff: np.ndarray) -> np.ndarray:
+def _prices(
+    fund_p: np.ndarray, move: Callable[[np.ndarray], np.ndarray], q_eff: np.ndarray
+) -> np.ndarray:
     m = move(q_eff)
     if (m <= -1.0).any():
         raise ModelError(
@@ -904,7 +906,9 @@ def _remaining(uncovered: float, taken: float) -> float:
     return 0.0 if rest <= 1e-12 * max(uncovered, 1.0) else rest
 
 
-def _row(st: _State, step: Any, rnd: int, window: int, paused: bool, p: np.ndarray, **kw: float):
+def _row(
+    st: _State, step: Any, rnd: int, window: int, paused: bool, p: np.ndarray, **kw: float
+) -> None:
     row = {
         "step": step,
         "round": rnd,
@@ -936,7 +940,7 @@ def _run_step(
     p_ref: np.ndarray,
     p_fund: np.ndarray,
     q_eff: np.ndarray,
-    move: Callable | None,
+    move: Callable[..., Any] | None,
     breaker: CircuitBreaker | None,
     cfg: _Pipeline,
     max_rounds: int,
@@ -1154,7 +1158,7 @@ def _setup(
     max_rounds: int,
     mmr: Any,
     pipeline: _Pipeline,
-) -> tuple[AccountPopulation, Callable | None, _Funds]:
+) -> tuple[AccountPopulation, Callable[..., Any] | None, _Funds]:
     pop = _population(book, mmr)
     if impact is not None and not hasattr(impact, "bind"):
         raise ConfigError(f"impact must be SquareRootImpact, DepthImpact or None (got {impact!r}).")
@@ -1169,7 +1173,9 @@ def _setup(
     return pop, move, funds
 
 
-def _result(st: _State, pop: AccountPopulation, p_final: np.ndarray, params: dict) -> CascadeResult:
+def _result(
+    st: _State, pop: AccountPopulation, p_final: np.ndarray, params: dict[str, Any]
+) -> CascadeResult:
     path = pd.DataFrame(st.rows)
     funds = st.funds
     by_asset = pd.DataFrame(
@@ -1581,7 +1587,9 @@ def shock_paths(
 # ---------------------------------------------------------------------------------------------
 
 
-def _alloc_loop(amount: float, cands: list[tuple[int, float, float]], ranked: bool) -> list:
+def _alloc_loop(
+    amount: float, cands: list[tuple[int, float, float]], ranked: bool
+) -> list[tuple[int, float]]:
     """Pure-Python twin of ``_allocate``: cands are (account, cap, score)."""
     if not ranked:
         tot = sum(c[1] for c in cands)
@@ -1797,10 +1805,10 @@ def simulate_cascade_loop(
         rounds += 1
     tot["insurance_fund"] = sum(fund)
     if n_funds > 1:
-        for name, v in zip(funds.names, fund, strict=True):
-            tot[f"insurance_fund_{name}"] = v
+        for fund_name, v in zip(funds.names, fund, strict=True):
+            tot[f"insurance_fund_{fund_name}"] = v
     tot["rounds"] = float(rounds)
-    for j, a in enumerate(assets):
-        tot[f"price_{a}"] = p[j]
-        tot[f"deleveraged_quantity_{a}"] = del_qty[j]
+    for j, asset in enumerate(assets):
+        tot[f"price_{asset}"] = p[j]
+        tot[f"deleveraged_quantity_{asset}"] = del_qty[j]
     return tot

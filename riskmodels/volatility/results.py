@@ -618,7 +618,6 @@ class VolatilityResult(SummaryDisplay):
         )
 
 
-
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class PanelVolatilityResult(SummaryDisplay):
     """Univariate fits of every asset of a panel, each over its own listed history.

@@ -716,7 +716,14 @@ class GARCH(VolatilitySpec):
             )
         return grid
 
-    def _paths(self, vol_params, resid, sigma2, std_resid, z):
+    def _paths(
+        self,
+        vol_params: np.ndarray,
+        resid: np.ndarray,
+        sigma2: np.ndarray,
+        std_resid: np.ndarray,
+        z: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
         lag = max(self.p, self.o, self.q, 1)
         return _recursions.garch_paths(
             vol_params, self.p, self.o, self.q, resid[-lag:], sigma2[-lag:], z
@@ -846,7 +853,14 @@ class EGARCH(VolatilitySpec):
             )
         return grid
 
-    def _paths(self, vol_params, resid, sigma2, std_resid, z):
+    def _paths(
+        self,
+        vol_params: np.ndarray,
+        resid: np.ndarray,
+        sigma2: np.ndarray,
+        std_resid: np.ndarray,
+        z: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
         lag = max(self.p, self.o, self.q, 1)
         return _recursions.egarch_paths(
             vol_params, self.p, self.o, self.q, std_resid[-lag:], sigma2[-lag:], z
@@ -909,5 +923,12 @@ class EWMA(VolatilitySpec):
     def _vol_grid(self, var: float) -> list[list[float]]:
         return [[], [], []]  # no volatility parameters: the grid varies the shape only
 
-    def _paths(self, vol_params, resid, sigma2, std_resid, z):
+    def _paths(
+        self,
+        vol_params: np.ndarray,
+        resid: np.ndarray,
+        sigma2: np.ndarray,
+        std_resid: np.ndarray,
+        z: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
         return _recursions.ewma_paths(self.lam, float(resid[-1]), float(sigma2[-1]), z)

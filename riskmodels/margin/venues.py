@@ -44,42 +44,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from riskmodels._frozen import freeze_mapping
 from riskmodels.exceptions import ConfigError
 from riskmodels.margin.tiers import TierTable, load_tier_table
 
 __all__ = [
+    "RULE_KINDS",
+    "RuleKind",
     "VenueRule",
     "available_rules",
     "load_rule",
 ]
 
-_KINDS = ("tiers", "leverage_tiers", "fixed_fraction", "linear_size", "risk_matrix")
 # "liquidation" is the venue's pipeline, read by riskmodels.liquidation.LiquidationRule.
 _COMMON = {"name", "venue", "kind", "assets", "as_of", "source", "notes", "liquidation"}
-_KIND_KEYS: dict[str, set[str]] = {
-    "tiers": {"table", "bracket"},
-    "leverage_tiers": {"upper", "max_leverage", "mm_factor"},
-    "fixed_fraction": {"mmr", "imr"},
-    "linear_size": {"base_mmr", "per_coin", "base_imr"},
-    "risk_matrix": {
-        "price_range",
-        "mm_factor",
-        "max_delta_shock",
-        "delta_shock_threshold",
-        "min_roll_move",
-    },
-}
-_REQUIRED: dict[str, set[str]] = {
-    "tiers": set(),
-    "leverage_tiers": {"upper", "max_leverage", "mm_factor"},
-    "fixed_fraction": {"mmr"},
-    "linear_size": {"base_mmr", "per_coin"},
-    "risk_matrix": {"price_range", "mm_factor"},
-}
 
 
 def _num(params: Mapping[str, Any], key: str, where: str, *, default: float | None = None) -> float:
@@ -91,6 +73,153 @@ def _num(params: Mapping[str, Any], key: str, where: str, *, default: float | No
     if not math.isfinite(out) or out < 0:
         raise ConfigError(f"{where}: {key} must be finite and >= 0 (got {out!r}).")
     return out
+
+
+class RuleKind:
+    """One kind of venue margin rule: the protocol every kind shares.
+
+    A kind names the TOML keys its rules may carry (``keys``) and must carry (``required``),
+    checks its parameters and builds the tier table it stands for (:meth:`table`), and gives
+    the maintenance margin of absolute notionals (:meth:`maintenance`). :data:`RULE_KINDS`
+    holds one instance per kind; a new venue kind is one more subclass there.
+    """
+
+    name: ClassVar[str]
+    keys: ClassVar[frozenset[str]]
+    required: ClassVar[frozenset[str]] = frozenset()
+    #: True when the margin depends on the size in coins (prices needed).
+    needs_price: ClassVar[bool] = False
+
+    def table(self, rule: VenueRule, where: str) -> TierTable | None:
+        """The rule's tier table (``rule.table`` when given), None for kinds without one;
+        raises :class:`ConfigError` for parameters out of range."""
+        return rule.table
+
+    def maintenance(
+        self, rule: VenueRule, notional: np.ndarray, price: Any, where: str
+    ) -> np.ndarray:  # pragma: no cover - every kind defines it
+        """Maintenance margin (USD) of absolute notionals ``notional``."""
+        raise NotImplementedError
+
+
+class _Tiers(RuleKind):
+    r"""Binance-style notional tiers, :math:`\text{MM}(N) = N m_n - c_n`."""
+
+    name = "tiers"
+    keys = frozenset({"table", "bracket"})
+
+    def table(self, rule: VenueRule, where: str) -> TierTable | None:
+        if rule.table is not None:
+            return rule.table
+        if "table" in rule.params:
+            return load_tier_table(str(rule.params["table"]))
+        if "bracket" in rule.params:
+            return TierTable.from_dict(
+                {
+                    "bracket": rule.params["bracket"],
+                    "source": rule.source,
+                    "as_of": rule.as_of,
+                    "name": rule.name,
+                },
+                where=where,
+            )
+        raise ConfigError(
+            f"{where}: a 'tiers' rule needs table = '<shipped margin table>' or "
+            "[[bracket]] entries."
+        )
+
+    def maintenance(
+        self, rule: VenueRule, notional: np.ndarray, price: Any, where: str
+    ) -> np.ndarray:
+        assert rule.table is not None  # built in VenueRule.__post_init__
+        return np.asarray(rule.table.maintenance(notional, strict=False), dtype="float64")
+
+
+class _LeverageTiers(_Tiers):
+    """Hyperliquid-style: MMR = ``mm_factor`` / max leverage of the tier (VENUES.md §1.6)."""
+
+    name = "leverage_tiers"
+    keys = frozenset({"upper", "max_leverage", "mm_factor"})
+    required = keys
+
+    def table(self, rule: VenueRule, where: str) -> TierTable | None:
+        return TierTable.from_leverage(
+            rule.params["upper"],
+            rule.params["max_leverage"],
+            mm_factor=_num(rule.params, "mm_factor", where),
+            name=rule.name,
+            source=rule.source,
+            as_of=rule.as_of,
+        )
+
+
+class _FixedFraction(RuleKind):
+    """dYdX-style flat maintenance margin fraction ``mmr`` (VENUES.md §1.5)."""
+
+    name = "fixed_fraction"
+    keys = frozenset({"mmr", "imr"})
+    required = frozenset({"mmr"})
+
+    def table(self, rule: VenueRule, where: str) -> TierTable | None:
+        m = _num(rule.params, "mmr", where)
+        if not (0 < m <= 1):
+            raise ConfigError(f"{where}: mmr must be in (0, 1] (got {m!r}); 0.012 is 1.2%.")
+        return rule.table
+
+    def maintenance(
+        self, rule: VenueRule, notional: np.ndarray, price: Any, where: str
+    ) -> np.ndarray:
+        return notional * _num(rule.params, "mmr", where)
+
+
+class _LinearSize(RuleKind):
+    r"""Deribit standard: :math:`\text{MMR} = m_0 + k \cdot N/P` (VENUES.md §1.1)."""
+
+    name = "linear_size"
+    keys = frozenset({"base_mmr", "per_coin", "base_imr"})
+    required = frozenset({"base_mmr", "per_coin"})
+    needs_price = True
+
+    def maintenance(
+        self, rule: VenueRule, notional: np.ndarray, price: Any, where: str
+    ) -> np.ndarray:
+        if price is None:
+            raise ConfigError(
+                f"{where} sets margin by the size in coins: pass prices (USD per coin) to "
+                "replay_venue_rules(prices=...)."
+            )
+        p = rule.params
+        px = np.asarray(price, dtype="float64")
+        rate = _num(p, "base_mmr", where) + _num(p, "per_coin", where) * notional / px
+        return notional * np.minimum(rate, 1.0)
+
+
+class _RiskMatrix(RuleKind):
+    r"""Deribit portfolio margin of a naked linear delta (module docstring)."""
+
+    name = "risk_matrix"
+    keys = frozenset(
+        {"price_range", "mm_factor", "max_delta_shock", "delta_shock_threshold", "min_roll_move"}
+    )
+    required = frozenset({"price_range", "mm_factor"})
+
+    def maintenance(
+        self, rule: VenueRule, notional: np.ndarray, price: Any, where: str
+    ) -> np.ndarray:
+        p, n = rule.params, notional
+        r = _num(p, "price_range", where)
+        shock = _num(p, "max_delta_shock", where, default=0.0) * np.maximum(
+            n - _num(p, "delta_shock_threshold", where, default=math.inf), 0.0
+        )
+        roll = _num(p, "min_roll_move", where, default=0.0) * n
+        return _num(p, "mm_factor", where) * (r * n + roll + shock)
+
+
+#: One instance per rule kind, by name (the ``kind`` of a rule file).
+RULE_KINDS: Mapping[str, RuleKind] = freeze_mapping(
+    {k.name: k() for k in (_Tiers, _LeverageTiers, _FixedFraction, _LinearSize, _RiskMatrix)}
+)
+_KINDS = tuple(RULE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -124,49 +253,18 @@ class VenueRule:
 
     def __post_init__(self) -> None:
         where = f"venue rule {self.name!r}"
-        if self.kind not in _KINDS:
+        if self.kind not in RULE_KINDS:
             raise ConfigError(f"{where}: kind must be one of {_KINDS} (got {self.kind!r}).")
         if not str(self.source).strip() or not str(self.as_of).strip():
             raise ConfigError(
                 f"{where} lacks a source or an as_of date: every rule states where its numbers "
                 "come from and when they were in force."
             )
-        missing = _REQUIRED[self.kind] - set(self.params)
+        kind = RULE_KINDS[self.kind]
+        missing = kind.required - set(self.params)
         if missing:
             raise ConfigError(f"{where}: kind {self.kind!r} needs {sorted(missing)}.")
-        table = self.table
-        if self.kind == "tiers" and table is None:
-            if "table" in self.params:
-                table = load_tier_table(str(self.params["table"]))
-            elif "bracket" in self.params:
-                table = TierTable.from_dict(
-                    {
-                        "bracket": self.params["bracket"],
-                        "source": self.source,
-                        "as_of": self.as_of,
-                        "name": self.name,
-                    },
-                    where=where,
-                )
-            else:
-                raise ConfigError(
-                    f"{where}: a 'tiers' rule needs table = '<shipped margin table>' or "
-                    "[[bracket]] entries."
-                )
-        if self.kind == "leverage_tiers":
-            table = TierTable.from_leverage(
-                self.params["upper"],
-                self.params["max_leverage"],
-                mm_factor=_num(self.params, "mm_factor", where),
-                name=self.name,
-                source=self.source,
-                as_of=self.as_of,
-            )
-        if self.kind == "fixed_fraction":
-            m = _num(self.params, "mmr", where)
-            if not (0 < m <= 1):
-                raise ConfigError(f"{where}: mmr must be in (0, 1] (got {m!r}); 0.012 is 1.2%.")
-        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "table", kind.table(self, where))
         object.__setattr__(self, "assets", tuple(str(a) for a in self.assets))
         object.__setattr__(self, "as_of", str(self.as_of))
 
@@ -176,11 +274,12 @@ class VenueRule:
         kind = data.get("kind")
         if kind not in _KINDS:
             raise ConfigError(f"{where}: kind must be one of {_KINDS} (got {kind!r}).")
-        unknown = set(data) - _COMMON - _KIND_KEYS[kind]
+        keys = RULE_KINDS[kind].keys
+        unknown = set(data) - _COMMON - keys
         if unknown:
             raise ConfigError(
                 f"{where}: unknown keys {sorted(unknown)} for kind {kind!r}; allowed: "
-                f"{sorted(_COMMON | _KIND_KEYS[kind])}."
+                f"{sorted(_COMMON | keys)}."
             )
         for key in ("source", "as_of"):
             if key not in data:
@@ -192,7 +291,7 @@ class VenueRule:
             name=str(data.get("name", where)),
             venue=str(data.get("venue", "")),
             kind=kind,
-            params={k: v for k, v in data.items() if k in _KIND_KEYS[kind]},
+            params={k: v for k, v in data.items() if k in keys},
             source=" ".join(str(data["source"]).split()),
             as_of=str(data["as_of"]),
             assets=tuple(data.get("assets", ())),
@@ -216,33 +315,15 @@ class VenueRule:
     @property
     def needs_price(self) -> bool:
         """True for rules whose margin depends on the size in coins (``linear_size``)."""
-        return self.kind == "linear_size"
+        return RULE_KINDS[self.kind].needs_price
 
     def maintenance(self, notional: Any, price: Any = None) -> np.ndarray:
         """Maintenance margin (USD) for absolute notionals (and prices, for ``linear_size``)."""
         n = np.abs(np.asarray(notional, dtype="float64"))
-        p = self.params
         where = f"venue rule {self.name!r}"
         if self.table is not None:
             return np.asarray(self.table.maintenance(n, strict=False), dtype="float64")
-        if self.kind == "fixed_fraction":
-            return n * _num(p, "mmr", where)
-        if self.kind == "linear_size":
-            if price is None:
-                raise ConfigError(
-                    f"{where} sets margin by the size in coins: pass prices (USD per coin) to "
-                    "replay_venue_rules(prices=...)."
-                )
-            px = np.asarray(price, dtype="float64")
-            rate = _num(p, "base_mmr", where) + _num(p, "per_coin", where) * n / px
-            return n * np.minimum(rate, 1.0)
-        # risk_matrix
-        r = _num(p, "price_range", where)
-        shock = _num(p, "max_delta_shock", where, default=0.0) * np.maximum(
-            n - _num(p, "delta_shock_threshold", where, default=math.inf), 0.0
-        )
-        roll = _num(p, "min_roll_move", where, default=0.0) * n
-        return _num(p, "mm_factor", where) * (r * n + roll + shock)
+        return RULE_KINDS[self.kind].maintenance(self, n, price, where)
 
 
 def _rules_dir() -> Any:

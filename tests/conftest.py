@@ -142,8 +142,7 @@ _SLOW_TESTS = frozenset(
 #: keyed by name with its parameters. Only the order of the run uses them (below).
 _LONGEST = {
     "test_model_reports_build_and_are_deterministic[calibration]": 73,
-    "test_model_reports_build_and_are_deterministic[validation]": 50,
-    "test_readme_block_runs[README.md:123]": 49,
+    "test_model_reports_build_and_are_deterministic[validation]": 30,
     "test_real_data_ten_asset_portfolio": 25,
     "test_real_data_btc": 32,
     "test_notebook_executes_with_quick_parameters[07_stress_and_cascades.py]": 10,

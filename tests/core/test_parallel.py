@@ -1184,9 +1184,22 @@ def test_key_frame():
 
 @dataclass(frozen=True)
 class Unpicklable:
-    """A spec that cannot be pickled: keyed by its type and repr."""
+    """A dataclass spec that cannot be pickled: keyed by its type and fields."""
 
     a: int
+
+    def __reduce__(self) -> Any:
+        raise TypeError("not picklable")
+
+
+class PlainUnpicklable:
+    """Not a dataclass, and not picklable: keyed by its type and repr."""
+
+    def __init__(self, a: int) -> None:
+        self.a = a
+
+    def __repr__(self) -> str:
+        return f"PlainUnpicklable({self.a})"
 
     def __reduce__(self) -> Any:
         raise TypeError("not picklable")
@@ -1201,11 +1214,13 @@ def test_key_spec():
     assert key(EWMA(0.94)) == key(EWMA(0.94))
     assert key(EWMA(0.94)) != key(EWMA(0.95))  # every hyper-parameter counts
     assert key({"n": 300}) != key({"n": 301})
-    # unpicklable: type and repr
+    # a dataclass counts by its type and fields (not its pickle, which it may refuse)
     assert key(Unpicklable(1)) == key(Unpicklable(1))
     assert key(Unpicklable(1)) != key(Unpicklable(2))
-    want = TaskKey().put("m", f"{__name__}.Unpicklable:Unpicklable(a=1)").hexdigest()
-    assert key(Unpicklable(1)) == want
+    # anything else that cannot be pickled: its type and repr
+    assert key(PlainUnpicklable(1)) != key(PlainUnpicklable(2))
+    want = TaskKey().put("m", f"{__name__}.PlainUnpicklable:PlainUnpicklable(1)").hexdigest()
+    assert key(PlainUnpicklable(1)) == want
 
 
 def test_key_seed():

@@ -43,7 +43,20 @@ def fmt_time(ts: Any) -> str:
 
 
 def labels_of(index: pd.Index) -> tuple[str, ...]:
-    """Scenario labels: ISO 8601 strings of timestamps."""
+    """Scenario labels: ISO 8601 strings of timestamps (``pandas.Timestamp.isoformat``).
+
+    A UTC index on whole seconds (every bar index of the package) is formatted in one
+    vectorized call, ``numpy.datetime_as_string`` plus the ``+00:00`` offset: the same strings
+    as ``isoformat`` (a twin test checks it), without building one Timestamp per label. Walk-
+    forwards label every scenario of every bar, so this was a third of a historical-simulation
+    backtest's time. Anything else goes through ``isoformat`` one label at a time.
+    """
+    if isinstance(index, pd.DatetimeIndex) and str(index.tz) == "UTC" and len(index):
+        values = index.tz_convert(None).to_numpy()  # UTC datetime64 in the index's unit
+        seconds = values.astype("datetime64[s]")
+        if (seconds == values).all():
+            text = np.datetime_as_string(seconds, unit="s").tolist()
+            return tuple([t + "+00:00" for t in text])
     return tuple(pd.Timestamp(t).isoformat() for t in index)
 
 

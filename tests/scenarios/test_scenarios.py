@@ -694,3 +694,25 @@ def test_weighted_quantiles_follow_the_weights():
     assert heavy.quantiles((0.5,)).iloc[0, 0] == pytest.approx(-0.10)
     with pytest.raises(ConfigError, match=r"q must be probabilities"):
         equal.quantiles((1.5,))
+
+
+# -- scenario labels ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.date_range("2018-01-01", periods=400, freq="1D", tz="UTC"),  # pandas 3: unit us
+        pd.date_range("2018-01-01", periods=300, freq="1h", tz="UTC").as_unit("ns"),
+        pd.date_range("2018-01-01", periods=30, freq="1min", tz="UTC").as_unit("s"),
+        pd.date_range("1969-12-31 23:59:58", periods=4, freq="1s", tz="UTC"),  # before 1970
+        pd.date_range("2018-01-01 00:00:00.5", periods=5, freq="1s", tz="UTC"),  # sub-second
+        pd.date_range("2018-03-25", periods=5, freq="1h", tz="Europe/Berlin"),  # not UTC
+        pd.DatetimeIndex([], tz="UTC"),
+        pd.RangeIndex(3),
+    ],
+)
+def test_scenario_labels_are_isoformat(index):
+    # labels_of's vectorized path (UTC, whole seconds) against its definition, one
+    # pandas.Timestamp.isoformat per label (the twin), exactly
+    from riskmodels.scenarios._inputs import labels_of
+
+    assert labels_of(index) == tuple(pd.Timestamp(t).isoformat() for t in index)

@@ -311,12 +311,16 @@ def new_rows(
             f"was fitted on ({assets})."
         )
     try:
-        rows = df.loc[df.index > asof, assets]
+        # the index is sorted and unique (_check_frame): the rows after asof start here
+        start = int(df.index.searchsorted(asof, side="right"))
     except TypeError as exc:
         raise DataError(
             f"new returns' index (time zone {df.index.tz}) cannot be compared with asof "
             f"{asof}; use the same (UTC) index as the fitted returns."
         ) from exc
+    rows = df.iloc[start:]
+    if list(rows.columns) != assets:
+        rows = rows[assets]
     if rows.shape[0] == 0:
         return None
     values = rows.to_numpy()

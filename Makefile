@@ -39,7 +39,14 @@ env: $(STAMP) $(MATHJAX_JS)
 
 # The package's own .pyc (git-ignored; PYTHONDONTWRITEBYTECODE=1 keeps Python from writing
 # them itself): compiled once here instead of in every kernel and worker process.
-pyc: $(STAMP)
+# The numba kernels' on-disk cache too (riskmodels/_compile.py): compiled once per clone and
+# whenever a kernel's source changes, instead of in every process of the first run.
+NUMBA_STAMP := build/.numba-kernels
+$(NUMBA_STAMP): $(STAMP) riskmodels/risk/_topk.py riskmodels/correlation/_kernels.py
+	@mkdir -p build
+	@$(BIN)/python -m riskmodels._compile && touch $@
+
+pyc: $(STAMP) $(NUMBA_STAMP)
 	@$(BIN)/python -m compileall -q riskmodels
 
 report: $(STAMP) $(MATHJAX_JS) pyc

@@ -132,6 +132,7 @@ _SLOW_TESTS = frozenset(
         "test_fit_panel_failures_retry_and_raise",
         "test_walk_forward_with_fhs_equals_the_fix_path",
         "test_import_is_lazy_and_unknown_names_raise",  # fresh interpreters, one per subpackage
+        "test_compile_reaches_every_kernel",  # compiles every numba kernel from scratch
         "test_build_report_sends_progress_and_renders_the_same_page",  # executes a notebook
         "test_progress_prints_one_line_per_section",  # executes a notebook
     }

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodels._display import html_table
+from riskmodels._display import fmt_date, fmt_number, html_table
 from riskmodels.exceptions import ConfigError, DataError, InsufficientDataError
 from riskmodels.margin import AntiProcyclicality
 
@@ -71,7 +71,12 @@ class ProcyclicalityMetrics:
         return pd.Series(asdict(self), dtype=object)
 
     def _repr_html_(self) -> str:
-        return html_table(asdict(self).items())
+        def shown(v: Any) -> str:
+            if isinstance(v, pd.Timestamp):
+                return fmt_date(v)
+            return fmt_number(v) if isinstance(v, float) else str(v)
+
+        return html_table((k, shown(v)) for k, v in asdict(self).items())
 
 
 def _check_margin(margin: Any, name: str = "margin") -> pd.Series:

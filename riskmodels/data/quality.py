@@ -94,7 +94,6 @@ POLICIES: tuple[str, ...] = ("raise", "warn", "repair")
 #: Every check, name -> :class:`QualityCheck`, filled by the registrations below (the check
 #: functions): findings are ordered as listed here. :func:`available_checks` tabulates them.
 CHECKS: dict[str, QualityCheck] = {}
-_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _MAD_TO_SIGMA = 1.4826  # 1 / Phi^{-1}(3/4): MAD of a normal sample -> its standard deviation
 _OHLC_RTOL = 1e-9  # float noise allowed in high >= max(open, close) >= min(open, close) >= low
 _MAX_LISTED = 5  # findings quoted in an exception or warning message
@@ -631,9 +630,10 @@ def _windows(windows: Any, symbol: str | None) -> np.ndarray | None:
         return None
     try:
         pairs = [(_timestamp(a, "window start"), _timestamp(b, "window end")) for a, b in windows]
-        # a None bound raises AttributeError here, reported below like any other bad pair
+        if any(a is None or b is None for a, b in pairs):
+            raise ValueError("every window needs both bounds; an open end is not a window")
         arr = np.array(sorted((a.value, b.value) for a, b in pairs), dtype=np.int64)  # type: ignore[union-attr]
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(
             f"windows of {_label(symbol)} must be [start, end] pairs of bar open times, e.g. "
             f"[['2020-03-12', '2020-03-13 23:59']] (got {windows!r}): {exc}"

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from riskmodels._display import html_table
+from riskmodels._display import fmt_number, html_table
 from riskmodels._frozen import FrozenDict
 from riskmodels._validation import (
     as_float_array,
@@ -107,10 +107,10 @@ class RiskEstimate:
         rows = [
             ("method", self.method),
             ("alpha", f"{self.alpha:g}"),
-            ("VaR", f"{self.var:.6g}"),
-            ("ES", f"{self.es:.6g}"),
+            ("VaR", fmt_number(self.var, 6)),
+            ("ES", fmt_number(self.es, 6)),
             ("n", str(self.n)),
-            *((k, f"{v:.6g}") for k, v in self.params.items()),
+            *((k, fmt_number(v, 6)) for k, v in self.params.items()),
             ("definition", self.definition),
         ]
         return html_table(rows)

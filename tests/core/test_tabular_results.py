@@ -325,3 +325,20 @@ def test_reverse_stress_result(tmp_path):
     check_frame(res.simple_move(), tmp_path, "reverse_move")
     html = check_html(res)
     assert "%" in html
+
+
+def test_small_risk_numbers_show_plain_digits():
+    # A VaR of a tiny P&L scale, and procyclicality metrics, in the notebook display: the
+    # formatting layer (fmt_number), never exponent notation (issue 15's standard).
+    import re
+
+    from riskmodels.calibration import procyclicality_metrics
+    from riskmodels.risk import estimate
+
+    pnl = np.random.default_rng(3).normal(0.0, 1e-7, 2_000)
+    html = estimate(pnl, 0.99, method="normal")._repr_html_()
+    assert not re.search(r"\d[eE][+-]?\d", html), html
+    idx = pd.date_range("2024-01-01", periods=60, freq="D", tz="UTC")
+    margin = pd.Series(np.linspace(1e-6, 3e-6, 60), index=idx)
+    html = procyclicality_metrics(margin)._repr_html_()
+    assert not re.search(r"\d[eE][+-]?\d", html), html

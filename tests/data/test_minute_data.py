@@ -377,6 +377,9 @@ def test_windows_of_a_long_frame_and_bad_windows():
         check_quality(b, freq="1m", windows=[["2020-03-12 01:00", "2020-03-12 00:00"]])
     with pytest.raises(ConfigError, match=r"windows of - must be \[start, end\] pairs"):
         check_quality(b, freq="1m", windows=[["not a time", "2020-03-12"]])
+    # an open end is not a window: the message says so (it used to show an AttributeError)
+    with pytest.raises(ConfigError, match=r"every window needs both bounds"):
+        check_quality(b, freq="1m", windows=[["2020-03-12 00:00", None]])
 
 
 def test_stale_run_is_measured_in_time():

@@ -74,6 +74,12 @@ __all__ = ["Book", "FactoredPnL"]
 _ALL = slice(None)
 
 
+def _chunks(n: int, step: int) -> Iterator[slice]:
+    """Consecutive row slices of at most ``step`` rows covering ``0 .. n``."""
+    for r0 in range(0, n, step):
+        yield slice(r0, min(n, r0 + step))
+
+
 def _carry_entry(
     p: Position, market: MarketState
 ) -> tuple[tuple[str, pd.Timestamp | None, bool], float, float] | None:
@@ -490,15 +496,16 @@ class Book(SummaryDisplay):
         >>> for rows, block in book.pnl_chunks(sc, chunk_size=10_000):  # doctest: +SKIP
         ...     worst[rows] = block.min(axis=1)
         """
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        if (
+            isinstance(chunk_size, bool)
+            or not isinstance(chunk_size, int | np.integer)
+            or chunk_size < 1
+        ):
             raise ConfigError(f"chunk_size must be a positive integer (got {chunk_size!r}).")
-        if chunk_size < 1:
-            raise ConfigError(f"chunk_size must be a positive integer (got {chunk_size!r}).")
+        # checked and factored here, at the call (a generator body would wait for next())
         factored = self.factored_pnl(scenarios, haircut=haircut)
-        n = self.n_accounts
-        for r0 in range(0, n, int(chunk_size)):
-            rows = slice(r0, min(n, r0 + int(chunk_size)))
-            yield rows, factored.block(rows)
+        step, n = int(chunk_size), self.n_accounts
+        return ((rows, factored.block(rows)) for rows in _chunks(n, step))
 
     def carry_unit_pnl(self, scenarios: Scenarios) -> np.ndarray | None:
         """P&L beyond the index move of one unit of each carry series, (S, K_c), or None.

@@ -894,7 +894,11 @@ def test_book_pnl_chunks_refuses_a_bad_chunk_size(rng, book_market, bad):
     book = Book.from_accounts(random_accounts(rng, book_market, 3))
     sc = scen(rng.normal(0, 0.05, (20, 2)))
     with pytest.raises(ConfigError, match=r"chunk_size must be a positive integer"):
-        next(book.pnl_chunks(sc, chunk_size=bad))
+        book.pnl_chunks(sc, chunk_size=bad)  # at the call, before any block is asked for
+    # a missing asset is refused at the call too
+    other = Scenarios(returns=np.zeros((5, 1)), assets=("SOL",), horizon="24h")
+    with pytest.raises(DataError, match=r"not in the scenarios' assets"):
+        book.pnl_chunks(other, chunk_size=2)
 
 
 def test_linear_book_is_one_matrix_product(rng, book_market):
